@@ -1,0 +1,237 @@
+//! Bodies of user-service: accounts, sessions, profiles and lookups.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::double_option;
+
+/// How a sign-in hands over its tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenDelivery {
+    /// httpOnly cookies only; the body carries no token (browsers).
+    #[default]
+    Cookie,
+    /// Tokens in the JSON body and no cookies (apps, scripts; send `Authorization: Bearer`).
+    Body,
+}
+
+/// `POST /auth/register`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    /// 3-32 characters of `A-Z a-z 0-9 _ . -`, unique regardless of case.
+    pub username: String,
+    /// A valid email address, unique.
+    pub email: String,
+    /// 8-128 characters.
+    pub password: String,
+    /// Up to 500 characters.
+    #[serde(default)]
+    pub bio: Option<String>,
+    /// Cookies (default) or body.
+    #[serde(default)]
+    pub token_delivery: TokenDelivery,
+}
+
+/// `POST /auth/login`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// Email address or username.
+    pub login: String,
+    /// The password.
+    pub password: String,
+    /// Cookies (default) or body.
+    #[serde(default)]
+    pub token_delivery: TokenDelivery,
+}
+
+/// `POST /auth/refresh`. Without `refresh_token`, the refresh cookie is used.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    /// The refresh token, for clients that do not use cookies.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+/// Tokens handed to non-browser clients (`token_delivery: body`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenPair {
+    /// Short-lived EdDSA JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Opaque, single-use refresh token.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires if unused.
+    pub refresh_expires_in: u64,
+}
+
+/// Answer of register, login and refresh.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuthResponse {
+    /// The signed-in user.
+    pub user: CurrentUser,
+    /// The session id (also the `sid` claim).
+    pub session_id: Uuid,
+    /// When the access token expires.
+    pub access_expires_at: DateTime<Utc>,
+    /// The tokens, only with `token_delivery: body`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenPair>,
+}
+
+/// The caller's own account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CurrentUser {
+    /// Stable id.
+    pub uuid: Uuid,
+    /// Display handle.
+    pub username: String,
+    /// Email address (private).
+    pub email: String,
+    /// Free text, if any.
+    pub bio: Option<String>,
+    /// Avatar URL, if any.
+    pub profile_picture: Option<String>,
+    /// Sign-up time.
+    pub created_at: DateTime<Utc>,
+    /// Last profile change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What anyone signed in may see of a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PublicUser {
+    /// Stable id.
+    pub uuid: Uuid,
+    /// Display handle.
+    pub username: String,
+    /// Free text, if any.
+    pub bio: Option<String>,
+    /// Avatar URL, if any.
+    pub profile_picture: Option<String>,
+    /// Sign-up time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `PATCH /users/me`: omitted fields stay, `null` clears an optional field.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct UpdateMeRequest {
+    /// New username.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// New email.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// New bio; `null` or `""` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub bio: Option<Option<String>>,
+    /// New avatar URL (`http(s)://`); `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub profile_picture: Option<Option<String>>,
+}
+
+/// `PUT /users/me/password`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    /// The password in use now.
+    pub current_password: String,
+    /// The new password, 8-128 characters.
+    pub new_password: String,
+}
+
+/// `DELETE /users/me`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct DeleteAccountRequest {
+    /// The account's password, to confirm.
+    pub password: String,
+}
+
+/// One signed-in device.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionInfo {
+    /// Session id (`sid` claim).
+    pub session_id: Uuid,
+    /// When the session signed in.
+    pub created_at: DateTime<Utc>,
+    /// Last refresh (or sign-in).
+    pub last_used_at: DateTime<Utc>,
+    /// When it ends unless refreshed.
+    pub expires_at: DateTime<Utc>,
+    /// The client's `User-Agent` at sign-in, cut to 256 characters.
+    pub user_agent: Option<String>,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+/// `GET /auth/sessions`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionList {
+    /// Active sessions, newest first.
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// Availability check answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Availability {
+    /// Whether the value can be used for a new account.
+    pub available: bool,
+}
+
+/// `GET /auth/check-email`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+pub struct EmailQuery {
+    /// Address to check.
+    pub email: String,
+}
+
+/// `GET /auth/check-username`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+pub struct UsernameQuery {
+    /// Username to check.
+    pub username: String,
+}
+
+/// `GET /users/search`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+pub struct UserSearchQuery {
+    /// Username prefix, 1-32 characters, case-insensitive.
+    pub q: String,
+    /// Page size, 1-50 (default 20).
+    pub limit: Option<u32>,
+    /// Cursor: `next_cursor` of the previous page.
+    pub after: Option<String>,
+}
+
+/// A page of users.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserPage {
+    /// Users ordered by username.
+    pub users: Vec<PublicUser>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /internal/users/batch`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct BatchUsersRequest {
+    /// Users to fetch by uuid.
+    #[serde(default)]
+    pub uuids: Vec<Uuid>,
+    /// Users to fetch by username (case-insensitive).
+    #[serde(default)]
+    pub usernames: Vec<String>,
+}
+
+/// Answer of the batch lookup: the users found, each once; unknown ones are left out.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BatchUsersResponse {
+    /// Found users.
+    pub users: Vec<PublicUser>,
+}

@@ -1,0 +1,13 @@
+//! Shared ground of the chat services: wire types (DTOs and events), the error type every route
+//! answers with, JWT verification and the auth extractor, rate limiting, and the HTTP/telemetry
+//! plumbing each service wires the same way.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod ratelimit;
+pub mod telemetry;
+
+pub use error::{ApiError, ErrorCode, FieldError, Result};

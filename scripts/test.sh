@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Run every test of the repository (README command #2).
+#
+#   scripts/test.sh                      # everything
+#   CARGO_TEST_ARGS="-p user-service" scripts/test.sh
+#
+# Reuses MariaDB / Redis if they already run (else installs + starts them),
+# starts a throwaway secantusd-rs (MongoDB substitute) unless MONGODB_URI is
+# set, runs the suites, stops whatever it started and prints, as the very
+# last line, "N passed, N failed". Exit status is non-zero if anything failed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+LOG_TAG="test"
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUITES_FAILED=()
+
+# ---------------------------------------------------------------------------
+# Result parsers: each reads a log file and prints "PASSED FAILED".
+
+# cargo/libtest: "test result: ok. 12 passed; 0 failed; 0 ignored; ..."
+#                "test result: FAILED. 3 passed; 1 failed; ..."
+parse_cargo_results() {
+  awk '
+    { gsub(/\033\[[0-9;]*[A-Za-z]/, "") }
+    /test result: (ok|FAILED)\./ {
+      if (match($0, /[0-9]+ passed/)) p += substr($0, RSTART, RLENGTH) + 0
+      if (match($0, /[0-9]+ failed/)) f += substr($0, RSTART, RLENGTH) + 0
+    }
+    END { printf "%d %d\n", p, f }
+  ' "$1"
+}
+
+# ---------------------------------------------------------------------------
+# run_suite NAME PARSER CMD...
+#   Runs CMD (output shown and saved to $LOG_DIR/NAME.log), parses the counts
+#   with PARSER, and adds them to TOTAL_PASSED / TOTAL_FAILED. A command that
+#   fails without any parsed failing test (compile error, crash, missing
+#   tool) counts as one failed test, so it can never look green.
+run_suite() {
+  local name=$1 parser=$2 logf rc passed failed
+  shift 2
+  logf="$LOG_DIR/$name.log"
+  log "suite $name: $*"
+  set +e
+  "$@" 2>&1 | tee "$logf"
+  rc=${PIPESTATUS[0]}
+  set -e
+  read -r passed failed < <("$parser" "$logf")
+  if [[ $rc -ne 0 && $failed -eq 0 ]]; then
+    log "suite $name: command exited $rc with no failing test reported; counting 1 failure"
+    failed=1
+  fi
+  if [[ $rc -ne 0 || $failed -gt 0 ]]; then
+    SUITES_FAILED+=("$name")
+  fi
+  log "suite $name: $passed passed, $failed failed (exit $rc, log $logf)"
+  TOTAL_PASSED=$((TOTAL_PASSED + passed))
+  TOTAL_FAILED=$((TOTAL_FAILED + failed))
+}
+
+# Allow `source scripts/test.sh --parsers-only` (used to test the parsers).
+if [[ "${1:-}" == "--parsers-only" ]]; then
+  # shellcheck disable=SC2317  # reached only when executed, not sourced
+  return 0 2>/dev/null || exit 0
+fi
+
+# ---------------------------------------------------------------------------
+# Environment
+
+WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/chat-test.XXXXXX")"
+LIB_RUN_DIR="$WORK_DIR/run"
+LOG_DIR="${TEST_LOG_DIR:-$ROOT/target/test-logs}"   # kept after the run
+mkdir -p "$LOG_DIR"
+
+_cleaned=""
+cleanup() {
+  [[ -n "$_cleaned" ]] && return 0
+  _cleaned=1
+  stop_started
+  rm -rf "$WORK_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ensure_rust
+ensure_mariadb
+ensure_redis
+ensure_mongo "$WORK_DIR/mongo-data"
+
+export DATABASE_URL="$MYSQL_BASE_URL"   # sqlx::test creates one DB per test
+export TEST_MYSQL_URL="$MYSQL_BASE_URL"
+export MONGODB_URI REDIS_URL
+log "DATABASE_URL=$DATABASE_URL REDIS_URL=$REDIS_URL MONGODB_URI=$MONGODB_URI"
+
+# ---------------------------------------------------------------------------
+# Suites. Each run_suite call adds to the same two counters.
+
+# 1. Rust: every crate, every target (lib/bin unit tests, tests/, examples,
+#    benches). Note: cargo skips doctests with --all-targets.
+read -r -a _cargo_extra <<<"${CARGO_TEST_ARGS:-}"
+run_suite cargo parse_cargo_results \
+  cargo test --workspace --all-targets --no-fail-fast "${_cargo_extra[@]}"
+
+# ---- add further suites here ----------------------------------------------
+# Write a parser that prints "PASSED FAILED" for the tool's output, e.g.
+#   parse_vitest_results()     { ... "Tests  12 passed | 1 failed" ... }
+#   parse_playwright_results() { ... "  12 passed" / "  1 failed" ... }
+# and append, for example:
+#   if [[ -f frontend/package.json ]]; then
+#     run_suite frontend-unit parse_vitest_results \
+#       bash -c 'cd frontend && npm ci --no-audit --no-fund && npx vitest run'
+#     run_suite frontend-e2e parse_playwright_results \
+#       bash -c 'cd frontend && npx playwright test --reporter=line'
+#   fi
+# ---------------------------------------------------------------------------
+
+# Stop servers before the summary so that it really is the last line.
+cleanup
+if [[ ${#SUITES_FAILED[@]} -gt 0 ]]; then
+  log "failed suites: ${SUITES_FAILED[*]}"
+fi
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+if [[ $TOTAL_FAILED -gt 0 || ${#SUITES_FAILED[@]} -gt 0 ]]; then
+  exit 1
+fi
+exit 0

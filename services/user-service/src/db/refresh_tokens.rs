@@ -1,0 +1,221 @@
+//! `refresh_tokens` in MongoDB: one document per issued refresh token, hashed. A session is a
+//! family of tokens sharing `sessionId`; exactly one of them is live at a time.
+
+use bson::{doc, oid::ObjectId, DateTime as BsonDateTime};
+use chat_models::Result;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt as _;
+use mongodb::options::{FindOneAndUpdateOptions, IndexOptions, ReturnDocument};
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A stored refresh token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshTokenDoc {
+    /// Document id.
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    /// Owner.
+    pub user_uuid: String,
+    /// SHA-256 (hex) of the token; the token itself is never stored.
+    pub token_hash: String,
+    /// The session (token family).
+    pub session_id: String,
+    /// When the session first signed in.
+    pub session_created_at: BsonDateTime,
+    /// TTL-indexed: MongoDB removes the document after this time.
+    pub expires_at: BsonDateTime,
+    /// When this token was issued.
+    pub created_at: BsonDateTime,
+    /// Set when rotated or revoked.
+    pub revoked_at: Option<BsonDateTime>,
+    /// Hash of the token that replaced this one (set only by rotation).
+    pub replaced_by_token: Option<String>,
+    /// `User-Agent` at sign-in.
+    pub user_agent: Option<String>,
+}
+
+impl RefreshTokenDoc {
+    /// The session id as a uuid (unparseable ids never come from us; they read as nil).
+    pub fn session_uuid(&self) -> Uuid {
+        Uuid::parse_str(&self.session_id).unwrap_or_default()
+    }
+
+    /// The owner as a uuid.
+    pub fn user_id(&self) -> Uuid {
+        Uuid::parse_str(&self.user_uuid).unwrap_or_default()
+    }
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug)]
+pub enum Rotation {
+    /// The token was live; it is now replaced by the new one.
+    Rotated(RefreshTokenDoc),
+    /// The token had already been rotated: a replay. The whole session is now revoked.
+    Reused {
+        /// The session's owner.
+        user_id: Uuid,
+        /// The revoked session.
+        session_id: Uuid,
+    },
+    /// Unknown, expired or revoked by sign-out.
+    Invalid,
+}
+
+/// Typed access to `refresh_tokens`.
+#[derive(Clone, Debug)]
+pub struct RefreshTokenStore {
+    col: Collection<RefreshTokenDoc>,
+}
+
+impl RefreshTokenStore {
+    /// Collection name.
+    pub const COLLECTION: &'static str = "refresh_tokens";
+
+    /// The store in `db`.
+    pub fn new(db: &Database) -> Self {
+        Self {
+            col: db.collection(Self::COLLECTION),
+        }
+    }
+
+    /// Creates the indexes the queries below need, plus the TTL index. Idempotent.
+    pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
+        let indexes = [
+            IndexModel::builder()
+                .keys(doc! { "tokenHash": 1 })
+                .options(
+                    IndexOptions::builder()
+                        .unique(true)
+                        .name("tokenHash_unique".to_owned())
+                        .build(),
+                )
+                .build(),
+            IndexModel::builder()
+                .keys(doc! { "expiresAt": 1 })
+                .options(
+                    IndexOptions::builder()
+                        .expire_after(std::time::Duration::ZERO)
+                        .name("expiresAt_ttl".to_owned())
+                        .build(),
+                )
+                .build(),
+            IndexModel::builder()
+                .keys(doc! { "userUuid": 1, "expiresAt": -1 })
+                .build(),
+            IndexModel::builder().keys(doc! { "sessionId": 1 }).build(),
+        ];
+        self.col.create_indexes(indexes).await?;
+        Ok(())
+    }
+
+    /// Stores a newly issued token.
+    pub async fn insert(&self, token: &RefreshTokenDoc) -> Result<()> {
+        self.col.insert_one(token).await?;
+        Ok(())
+    }
+
+    /// Atomically retires a live token in favour of `new_hash`. Exactly one of several concurrent
+    /// callers presenting the same token wins; the others see it as already rotated.
+    pub async fn rotate(&self, old_hash: &str, new_hash: &str) -> Result<Rotation> {
+        let now = BsonDateTime::now();
+        let options = FindOneAndUpdateOptions::builder()
+            .return_document(ReturnDocument::Before)
+            .build();
+        let live = self
+            .col
+            .find_one_and_update(
+                doc! { "tokenHash": old_hash, "revokedAt": null, "expiresAt": { "$gt": now } },
+                doc! { "$set": { "revokedAt": now, "replacedByToken": new_hash } },
+            )
+            .with_options(options)
+            .await?;
+        if let Some(token) = live {
+            return Ok(Rotation::Rotated(token));
+        }
+        match self.col.find_one(doc! { "tokenHash": old_hash }).await? {
+            Some(token) if token.replaced_by_token.is_some() => {
+                self.revoke_session(&token.user_uuid, &token.session_id)
+                    .await?;
+                Ok(Rotation::Reused {
+                    user_id: token.user_id(),
+                    session_id: token.session_uuid(),
+                })
+            }
+            _ => Ok(Rotation::Invalid),
+        }
+    }
+
+    /// The live token of each active session of a user, newest sign-in first.
+    pub async fn active_sessions(&self, user_id: Uuid) -> Result<Vec<RefreshTokenDoc>> {
+        let filter = doc! {
+            "userUuid": user_id.to_string(),
+            "revokedAt": null,
+            "expiresAt": { "$gt": BsonDateTime::now() },
+        };
+        let mut tokens: Vec<RefreshTokenDoc> = self.col.find(filter).await?.try_collect().await?;
+        tokens.sort_by_key(|token| std::cmp::Reverse(token.session_created_at));
+        Ok(tokens)
+    }
+
+    /// Revokes one session's live token; returns whether it was active.
+    pub async fn revoke_session(&self, user_uuid: &str, session_id: &str) -> Result<bool> {
+        let done = self
+            .col
+            .update_many(
+                doc! { "userUuid": user_uuid, "sessionId": session_id, "revokedAt": null },
+                doc! { "$set": { "revokedAt": BsonDateTime::now() } },
+            )
+            .await?;
+        Ok(done.modified_count > 0)
+    }
+
+    /// Revokes every active session of a user except `keep`; returns the revoked session ids.
+    pub async fn revoke_all(&self, user_id: Uuid, keep: Option<Uuid>) -> Result<Vec<Uuid>> {
+        let sessions: Vec<Uuid> = self
+            .active_sessions(user_id)
+            .await?
+            .iter()
+            .map(RefreshTokenDoc::session_uuid)
+            .filter(|session| Some(*session) != keep)
+            .collect();
+        if sessions.is_empty() {
+            return Ok(sessions);
+        }
+        let ids: Vec<String> = sessions.iter().map(Uuid::to_string).collect();
+        self.col
+            .update_many(
+                doc! { "userUuid": user_id.to_string(), "sessionId": { "$in": ids }, "revokedAt": null },
+                doc! { "$set": { "revokedAt": BsonDateTime::now() } },
+            )
+            .await?;
+        Ok(sessions)
+    }
+
+    /// Removes every token of a user (account deletion).
+    pub async fn delete_for_user(&self, user_id: Uuid) -> Result<()> {
+        self.col
+            .delete_many(doc! { "userUuid": user_id.to_string() })
+            .await?;
+        Ok(())
+    }
+}
+
+/// A chrono time as a BSON date.
+pub fn bson_time(time: DateTime<Utc>) -> BsonDateTime {
+    BsonDateTime::from_chrono(time)
+}
+
+impl RefreshTokenStore {
+    /// The owner of a token, live or not (for per-account rate limits before rotation).
+    pub async fn owner_of(&self, token_hash: &str) -> Result<Option<String>> {
+        Ok(self
+            .col
+            .find_one(doc! { "tokenHash": token_hash })
+            .await?
+            .map(|token| token.user_uuid))
+    }
+}

@@ -1,0 +1,369 @@
+//! Sign-up, sign-in, refresh, sign-out and availability checks.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::CookieJar;
+use chat_models::api::user::{
+    AuthResponse, Availability, EmailQuery, LoginRequest, RefreshRequest, RegisterRequest,
+    TokenDelivery, TokenPair, UsernameQuery,
+};
+use chat_models::auth::{AuthUser, ACCESS_COOKIE, REFRESH_COOKIE};
+use chat_models::http::{AppJson, AppQuery};
+use chat_models::{ApiError, ErrorCode, FieldError, Result};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use super::{user_agent, ClientIp};
+use crate::db::users::{self, NewUser};
+use crate::domain::{Bio, Email, Fields, Password, Username};
+use crate::sessions::{self, Issued};
+use crate::state::AppState;
+
+/// Path the refresh cookie is scoped to: browsers send it nowhere else.
+pub const REFRESH_PATH: &str = "/auth/refresh";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route(REFRESH_PATH, post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/logout-all", post(logout_all))
+        .route("/auth/check-email", get(check_email))
+        .route("/auth/check-username", get(check_username))
+}
+
+/// # `POST /auth/register`
+/// Creates an account and signs it in.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest, responses(
+    (status = 201, body = AuthResponse, description = "Signed in; cookies set unless `token_delivery` is `body`"),
+    (status = 409, body = chat_models::error::ErrorBody, description = "`username_taken` or `email_taken`"),
+    (status = 422, body = chat_models::error::ErrorBody, description = "`validation_failed`"),
+    (status = 429, body = chat_models::error::ErrorBody)))]
+pub async fn register(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    AppJson(request): AppJson<RegisterRequest>,
+) -> Result<Response> {
+    state
+        .limiter
+        .hit(
+            "register_ip",
+            &ip.to_string(),
+            state.settings.limits.register_ip,
+        )
+        .await?;
+    let mut fields = Fields::default();
+    let username = fields.check(Username::parse(&request.username));
+    let email = fields.check(Email::parse(&request.email));
+    let password = fields.check(Password::parse(request.password, "password"));
+    let bio = fields.check(Bio::parse(request.bio.as_deref()));
+    fields.finish()?;
+    let (Some(username), Some(email), Some(password), Some(bio)) = (username, email, password, bio)
+    else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
+    };
+
+    let password_hash = state.passwords.hash(password.into_secret()).await?;
+    let uuid = Uuid::new_v4();
+    let bio = bio.into_inner();
+    let new_user = NewUser {
+        uuid,
+        username: username.as_str(),
+        email: email.as_str(),
+        bio: bio.as_deref(),
+        password_hash: &password_hash,
+    };
+    users::insert_user(&state.db, &new_user).await?;
+    tracing::info!(user_id = %uuid, "account created");
+
+    let issued = sessions::start(&state, uuid, user_agent(&headers)).await?;
+    signed_in(&state, issued, request.token_delivery, StatusCode::CREATED).await
+}
+
+/// # `POST /auth/login`
+/// Signs in with an email or a username and the password.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, body = AuthResponse),
+    (status = 401, body = chat_models::error::ErrorBody, description = "`invalid_credentials`"),
+    (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`, with `Retry-After`"),
+    (status = 503, body = chat_models::error::ErrorBody, description = "`server_busy`, with `Retry-After`")))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    AppJson(request): AppJson<LoginRequest>,
+) -> Result<Response> {
+    let limits = &state.settings.limits;
+    state
+        .limiter
+        .hit("login_ip", &ip.to_string(), limits.login_ip)
+        .await?;
+    let login = request.login.trim().to_lowercase();
+    let mut missing = Vec::new();
+    if login.is_empty() {
+        missing.push(FieldError::new(
+            "login",
+            "required",
+            "Enter your email or username.",
+        ));
+    }
+    if request.password.is_empty() {
+        missing.push(FieldError::new(
+            "password",
+            "required",
+            "Enter your password.",
+        ));
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::Validation(missing));
+    }
+    state
+        .limiter
+        .check("login_fail", &login, limits.login_account)
+        .await?;
+
+    let user = if login.contains('@') {
+        users::fetch_user_by_email(&state.db, &login).await?
+    } else {
+        users::fetch_user_by_username(&state.db, &login).await?
+    };
+    let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
+    let matched = state
+        .passwords
+        .verify(SecretString::from(request.password), stored_hash)
+        .await?;
+    let Some(user) = user.filter(|_| matched) else {
+        count_failure(&state, "login_fail", &login).await?;
+        return Err(ApiError::Unauthorized(ErrorCode::InvalidCredentials));
+    };
+    state.limiter.reset("login_fail", &login).await?;
+
+    let issued = sessions::start(&state, user.id()?, user_agent(&headers)).await?;
+    signed_in(&state, issued, request.token_delivery, StatusCode::OK).await
+}
+
+/// Counts a failed password check; the next attempt over the limit gets 429.
+pub async fn count_failure(state: &AppState, bucket: &str, key: &str) -> Result<()> {
+    match state
+        .limiter
+        .hit(bucket, key, state.settings.limits.login_account)
+        .await
+    {
+        Ok(()) | Err(ApiError::RateLimited { .. }) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// # `POST /auth/refresh`
+/// Exchanges the refresh token (body field, else cookie) for a new pair. The old token stops
+/// working; presenting it again revokes the whole session.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, body = AuthResponse),
+    (status = 401, body = chat_models::error::ErrorBody, description = "`invalid_refresh_token`"),
+    (status = 429, body = chat_models::error::ErrorBody)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    jar: CookieJar,
+    body: axum::body::Bytes,
+) -> Result<Response> {
+    let limits = &state.settings.limits;
+    state
+        .limiter
+        .hit("refresh_ip", &ip.to_string(), limits.refresh_ip)
+        .await?;
+    // The body is optional: browsers send none and rely on the cookie.
+    let request: RefreshRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RefreshRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|error| {
+            ApiError::BadRequest(
+                ErrorCode::MalformedJson,
+                format!("Invalid JSON body: {error}"),
+            )
+        })?
+    };
+    let from_body = request.refresh_token.filter(|token| !token.is_empty());
+    let (presented, delivery) = match from_body {
+        Some(token) => (token, TokenDelivery::Body),
+        None => {
+            let cookie = jar
+                .get(REFRESH_COOKIE)
+                .map(|cookie| cookie.value().to_owned());
+            (
+                cookie.ok_or(ApiError::Unauthorized(ErrorCode::InvalidRefreshToken))?,
+                TokenDelivery::Cookie,
+            )
+        }
+    };
+    if let Some(owner) = state
+        .tokens
+        .owner_of(&crate::tokens::hash_refresh_token(&presented))
+        .await?
+    {
+        state
+            .limiter
+            .hit("refresh_account", &owner, limits.refresh_account)
+            .await?;
+    }
+    let issued = sessions::refresh(&state, &presented).await?;
+    signed_in(&state, issued, delivery, StatusCode::OK).await
+}
+
+/// # `POST /auth/logout`
+/// Signs this session out: its refresh token and access tokens stop working at once.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "Signed out; cookies cleared")))]
+pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> Result<Response> {
+    state
+        .tokens
+        .revoke_session(&auth.user_id.to_string(), &auth.session_id.to_string())
+        .await?;
+    sessions::announce_revoked(&state, auth.user_id, vec![auth.session_id]).await?;
+    Ok((clear_cookies(&state), StatusCode::NO_CONTENT).into_response())
+}
+
+/// # `POST /auth/logout-all`
+/// Signs every session of the account out, this one included.
+#[utoipa::path(post, path = "/auth/logout-all", tag = "auth", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "Every session signed out; cookies cleared")))]
+pub async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> Result<Response> {
+    sessions::revoke_all(&state, auth.user_id, None, Some(auth.session_id)).await?;
+    Ok((clear_cookies(&state), StatusCode::NO_CONTENT).into_response())
+}
+
+/// # `GET /auth/check-email`
+/// Whether an address can be used for a new account.
+#[utoipa::path(get, path = "/auth/check-email", tag = "auth", params(EmailQuery), responses(
+    (status = 200, body = Availability), (status = 422, body = chat_models::error::ErrorBody)))]
+pub async fn check_email(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppQuery(query): AppQuery<EmailQuery>,
+) -> Result<AppJson<Availability>> {
+    state
+        .limiter
+        .hit(
+            "lookup_ip",
+            &ip.to_string(),
+            state.settings.limits.lookup_ip,
+        )
+        .await?;
+    let email = Email::parse(&query.email).map_err(|error| ApiError::Validation(vec![error]))?;
+    let taken = users::email_exists(&state.db, email.as_str()).await?;
+    Ok(AppJson(Availability { available: !taken }))
+}
+
+/// # `GET /auth/check-username`
+/// Whether a username can be used for a new account (case-insensitive).
+#[utoipa::path(get, path = "/auth/check-username", tag = "auth", params(UsernameQuery), responses(
+    (status = 200, body = Availability), (status = 422, body = chat_models::error::ErrorBody)))]
+pub async fn check_username(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppQuery(query): AppQuery<UsernameQuery>,
+) -> Result<AppJson<Availability>> {
+    state
+        .limiter
+        .hit(
+            "lookup_ip",
+            &ip.to_string(),
+            state.settings.limits.lookup_ip,
+        )
+        .await?;
+    let username =
+        Username::parse(&query.username).map_err(|error| ApiError::Validation(vec![error]))?;
+    let taken = users::username_exists(&state.db, username.as_str()).await?;
+    Ok(AppJson(Availability { available: !taken }))
+}
+
+/// The answer to a successful sign-in or refresh: the user, and the tokens either as cookies or
+/// in the body.
+async fn signed_in(
+    state: &AppState,
+    issued: Issued,
+    delivery: TokenDelivery,
+    status: StatusCode,
+) -> Result<Response> {
+    let user = users::fetch_user(&state.db, issued.user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized(ErrorCode::InvalidCredentials))?
+        .into_current()?;
+    let access_ttl = state.signer.ttl().as_secs();
+    let refresh_ttl = state.settings.refresh_ttl.as_secs();
+    let mut body = AuthResponse {
+        user,
+        session_id: issued.session_id,
+        access_expires_at: issued.access_expires_at,
+        tokens: None,
+    };
+    let mut jar = CookieJar::new();
+    match delivery {
+        TokenDelivery::Cookie => {
+            jar = jar
+                .add(cookie(
+                    state,
+                    ACCESS_COOKIE,
+                    issued.access_token,
+                    "/",
+                    access_ttl,
+                ))
+                .add(cookie(
+                    state,
+                    REFRESH_COOKIE,
+                    issued.refresh_token,
+                    REFRESH_PATH,
+                    refresh_ttl,
+                ));
+        }
+        TokenDelivery::Body => {
+            body.tokens = Some(TokenPair {
+                access_token: issued.access_token,
+                token_type: "Bearer".to_owned(),
+                expires_in: access_ttl,
+                refresh_token: issued.refresh_token,
+                refresh_expires_in: refresh_ttl,
+            });
+        }
+    }
+    Ok((status, jar, AppJson(body)).into_response())
+}
+
+fn cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    max_age_secs: u64,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.cookie_secure)
+        .path(path)
+        .max_age(time::Duration::seconds(
+            i64::try_from(max_age_secs).unwrap_or(i64::MAX),
+        ))
+        .build()
+}
+
+/// Expires both auth cookies in the browser.
+pub fn clear_cookies(state: &AppState) -> CookieJar {
+    CookieJar::new()
+        .add(cookie(state, ACCESS_COOKIE, String::new(), "/", 0))
+        .add(cookie(
+            state,
+            REFRESH_COOKIE,
+            String::new(),
+            REFRESH_PATH,
+            0,
+        ))
+}

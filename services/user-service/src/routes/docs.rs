@@ -1,0 +1,56 @@
+//! The OpenAPI document (`/openapi.json`) and interactive docs (`/docs`).
+
+use axum::Router;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::{auth, health, internal, me, sessions, users};
+
+/// user-service's API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "user-service", description = "Accounts, sign-in, sessions and profiles of the chat platform. \
+        Errors are always `{\"error\": {\"code\", \"message\", \"details\"?}}`."),
+    paths(
+        health::health, health::ready, health::jwks,
+        auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all,
+        auth::check_email, auth::check_username,
+        sessions::list_sessions, sessions::revoke_session,
+        me::get_me, me::update_me, me::change_password, me::delete_me,
+        users::get_user, users::get_user_by_username, users::search_users,
+        internal::batch_users,
+    ),
+    components(schemas(chat_models::error::ErrorBody, chat_models::ErrorCode)),
+    modifiers(&Security),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                chat_models::auth::ACCESS_COOKIE,
+            ))),
+        );
+    }
+}
+
+pub fn router() -> Router {
+    SwaggerUi::new("/docs")
+        .url("/openapi.json", ApiDoc::openapi())
+        .into()
+}

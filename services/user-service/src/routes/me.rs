@@ -1,0 +1,184 @@
+//! The caller's own account: details, profile changes, password, deletion.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::Router;
+use chat_models::api::user::{
+    ChangePasswordRequest, CurrentUser, DeleteAccountRequest, UpdateMeRequest,
+};
+use chat_models::auth::AuthUser;
+use chat_models::events::{DomainEvent, EventEnvelope};
+use chat_models::http::AppJson;
+use chat_models::{ApiError, ErrorCode, FieldError, Result};
+use secrecy::SecretString;
+
+use super::auth::{clear_cookies, count_failure};
+use crate::db::outbox;
+use crate::db::users::{self, ProfileChanges, UserRow};
+use crate::domain::{Bio, Email, Fields, Password, ProfilePicture, Username};
+use crate::sessions;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users/me", get(get_me).patch(update_me).delete(delete_me))
+        .route("/users/me/password", put(change_password))
+}
+
+async fn current_row(state: &AppState, auth: &AuthUser) -> Result<UserRow> {
+    users::fetch_user(&state.db, auth.user_id)
+        .await?
+        .ok_or(ApiError::NotFound(ErrorCode::UserNotFound))
+}
+
+/// Checks the account password for a sensitive change; wrong answers count like failed logins.
+async fn confirm_password(state: &AppState, user: &UserRow, password: String) -> Result<()> {
+    let bucket_key = user.uuid.clone();
+    state
+        .limiter
+        .check(
+            "password_fail",
+            &bucket_key,
+            state.settings.limits.login_account,
+        )
+        .await?;
+    let matched = state
+        .passwords
+        .verify(
+            SecretString::from(password),
+            Some(user.password_hash.clone()),
+        )
+        .await?;
+    if !matched {
+        count_failure(state, "password_fail", &bucket_key).await?;
+        // 403, not 401: the session is fine, so clients must not treat this as "sign in again".
+        return Err(ApiError::Forbidden(ErrorCode::InvalidCredentials));
+    }
+    Ok(())
+}
+
+/// # `GET /users/me`
+/// The caller's account, email included.
+#[utoipa::path(get, path = "/users/me", tag = "me", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = CurrentUser)))]
+pub async fn get_me(State(state): State<AppState>, auth: AuthUser) -> Result<AppJson<CurrentUser>> {
+    Ok(AppJson(current_row(&state, &auth).await?.into_current()?))
+}
+
+/// # `PATCH /users/me`
+/// Changes any of username, email, bio, profile picture. Omitted fields stay; `null` clears bio
+/// and picture.
+#[utoipa::path(patch, path = "/users/me", tag = "me", request_body = UpdateMeRequest,
+    security(("bearer" = []), ("cookie" = [])), responses(
+    (status = 200, body = CurrentUser),
+    (status = 409, body = chat_models::error::ErrorBody, description = "`username_taken` or `email_taken`"),
+    (status = 422, body = chat_models::error::ErrorBody)))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    AppJson(request): AppJson<UpdateMeRequest>,
+) -> Result<AppJson<CurrentUser>> {
+    let mut fields = Fields::default();
+    let changes = ProfileChanges {
+        username: request
+            .username
+            .as_deref()
+            .and_then(|raw| fields.check(Username::parse(raw)))
+            .map(|u| u.as_str().to_owned()),
+        email: request
+            .email
+            .as_deref()
+            .and_then(|raw| fields.check(Email::parse(raw)))
+            .map(|e| e.as_str().to_owned()),
+        bio: request.bio.map(|raw| {
+            fields
+                .check(Bio::parse(raw.as_deref()))
+                .and_then(Bio::into_inner)
+        }),
+        profile_picture: request.profile_picture.map(|raw| {
+            fields
+                .check(ProfilePicture::parse(raw.as_deref()))
+                .and_then(ProfilePicture::into_inner)
+        }),
+    };
+    fields.finish()?;
+    let nothing = changes.username.is_none()
+        && changes.email.is_none()
+        && changes.bio.is_none()
+        && changes.profile_picture.is_none();
+    if nothing {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "body",
+            "no_changes",
+            "Send at least one of username, email, bio, profile_picture.",
+        )]));
+    }
+    users::update_profile(&state.db, auth.user_id, changes).await?;
+    Ok(AppJson(current_row(&state, &auth).await?.into_current()?))
+}
+
+/// # `PUT /users/me/password`
+/// Changes the password (the current one is required). Every other session is signed out.
+#[utoipa::path(put, path = "/users/me/password", tag = "me", request_body = ChangePasswordRequest,
+    security(("bearer" = []), ("cookie" = [])), responses(
+    (status = 204),
+    (status = 403, body = chat_models::error::ErrorBody, description = "`invalid_credentials`: wrong current password"),
+    (status = 422, body = chat_models::error::ErrorBody)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    AppJson(request): AppJson<ChangePasswordRequest>,
+) -> Result<StatusCode> {
+    let new_password = Password::parse(request.new_password, "new_password")
+        .map_err(|error| ApiError::Validation(vec![error]))?;
+    let user = current_row(&state, &auth).await?;
+    if new_password.same_as(&request.current_password) {
+        return Err(ApiError::field(
+            "new_password",
+            "unchanged",
+            "Choose a password different from the current one.",
+        ));
+    }
+    confirm_password(&state, &user, request.current_password).await?;
+    let hash = state.passwords.hash(new_password.into_secret()).await?;
+    users::update_password_hash(&state.db, auth.user_id, &hash).await?;
+    sessions::revoke_all(&state, auth.user_id, Some(auth.session_id), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// # `DELETE /users/me`
+/// Deletes the account (the password is required), signs every session out and publishes
+/// `user.deleted` so the other services remove what they hold.
+#[utoipa::path(delete, path = "/users/me", tag = "me", request_body = DeleteAccountRequest,
+    security(("bearer" = []), ("cookie" = [])), responses(
+    (status = 204, description = "Deleted; cookies cleared"),
+    (status = 403, body = chat_models::error::ErrorBody, description = "`invalid_credentials`: wrong password")))]
+pub async fn delete_me(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    AppJson(request): AppJson<DeleteAccountRequest>,
+) -> Result<Response> {
+    let user = current_row(&state, &auth).await?;
+    confirm_password(&state, &user, request.password).await?;
+
+    // The row and the event commit together: the event cannot be lost or sent for a row that
+    // still exists.
+    let mut tx = state.db.begin().await?;
+    users::delete_user(&mut *tx, auth.user_id).await?;
+    outbox::insert_event(
+        &mut tx,
+        &EventEnvelope::now(DomainEvent::UserDeleted {
+            user_uuid: auth.user_id,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    state.outbox.wake();
+    tracing::info!(user_id = %auth.user_id, "account deleted");
+
+    sessions::revoke_all(&state, auth.user_id, None, Some(auth.session_id)).await?;
+    state.tokens.delete_for_user(auth.user_id).await?;
+    Ok((clear_cookies(&state), StatusCode::NO_CONTENT).into_response())
+}

@@ -1,0 +1,72 @@
+//! HTTP routes, one module per area, merged into one router.
+
+mod auth;
+mod docs;
+mod health;
+mod internal;
+mod me;
+mod sessions;
+mod users;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum::Router;
+use chat_models::{ApiError, Result};
+
+use crate::state::AppState;
+
+pub use docs::ApiDoc;
+
+/// Every route of the service, with its state.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(sessions::router())
+        .merge(me::router())
+        .merge(users::router())
+        .merge(internal::router())
+        .with_state(state)
+        .merge(docs::router())
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when the service
+/// is configured to trust its proxy.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        if state.settings.trust_forwarded_for {
+            let forwarded = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.split(',').next())
+                .and_then(|first| first.trim().parse::<IpAddr>().ok());
+            if let Some(ip) = forwarded {
+                return Ok(Self(ip));
+            }
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip())
+            .ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("server started without connect info"))
+            })?;
+        Ok(Self(peer))
+    }
+}
+
+/// The `User-Agent` header, cut to 256 characters, for the sessions list.
+pub fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.chars().take(256).collect())
+}

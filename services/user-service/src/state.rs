@@ -1,0 +1,73 @@
+//! The state every handler can extract from.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use chat_models::auth::Authenticator;
+use chat_models::events::EventPublisher;
+use chat_models::ratelimit::{RateLimit, RateLimiter};
+use secrecy::SecretString;
+use sqlx::MySqlPool;
+
+use crate::db::outbox::OutboxSignal;
+use crate::db::refresh_tokens::RefreshTokenStore;
+use crate::password::PasswordHasher;
+use crate::tokens::JwtSigner;
+
+/// Shared, cheaply cloned state.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// MySQL (`users`, `outbox_events`).
+    pub db: MySqlPool,
+    /// MongoDB database, for readiness checks.
+    pub mongo: mongodb::Database,
+    /// Redis, for readiness checks.
+    pub redis: redis::aio::ConnectionManager,
+    /// Refresh tokens in MongoDB.
+    pub tokens: RefreshTokenStore,
+    /// Access-token verification and revocation checks.
+    pub auth: Authenticator,
+    /// Access-token signing.
+    pub signer: Arc<JwtSigner>,
+    /// Bounded argon2id.
+    pub passwords: PasswordHasher,
+    /// Redis counters.
+    pub limiter: RateLimiter,
+    /// Event stream publisher (for `session.revoked`; account events go through the outbox).
+    pub events: EventPublisher,
+    /// Wakes the outbox relay.
+    pub outbox: OutboxSignal,
+    /// Everything else that is fixed at start-up.
+    pub settings: Arc<Settings>,
+}
+
+/// Start-up settings handlers need.
+pub struct Settings {
+    /// Cookies get `Secure`.
+    pub cookie_secure: bool,
+    /// Client address from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+    /// The `/internal` shared secret.
+    pub service_token: SecretString,
+    /// Refresh-token lifetime.
+    pub refresh_ttl: Duration,
+    /// Rate limits.
+    pub limits: Limits,
+}
+
+/// The configured rate limits.
+pub struct Limits {
+    /// Login attempts per address.
+    pub login_ip: RateLimit,
+    /// Failed logins per account.
+    pub login_account: RateLimit,
+    /// Registrations per address.
+    pub register_ip: RateLimit,
+    /// Refreshes per address.
+    pub refresh_ip: RateLimit,
+    /// Refreshes per account.
+    pub refresh_account: RateLimit,
+    /// Lookups per address.
+    pub lookup_ip: RateLimit,
+}
