@@ -1,0 +1,228 @@
+//! The HTTP surface: error shapes for bad input, health, docs, CORS, request ids, start-up.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use user_service::startup::Application;
+
+use crate::helpers::{base_config, error_code, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn malformed_bodies_get_json_errors_not_500s() {
+    let app = spawn_app().await;
+    let url = app.url("/auth/login");
+
+    let broken = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{\"login\":")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(broken).await, "malformed_json");
+
+    let wrong_type = app
+        .client
+        .post(&url)
+        .json(&json!({ "login": 5, "password": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(wrong_type).await, "malformed_json");
+
+    let not_json = app
+        .client
+        .post(&url)
+        .body("login=a&password=b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(error_code(not_json).await, "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let app = spawn_app_with(|config| config.body_limit_bytes = 1024).await;
+    let response = app
+        .post(
+            "/auth/register",
+            &json!({ "username": "big", "email": "b@example.com", "password": "x".repeat(4096) }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(response).await, "payload_too_large");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_json_errors() {
+    let app = spawn_app().await;
+    let missing = app
+        .client
+        .get(app.url("/no/such/route"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(missing).await, "route_not_found");
+
+    let wrong_method = app
+        .client
+        .delete(app.url("/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(error_code(wrong_method).await, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn health_readiness_jwks_and_docs_are_served() {
+    let app = spawn_app().await;
+
+    let health: Value = app
+        .client
+        .get(app.url("/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(
+        ready["checks"],
+        json!({ "mysql": "ok", "mongodb": "ok", "redis": "ok" })
+    );
+
+    let jwks: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(
+        (
+            key["kty"].as_str(),
+            key["crv"].as_str(),
+            key["alg"].as_str()
+        ),
+        (Some("OKP"), Some("Ed25519"), Some("EdDSA"))
+    );
+
+    // Tokens issued by the app verify with the published JWKS alone.
+    let session = app.register_api("pia").await;
+    let mut verifier = chat_models::auth::JwtVerifier::new("chat-user-service", "chat");
+    verifier
+        .add_jwks(&serde_json::from_value(jwks).unwrap())
+        .unwrap();
+    assert_eq!(
+        verifier.verify(&session.access).unwrap().sub.to_string(),
+        session.user_id
+    );
+
+    let openapi: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/auth/register",
+        "/auth/login",
+        "/auth/refresh",
+        "/users/me",
+        "/users/search",
+        "/internal/users/batch",
+    ] {
+        assert!(
+            openapi["paths"].get(path).is_some(),
+            "{path} missing from OpenAPI"
+        );
+    }
+    let docs = app.client.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    assert!(docs.text().await.unwrap().contains("swagger"));
+}
+
+#[tokio::test]
+async fn cors_allows_only_listed_origins_with_credentials() {
+    let app = spawn_app().await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/auth/login"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+
+    let allowed = preflight("http://localhost:3000").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
+
+    let denied = preflight("https://evil.example").await.unwrap();
+    assert!(denied
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_minted() {
+    let app = spawn_app().await;
+    let echoed = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "abc-123");
+    let minted = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(minted.headers()["x-request-id"].len(), 36);
+}
+
+#[tokio::test]
+async fn start_up_fails_clearly_without_a_signing_key_or_with_a_weak_service_token() {
+    let url = |name: &str| std::env::var(name).unwrap_or_default();
+    let config = base_config(
+        "mysql://unused:1/x",
+        &url("MONGODB_URI"),
+        "unused",
+        &url("REDIS_URL"),
+        "unused:",
+    );
+    let error = Application::build(config).await.err().unwrap().to_string();
+    assert!(error.contains("JWT_PRIVATE_KEY_FILE"), "{error}");
+
+    let mut weak = base_config(
+        "mysql://unused:1/x",
+        &url("MONGODB_URI"),
+        "unused",
+        &url("REDIS_URL"),
+        "unused:",
+    );
+    weak.service_token = "short".to_owned().into();
+    let error = Application::build(weak).await.err().unwrap().to_string();
+    assert!(error.contains("SERVICE_TOKEN"), "{error}");
+}

@@ -1,0 +1,13 @@
+//! Integration tests of user-service against real MariaDB, MongoDB (or secantusd-rs) and Redis.
+//! Each test starts the real application on its own database, Mongo database and Redis prefix.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod errors;
+mod helpers;
+mod internal;
+mod profile;
+mod sessions;
+mod tokens;
+mod users;

@@ -1,0 +1,95 @@
+//! Listing and revoking signed-in devices.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{error_code, spawn_app, PASSWORD};
+
+#[tokio::test]
+async fn sessions_list_every_device_and_marks_the_current_one() {
+    let app = spawn_app().await;
+    let first = app.register_api("zoe").await;
+    let second = app.login_api("zoe", PASSWORD).await;
+
+    let response = app.get_as("/auth/sessions", &second.access).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let sessions = body["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(
+        sessions[0]["session_id"],
+        second.session_id.as_str(),
+        "newest first"
+    );
+    assert_eq!(sessions[0]["current"], true);
+    assert_eq!(sessions[1]["session_id"], first.session_id.as_str());
+    assert_eq!(sessions[1]["current"], false);
+    assert!(sessions[0]["user_agent"].is_string() || sessions[0]["user_agent"].is_null());
+    assert!(
+        sessions[0]["expires_at"].as_str().unwrap() > sessions[0]["last_used_at"].as_str().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn revoking_another_session_ends_it_and_keeps_mine() {
+    let app = spawn_app().await;
+    let mine = app.register_api("abe").await;
+    let other = app.login_api("abe", PASSWORD).await;
+
+    let path = format!("/auth/sessions/{}", other.session_id);
+    let response = app
+        .send_as(Method::DELETE, &path, &mine.access, json!({}))
+        .await;
+
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get_as("/users/me", &other.access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.refresh_api(&other.refresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get_as("/users/me", &mine.access).await.status(),
+        StatusCode::OK
+    );
+    let remaining: Value = app
+        .get_as("/auth/sessions", &mine.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(remaining["sessions"].as_array().unwrap().len(), 1);
+
+    // Revoking it again, or someone else's session, is a 404.
+    let again = app
+        .send_as(Method::DELETE, &path, &mine.access, json!({}))
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(again).await, "session_not_found");
+    let stranger = app.register_api("bea").await;
+    let foreign = format!("/auth/sessions/{}", stranger.session_id);
+    assert_eq!(
+        app.send_as(Method::DELETE, &foreign, &mine.access, json!({}))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get_as("/users/me", &stranger.access).await.status(),
+        StatusCode::OK
+    );
+
+    let malformed = app
+        .send_as(
+            Method::DELETE,
+            "/auth/sessions/not-a-uuid",
+            &mine.access,
+            json!({}),
+        )
+        .await;
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(malformed).await, "invalid_path");
+}
