@@ -270,6 +270,7 @@ where
         let token =
             access_token(&parts.headers)?.ok_or(ApiError::Unauthorized(ErrorCode::MissingToken))?;
         let user = Authenticator::from_ref(state).authenticate(&token).await?;
+        // Fills the `user_id` field the request span declares (see `http::with_common_layers`).
         tracing::Span::current().record("user_id", tracing::field::display(user.user_id));
         Ok(user)
     }

@@ -14,7 +14,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::LatencyUnit;
+use tracing::Level;
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -106,25 +108,32 @@ pub fn with_common_layers(router: Router, layers: &CommonLayers) -> Router {
         .expose_headers([header::RETRY_AFTER, REQUEST_ID_HEADER])
         .max_age(Duration::from_secs(600));
 
-    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
-        let matched = request
-            .extensions()
-            .get::<axum::extract::MatchedPath>()
-            .map_or("<unmatched>", |path| path.as_str());
-        let request_id = request
-            .headers()
-            .get(REQUEST_ID_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("-");
-        // The URI's path only: query strings never reach the logs.
-        tracing::info_span!(
-            "http",
-            method = %request.method(),
-            path = %request.uri().path(),
-            route = matched,
-            request_id,
-        )
-    });
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request| {
+            let matched = request
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or("<unmatched>", |path| path.as_str());
+            let request_id = request
+                .headers()
+                .get(REQUEST_ID_HEADER)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("-");
+            // The URI's path only: query strings never reach the logs.
+            tracing::info_span!(
+                "http",
+                method = %request.method(),
+                path = %request.uri().path(),
+                route = matched,
+                request_id,
+                user_id = tracing::field::Empty,
+            )
+        })
+        .on_response(
+            DefaultOnResponse::new()
+                .level(Level::INFO)
+                .latency_unit(LatencyUnit::Micros),
+        );
 
     router
         .fallback(route_not_found)

@@ -22,7 +22,7 @@ pub struct PasswordHasher {
 
 struct Inner {
     params: Params,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     queue_timeout: Duration,
     /// Verified against when the user does not exist, so "no such user" takes as long as
     /// "wrong password" and timing does not reveal which accounts exist.
@@ -45,7 +45,7 @@ impl PasswordHasher {
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                permits: Semaphore::new(concurrency.max(1)),
+                permits: Arc::new(Semaphore::new(concurrency.max(1))),
                 queue_timeout,
                 dummy_hash,
             }),
@@ -76,20 +76,22 @@ impl PasswordHasher {
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let permit = tokio::time::timeout(self.inner.queue_timeout, self.inner.permits.acquire())
+        let permits = Arc::clone(&self.inner.permits);
+        let permit = tokio::time::timeout(self.inner.queue_timeout, permits.acquire_owned())
             .await
-            .map_err(|_| ApiError::Unavailable {
-                code: ErrorCode::ServerBusy,
-                retry_after_secs: 1,
-            })?
+            .map_err(|_| ApiError::Unavailable { code: ErrorCode::ServerBusy, retry_after_secs: 1 })?
             .context("password hasher closed")?;
         let span = tracing::Span::current();
-        let result = tokio::task::spawn_blocking(move || span.in_scope(work))
-            .instrument(tracing::debug_span!("argon2"))
-            .await
-            .context("password hashing task failed")?;
-        drop(permit);
-        Ok(result)
+        // The permit moves into the blocking task: if the request is abandoned mid-hash, the slot
+        // stays taken until the hash really finishes, so the bound holds.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            span.in_scope(work)
+        })
+        .instrument(tracing::debug_span!("argon2"))
+        .await
+        .context("password hashing task failed")
+        .map_err(ApiError::Internal)
     }
 }
 
@@ -157,6 +159,18 @@ mod tests {
             .hash(SecretString::from("password1"))
             .await
             .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::ServerBusy);
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_hash_keeps_its_slot_until_it_finishes() {
+        // 64 MiB, 3 passes: tens of milliseconds, far longer than the 2 ms we wait.
+        let hasher = PasswordHasher::new(65_536, 3, 1, 1, Duration::from_millis(1)).unwrap();
+        let abandoned = tokio::time::timeout(Duration::from_millis(2), hasher.hash(SecretString::from("password1"))).await;
+        assert!(abandoned.is_err(), "the first hash should still be running");
+
+        let error = hasher.hash(SecretString::from("password2")).await.unwrap_err();
+
         assert_eq!(error.code(), ErrorCode::ServerBusy);
     }
 }

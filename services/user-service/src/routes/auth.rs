@@ -17,7 +17,7 @@ use chat_models::{ApiError, ErrorCode, FieldError, Result};
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use super::{user_agent, ClientIp};
+use super::{limit_lookups, user_agent, ClientIp};
 use crate::db::users::{self, NewUser};
 use crate::domain::{Bio, Email, Fields, Password, Username};
 use crate::sessions::{self, Issued};
@@ -246,17 +246,10 @@ pub async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> Result
     (status = 200, body = Availability), (status = 422, body = chat_models::error::ErrorBody)))]
 pub async fn check_email(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     AppQuery(query): AppQuery<EmailQuery>,
 ) -> Result<AppJson<Availability>> {
-    state
-        .limiter
-        .hit(
-            "lookup_ip",
-            &ip.to_string(),
-            state.settings.limits.lookup_ip,
-        )
-        .await?;
+    limit_lookups(&state, &client).await?;
     let email = Email::parse(&query.email).map_err(|error| ApiError::Validation(vec![error]))?;
     let taken = users::email_exists(&state.db, email.as_str()).await?;
     Ok(AppJson(Availability { available: !taken }))
@@ -268,17 +261,10 @@ pub async fn check_email(
     (status = 200, body = Availability), (status = 422, body = chat_models::error::ErrorBody)))]
 pub async fn check_username(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     AppQuery(query): AppQuery<UsernameQuery>,
 ) -> Result<AppJson<Availability>> {
-    state
-        .limiter
-        .hit(
-            "lookup_ip",
-            &ip.to_string(),
-            state.settings.limits.lookup_ip,
-        )
-        .await?;
+    limit_lookups(&state, &client).await?;
     let username =
         Username::parse(&query.username).map_err(|error| ApiError::Validation(vec![error]))?;
     let taken = users::username_exists(&state.db, username.as_str()).await?;

@@ -63,6 +63,18 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
+/// Counts a lookup (availability check, search) against the per-address limit.
+pub async fn limit_lookups(state: &AppState, ClientIp(ip): &ClientIp) -> Result<()> {
+    state
+        .limiter
+        .hit(
+            "lookup_ip",
+            &ip.to_string(),
+            state.settings.limits.lookup_ip,
+        )
+        .await
+}
+
 /// The `User-Agent` header, cut to 256 characters, for the sessions list.
 pub fn user_agent(headers: &HeaderMap) -> Option<String> {
     headers

@@ -9,7 +9,7 @@ use chat_models::http::{AppJson, AppPath, AppQuery};
 use chat_models::{ApiError, ErrorCode, FieldError, Result};
 use uuid::Uuid;
 
-use super::ClientIp;
+use super::{limit_lookups, ClientIp};
 use crate::db::users;
 use crate::state::AppState;
 
@@ -59,18 +59,11 @@ pub async fn get_user_by_username(
     (status = 200, body = UserPage), (status = 422, body = chat_models::error::ErrorBody)))]
 pub async fn search_users(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     _auth: AuthUser,
     AppQuery(query): AppQuery<UserSearchQuery>,
 ) -> Result<AppJson<UserPage>> {
-    state
-        .limiter
-        .hit(
-            "lookup_ip",
-            &ip.to_string(),
-            state.settings.limits.lookup_ip,
-        )
-        .await?;
+    limit_lookups(&state, &client).await?;
     let prefix = query.q.trim();
     let mut errors = Vec::new();
     if prefix.is_empty() || prefix.chars().count() > 32 {
