@@ -79,7 +79,10 @@ impl PasswordHasher {
         let permits = Arc::clone(&self.inner.permits);
         let permit = tokio::time::timeout(self.inner.queue_timeout, permits.acquire_owned())
             .await
-            .map_err(|_| ApiError::Unavailable { code: ErrorCode::ServerBusy, retry_after_secs: 1 })?
+            .map_err(|_| ApiError::Unavailable {
+                code: ErrorCode::ServerBusy,
+                retry_after_secs: 1,
+            })?
             .context("password hasher closed")?;
         let span = tracing::Span::current();
         // The permit moves into the blocking task: if the request is abandoned mid-hash, the slot
@@ -166,10 +169,17 @@ mod tests {
     async fn an_abandoned_hash_keeps_its_slot_until_it_finishes() {
         // 64 MiB, 3 passes: tens of milliseconds, far longer than the 2 ms we wait.
         let hasher = PasswordHasher::new(65_536, 3, 1, 1, Duration::from_millis(1)).unwrap();
-        let abandoned = tokio::time::timeout(Duration::from_millis(2), hasher.hash(SecretString::from("password1"))).await;
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(2),
+            hasher.hash(SecretString::from("password1")),
+        )
+        .await;
         assert!(abandoned.is_err(), "the first hash should still be running");
 
-        let error = hasher.hash(SecretString::from("password2")).await.unwrap_err();
+        let error = hasher
+            .hash(SecretString::from("password2"))
+            .await
+            .unwrap_err();
 
         assert_eq!(error.code(), ErrorCode::ServerBusy);
     }
