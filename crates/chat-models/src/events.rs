@@ -116,6 +116,120 @@ impl EventPublisher {
     }
 }
 
+/// Reads the stream as one member of a consumer group. Each group sees every event; within a
+/// group each event goes to one member. An entry is acknowledged only after the handler
+/// succeeds, so events a crashed or failing consumer did not finish are delivered again.
+#[derive(Debug, Clone)]
+pub struct EventConsumer {
+    client: redis::Client,
+    stream: String,
+    group: String,
+    consumer: String,
+}
+
+impl EventConsumer {
+    /// A consumer named `consumer` in `group` (usually the service name) on `stream`.
+    pub fn new(client: redis::Client, stream: String, group: &str, consumer: &str) -> Self {
+        Self {
+            client,
+            stream,
+            group: group.to_owned(),
+            consumer: consumer.to_owned(),
+        }
+    }
+
+    /// Handles events until the task is dropped, reconnecting after failures. A handler error
+    /// leaves the event unacknowledged; it is retried after a second.
+    pub async fn run<F, Fut>(self, handler: F)
+    where
+        F: Fn(EventEnvelope) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>>,
+    {
+        loop {
+            if let Err(error) = self.session(&handler).await {
+                tracing::warn!(error = ?error, group = %self.group, "event consumer failed; retrying");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn session<F, Fut>(&self, handler: &F) -> anyhow::Result<()>
+    where
+        F: Fn(EventEnvelope) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>>,
+    {
+        use anyhow::Context as _;
+        // A connection of its own: XREADGROUP BLOCK would stall a shared, multiplexed one.
+        let mut conn = self
+            .client
+            .get_multiplexed_async_connection()
+            .await
+            .context("connecting to Redis")?;
+        // From the stream's start, so a group created after events were written still sees them.
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&self.stream)
+            .arg(&self.group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        if let Err(error) = created {
+            if error.code() != Some("BUSYGROUP") {
+                return Err(error).context("creating the consumer group");
+            }
+        }
+        // "0" first: entries delivered to us before but never acknowledged; then ">" for new ones.
+        let mut cursor = "0";
+        loop {
+            let reply: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg(&self.group)
+                .arg(&self.consumer)
+                .arg("COUNT")
+                .arg(100)
+                .arg("BLOCK")
+                .arg(5_000)
+                .arg("STREAMS")
+                .arg(&self.stream)
+                .arg(cursor)
+                .query_async(&mut conn)
+                .await
+                .context("reading the event stream")?;
+            let entries: Vec<_> = reply.keys.into_iter().flat_map(|key| key.ids).collect();
+            if entries.is_empty() && cursor == "0" {
+                cursor = ">";
+                continue;
+            }
+            for entry in entries {
+                let parsed = entry
+                    .get::<String>("event")
+                    .ok_or_else(|| anyhow::anyhow!("no event field"))
+                    .and_then(|json| {
+                        serde_json::from_str::<EventEnvelope>(&json).map_err(anyhow::Error::from)
+                    });
+                match parsed {
+                    Ok(envelope) => handler(envelope)
+                        .await
+                        .with_context(|| format!("handling {}", entry.id))?,
+                    // An event this build does not know (newer producer) or a corrupt entry:
+                    // skipping it beats blocking the group forever.
+                    Err(error) => {
+                        tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event")
+                    }
+                }
+                redis::cmd("XACK")
+                    .arg(&self.stream)
+                    .arg(&self.group)
+                    .arg(&entry.id)
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .context("acknowledging an event")?;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,8 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod http;
+#[cfg(feature = "mysql")]
+pub mod outbox;
 pub mod ratelimit;
 pub mod telemetry;
 

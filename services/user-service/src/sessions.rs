@@ -82,40 +82,36 @@ pub async fn start(state: &AppState, user_id: Uuid, user_agent: Option<String>) 
     issue(state, user_id, session_id, refresh_token)
 }
 
-/// Exchanges a live refresh token for a new pair. A token that was already exchanged revokes its
-/// whole session (RFC 9700 §4.14.2): whoever replayed it, thief or owner, must sign in again.
-pub async fn refresh(state: &AppState, presented: &str) -> Result<Issued> {
-    let new_token = new_refresh_token();
-    let new_hash = hash_refresh_token(&new_token);
-    match state
-        .tokens
-        .rotate(&hash_refresh_token(presented), &new_hash)
-        .await?
+/// Exchanges a live refresh token (already looked up as `old`) for a new pair. A token that
+/// was already exchanged revokes its whole session (RFC 9700 §4.14.2): whoever replayed it,
+/// thief or owner, must sign in again.
+pub async fn refresh(state: &AppState, old: &RefreshTokenDoc) -> Result<Issued> {
+    let outcome = if old.revoked_at.is_some() || old.expires_at <= bson::DateTime::now() {
+        state.tokens.judge_spent(&old.token_hash).await?
+    } else {
+        let new_token = new_refresh_token();
+        let new = token_doc(
+            old.user_id(),
+            old.session_uuid(),
+            old.session_created_at.to_chrono(),
+            hash_refresh_token(&new_token),
+            state,
+            old.user_agent.clone(),
+        );
+        match state.tokens.rotate(old, &new).await? {
+            Rotation::Rotated => return issue(state, old.user_id(), old.session_uuid(), new_token),
+            other => other,
+        }
+    };
+    if let Rotation::Reused {
+        user_id,
+        session_id,
+    } = outcome
     {
-        Rotation::Rotated(old) => {
-            let (user_id, session_id) = (old.user_id(), old.session_uuid());
-            let session_created_at = old.session_created_at.to_chrono();
-            let doc = token_doc(
-                user_id,
-                session_id,
-                session_created_at,
-                new_hash,
-                state,
-                old.user_agent,
-            );
-            state.tokens.insert(&doc).await?;
-            issue(state, user_id, session_id, new_token)
-        }
-        Rotation::Reused {
-            user_id,
-            session_id,
-        } => {
-            tracing::warn!(%user_id, %session_id, "refresh token reused; session revoked");
-            announce_revoked(state, user_id, vec![session_id]).await?;
-            Err(ApiError::Unauthorized(ErrorCode::InvalidRefreshToken))
-        }
-        Rotation::Invalid => Err(ApiError::Unauthorized(ErrorCode::InvalidRefreshToken)),
+        tracing::warn!(%user_id, %session_id, "refresh token reused; session revoked");
+        announce_revoked(state, user_id, vec![session_id]).await?;
     }
+    Err(ApiError::Unauthorized(ErrorCode::InvalidRefreshToken))
 }
 
 /// Makes revoked sessions' access tokens fail everywhere and tells the other services.

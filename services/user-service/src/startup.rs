@@ -20,11 +20,11 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::db::outbox::{self, OutboxSignal};
 use crate::db::refresh_tokens::RefreshTokenStore;
 use crate::password::PasswordHasher;
 use crate::state::{AppState, Limits, Settings};
 use crate::tokens::JwtSigner;
+use chat_models::outbox::{self, OutboxSignal};
 
 /// Migrations of `chat_users`, embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/users");

@@ -10,10 +10,10 @@ use chat_models::ratelimit::{RateLimit, RateLimiter};
 use secrecy::SecretString;
 use sqlx::MySqlPool;
 
-use crate::db::outbox::OutboxSignal;
 use crate::db::refresh_tokens::RefreshTokenStore;
 use crate::password::PasswordHasher;
 use crate::tokens::JwtSigner;
+use chat_models::outbox::OutboxSignal;
 
 /// Shared, cheaply cloned state.
 #[derive(Clone, FromRef)]

@@ -1,5 +1,5 @@
-//! Storage: accounts in MySQL (`users`, `outbox_events`), refresh tokens in MongoDB.
+//! Storage: accounts in MySQL (`users`; events go through `chat_models::outbox`), refresh
+//! tokens in MongoDB.
 
-pub mod outbox;
 pub mod refresh_tokens;
 pub mod users;

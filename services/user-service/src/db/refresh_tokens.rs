@@ -5,7 +5,7 @@ use bson::{doc, oid::ObjectId, DateTime as BsonDateTime};
 use chat_models::Result;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
-use mongodb::options::{FindOneAndUpdateOptions, IndexOptions, ReturnDocument};
+use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -53,7 +53,7 @@ impl RefreshTokenDoc {
 #[derive(Debug)]
 pub enum Rotation {
     /// The token was live; it is now replaced by the new one.
-    Rotated(RefreshTokenDoc),
+    Rotated,
     /// The token had already been rotated: a replay. The whole session is now revoked.
     Reused {
         /// The session's owner.
@@ -118,25 +118,38 @@ impl RefreshTokenStore {
         Ok(())
     }
 
-    /// Atomically retires a live token in favour of `new_hash`. Exactly one of several concurrent
-    /// callers presenting the same token wins; the others see it as already rotated.
-    pub async fn rotate(&self, old_hash: &str, new_hash: &str) -> Result<Rotation> {
+    /// The token with this hash, live or not.
+    pub async fn find_by_hash(&self, token_hash: &str) -> Result<Option<RefreshTokenDoc>> {
+        Ok(self.col.find_one(doc! { "tokenHash": token_hash }).await?)
+    }
+
+    /// Replaces the live token `old` by `new` (a document of the same session).
+    ///
+    /// The successor is inserted *before* the old token is retired, and the retirement is a
+    /// compare-and-set on "still live". So the session always has a live document that a
+    /// concurrent sign-out or reuse detection will find and revoke, and of several callers
+    /// presenting the same token exactly one wins; a loser removes its successor again.
+    pub async fn rotate(&self, old: &RefreshTokenDoc, new: &RefreshTokenDoc) -> Result<Rotation> {
+        self.col.insert_one(new).await?;
         let now = BsonDateTime::now();
-        let options = FindOneAndUpdateOptions::builder()
-            .return_document(ReturnDocument::Before)
-            .build();
-        let live = self
+        let retired = self
             .col
-            .find_one_and_update(
-                doc! { "tokenHash": old_hash, "revokedAt": null, "expiresAt": { "$gt": now } },
-                doc! { "$set": { "revokedAt": now, "replacedByToken": new_hash } },
+            .update_one(
+                doc! { "_id": old.id, "revokedAt": null, "expiresAt": { "$gt": now } },
+                doc! { "$set": { "revokedAt": now, "replacedByToken": &new.token_hash } },
             )
-            .with_options(options)
             .await?;
-        if let Some(token) = live {
-            return Ok(Rotation::Rotated(token));
+        if retired.modified_count == 1 {
+            return Ok(Rotation::Rotated);
         }
-        match self.col.find_one(doc! { "tokenHash": old_hash }).await? {
+        self.col.delete_one(doc! { "_id": new.id }).await?;
+        self.judge_spent(&old.token_hash).await
+    }
+
+    /// What presenting a token that is not live means: a replay of a rotated token (revoke
+    /// the session) or merely an expired or signed-out one.
+    pub async fn judge_spent(&self, token_hash: &str) -> Result<Rotation> {
+        match self.find_by_hash(token_hash).await? {
             Some(token) if token.replaced_by_token.is_some() => {
                 self.revoke_session(&token.user_uuid, &token.session_id)
                     .await?;
@@ -149,7 +162,8 @@ impl RefreshTokenStore {
         }
     }
 
-    /// The live token of each active session of a user, newest sign-in first.
+    /// The live token of each active session of a user, newest sign-in first. A session shows
+    /// once even in the instant of a rotation, when it briefly has two live tokens.
     pub async fn active_sessions(&self, user_id: Uuid) -> Result<Vec<RefreshTokenDoc>> {
         let filter = doc! {
             "userUuid": user_id.to_string(),
@@ -157,7 +171,9 @@ impl RefreshTokenStore {
             "expiresAt": { "$gt": BsonDateTime::now() },
         };
         let mut tokens: Vec<RefreshTokenDoc> = self.col.find(filter).await?.try_collect().await?;
-        tokens.sort_by_key(|token| std::cmp::Reverse(token.session_created_at));
+        tokens.sort_by_key(|token| std::cmp::Reverse((token.session_created_at, token.created_at)));
+        let mut seen = std::collections::HashSet::new();
+        tokens.retain(|token| seen.insert(token.session_id.clone()));
         Ok(tokens)
     }
 

@@ -84,7 +84,16 @@ pub async fn register(
     users::insert_user(&state.db, &new_user).await?;
     tracing::info!(user_id = %uuid, "account created");
 
-    let issued = sessions::start(&state, uuid, user_agent(&headers)).await?;
+    let issued = match sessions::start(&state, uuid, user_agent(&headers)).await {
+        Ok(issued) => issued,
+        Err(error) => {
+            // Without a session the client will retry; leave it a free username to retry with.
+            if let Err(cleanup) = users::delete_user(&state.db, uuid).await {
+                tracing::error!(error = ?cleanup, user_id = %uuid, "could not undo a half-made account");
+            }
+            return Err(error);
+        }
+    };
     signed_in(&state, issued, request.token_delivery, StatusCode::CREATED).await
 }
 
@@ -125,41 +134,32 @@ pub async fn login(
     if !missing.is_empty() {
         return Err(ApiError::Validation(missing));
     }
-    state
-        .limiter
-        .check("login_fail", &login, limits.login_account)
-        .await?;
-
     let user = if login.contains('@') {
         users::fetch_user_by_email(&state.db, &login).await?
     } else {
         users::fetch_user_by_username(&state.db, &login).await?
     };
+    // Attempts count per account (however its name is spelled) and are counted before the
+    // hash, so parallel guesses cannot all slip under the limit; a success resets the count.
+    let account_key = user
+        .as_ref()
+        .map_or_else(|| login.clone(), |user| user.uuid.clone());
+    state
+        .limiter
+        .hit("login_account", &account_key, limits.login_account)
+        .await?;
     let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
     let matched = state
         .passwords
         .verify(SecretString::from(request.password), stored_hash)
         .await?;
     let Some(user) = user.filter(|_| matched) else {
-        count_failure(&state, "login_fail", &login).await?;
         return Err(ApiError::Unauthorized(ErrorCode::InvalidCredentials));
     };
-    state.limiter.reset("login_fail", &login).await?;
+    state.limiter.reset("login_account", &account_key).await?;
 
     let issued = sessions::start(&state, user.id()?, user_agent(&headers)).await?;
     signed_in(&state, issued, request.token_delivery, StatusCode::OK).await
-}
-
-/// Counts a failed password check; the next attempt over the limit gets 429.
-pub async fn count_failure(state: &AppState, bucket: &str, key: &str) -> Result<()> {
-    match state
-        .limiter
-        .hit(bucket, key, state.settings.limits.login_account)
-        .await
-    {
-        Ok(()) | Err(ApiError::RateLimited { .. }) => Ok(()),
-        Err(error) => Err(error),
-    }
 }
 
 /// # `POST /auth/refresh`
@@ -173,8 +173,12 @@ pub async fn refresh(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     jar: CookieJar,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        _ => ApiError::BadRequest(ErrorCode::MalformedJson, rejection.body_text()),
+    })?;
     let limits = &state.settings.limits;
     state
         .limiter
@@ -204,17 +208,17 @@ pub async fn refresh(
             )
         }
     };
-    if let Some(owner) = state
+    let old = state
         .tokens
-        .owner_of(&crate::tokens::hash_refresh_token(&presented))
+        .find_by_hash(&crate::tokens::hash_refresh_token(&presented))
         .await?
-    {
-        state
-            .limiter
-            .hit("refresh_account", &owner, limits.refresh_account)
-            .await?;
-    }
-    let issued = sessions::refresh(&state, &presented).await?;
+        .ok_or(ApiError::Unauthorized(ErrorCode::InvalidRefreshToken))?;
+    // Limited before rotating, so a limited refresh never spends the token.
+    state
+        .limiter
+        .hit("refresh_account", &old.user_uuid, limits.refresh_account)
+        .await?;
+    let issued = sessions::refresh(&state, &old).await?;
     signed_in(&state, issued, delivery, StatusCode::OK).await
 }
 

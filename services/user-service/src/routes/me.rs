@@ -14,12 +14,12 @@ use chat_models::http::AppJson;
 use chat_models::{ApiError, ErrorCode, FieldError, Result};
 use secrecy::SecretString;
 
-use super::auth::{clear_cookies, count_failure};
-use crate::db::outbox;
+use super::auth::clear_cookies;
 use crate::db::users::{self, ProfileChanges, UserRow};
 use crate::domain::{Bio, Email, Fields, Password, ProfilePicture, Username};
 use crate::sessions;
 use crate::state::AppState;
+use chat_models::outbox;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,16 +33,13 @@ async fn current_row(state: &AppState, auth: &AuthUser) -> Result<UserRow> {
         .ok_or(ApiError::NotFound(ErrorCode::UserNotFound))
 }
 
-/// Checks the account password for a sensitive change; wrong answers count like failed logins.
+/// Checks the account password for a sensitive change. Attempts count like logins, before the
+/// hash; wrong answers are 403, not 401, so clients do not take them for "sign in again".
 async fn confirm_password(state: &AppState, user: &UserRow, password: String) -> Result<()> {
-    let bucket_key = user.uuid.clone();
+    let limit = state.settings.limits.login_account;
     state
         .limiter
-        .check(
-            "password_fail",
-            &bucket_key,
-            state.settings.limits.login_account,
-        )
+        .hit("login_account", &user.uuid, limit)
         .await?;
     let matched = state
         .passwords
@@ -52,11 +49,9 @@ async fn confirm_password(state: &AppState, user: &UserRow, password: String) ->
         )
         .await?;
     if !matched {
-        count_failure(state, "password_fail", &bucket_key).await?;
-        // 403, not 401: the session is fine, so clients must not treat this as "sign in again".
         return Err(ApiError::Forbidden(ErrorCode::InvalidCredentials));
     }
-    Ok(())
+    state.limiter.reset("login_account", &user.uuid).await
 }
 
 /// # `GET /users/me`
@@ -143,8 +138,10 @@ pub async fn change_password(
     }
     confirm_password(&state, &user, request.current_password).await?;
     let hash = state.passwords.hash(new_password.into_secret()).await?;
-    users::update_password_hash(&state.db, auth.user_id, &hash).await?;
+    // Other sessions go first: if that fails, nothing changed; if the update then fails,
+    // they are signed out but the old password still works, which is safe.
     sessions::revoke_all(&state, auth.user_id, Some(auth.session_id), None).await?;
+    users::update_password_hash(&state.db, auth.user_id, &hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -162,6 +159,9 @@ pub async fn delete_me(
 ) -> Result<Response> {
     let user = current_row(&state, &auth).await?;
     confirm_password(&state, &user, request.password).await?;
+    // Every session is signed out before the row goes: if this fails, nothing is deleted and
+    // a retry starts over; once the row is gone, no live token outlives it.
+    sessions::revoke_all(&state, auth.user_id, None, Some(auth.session_id)).await?;
 
     // The row and the event commit together: the event cannot be lost or sent for a row that
     // still exists.
@@ -178,7 +178,9 @@ pub async fn delete_me(
     state.outbox.wake();
     tracing::info!(user_id = %auth.user_id, "account deleted");
 
-    sessions::revoke_all(&state, auth.user_id, None, Some(auth.session_id)).await?;
-    state.tokens.delete_for_user(auth.user_id).await?;
+    // Already revoked; removing them is tidiness (the TTL index would get there too).
+    if let Err(error) = state.tokens.delete_for_user(auth.user_id).await {
+        tracing::warn!(error = ?error, user_id = %auth.user_id, "refresh tokens left to the TTL index");
+    }
     Ok((clear_cookies(&state), StatusCode::NO_CONTENT).into_response())
 }

@@ -33,8 +33,8 @@ pub fn router(state: AppState) -> Router {
         .merge(docs::router())
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when the service
-/// is configured to trust its proxy.
+/// The client's address: the socket peer, or the last `X-Forwarded-For` hop (the one the
+/// trusted proxy added) when the service is configured to trust its proxy.
 pub struct ClientIp(pub IpAddr);
 
 impl FromRequestParts<AppState> for ClientIp {
@@ -42,12 +42,16 @@ impl FromRequestParts<AppState> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         if state.settings.trust_forwarded_for {
+            // The rightmost entry is the one our proxy appended; anything left of it is whatever
+            // the client chose to send, so it must not key a rate limit.
             let forwarded = parts
                 .headers
-                .get("x-forwarded-for")
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.split(',').next())
-                .and_then(|first| first.trim().parse::<IpAddr>().ok());
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(','))
+                .next_back()
+                .and_then(|last| last.trim().parse::<IpAddr>().ok());
             if let Some(ip) = forwarded {
                 return Ok(Self(ip));
             }

@@ -578,3 +578,103 @@ async fn availability_checks_answer_for_email_and_username() {
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(missing).await, "invalid_query");
 }
+
+#[tokio::test]
+async fn refresh_and_logout_racing_leave_no_live_session() {
+    // Whatever order the two land in, the session ends: no refresh token of it works afterwards.
+    for _ in 0..5 {
+        let app = spawn_app().await;
+        let session = app.register_api("race").await;
+        let logout = app.send_as(
+            reqwest::Method::POST,
+            "/auth/logout",
+            &session.access,
+            json!({}),
+        );
+        let refresh = app.refresh_api(&session.refresh);
+        let (_, refreshed) = tokio::join!(logout, refresh);
+        if refreshed.status() == StatusCode::OK {
+            let body: serde_json::Value = refreshed.json().await.unwrap();
+            let next = body["tokens"]["refresh_token"].as_str().unwrap();
+            assert_eq!(
+                app.refresh_api(next).await.status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        let sessions = app
+            .try_login("race", PASSWORD)
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap();
+        let listed: serde_json::Value = app
+            .get_as(
+                "/auth/sessions",
+                sessions["tokens"]["access_token"].as_str().unwrap(),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            listed["sessions"].as_array().unwrap().len(),
+            1,
+            "only the new sign-in is live"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_replay_racing_the_owner_still_revokes_the_session() {
+    // Thief and owner present the same token at once: one rotates, the other is a replay, and
+    // the replay must take the winner's fresh token down with the session.
+    for _ in 0..5 {
+        let app = spawn_app().await;
+        let session = app.register_api("victim").await;
+        let (a, b) = tokio::join!(
+            app.refresh_api(&session.refresh),
+            app.refresh_api(&session.refresh)
+        );
+        let winner = [a, b]
+            .into_iter()
+            .find(|r| r.status() == StatusCode::OK)
+            .expect("one wins");
+        let body: serde_json::Value = winner.json().await.unwrap();
+        let fresh = body["tokens"]["refresh_token"].as_str().unwrap();
+        assert_eq!(
+            app.refresh_api(fresh).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_refresh_body_gets_a_json_413() {
+    let app = spawn_app_with(|config| config.body_limit_bytes = 1024).await;
+    let response = app
+        .post(
+            "/auth/refresh",
+            &json!({ "refresh_token": "x".repeat(4096) }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(response).await, "payload_too_large");
+}
+
+#[tokio::test]
+async fn the_account_limit_holds_however_the_login_is_spelled() {
+    let app =
+        spawn_app_with(|config| config.rate_limit_login_account = "3/60".parse().unwrap()).await;
+    app.register_with(&new_client(), "tom", "tom@example.com")
+        .await;
+
+    // Username, email and other spellings resolve to one account and share one counter.
+    for login in ["tom", "TOM@example.com", "Tom"] {
+        assert_eq!(
+            app.try_login(login, "wrong password").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let locked = app.try_login("tom@EXAMPLE.com", PASSWORD).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+}

@@ -226,3 +226,33 @@ async fn start_up_fails_clearly_without_a_signing_key_or_with_a_weak_service_tok
     let error = Application::build(weak).await.err().unwrap().to_string();
     assert!(error.contains("SERVICE_TOKEN"), "{error}");
 }
+
+#[tokio::test]
+async fn only_the_proxy_appended_forwarded_address_keys_rate_limits() {
+    let app = spawn_app_with(|config| {
+        config.trust_forwarded_for = true;
+        config.rate_limit_login_ip = "2/60".parse().unwrap();
+    })
+    .await;
+    // A client rotating a fake leftmost address is still counted by the real (rightmost) one.
+    for fake in ["1.1.1.1", "2.2.2.2"] {
+        let response = app
+            .client
+            .post(app.url("/auth/login"))
+            .header("x-forwarded-for", format!("{fake}, 10.0.0.7"))
+            .json(&json!({ "login": "nobody", "password": "whatever1" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let third = app
+        .client
+        .post(app.url("/auth/login"))
+        .header("x-forwarded-for", "3.3.3.3, 10.0.0.7")
+        .json(&json!({ "login": "nobody", "password": "whatever1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+}

@@ -1,12 +1,22 @@
 //! Transactional outbox: an event is inserted in the same MySQL transaction as the change it
 //! describes, then a relay appends it to the Redis stream and deletes the row. Delivery is
-//! at-least-once; consumers de-duplicate by the envelope id.
+//! at-least-once; consumers de-duplicate by the envelope id. Each service keeps the table in its
+//! own schema:
+//!
+//! ```sql
+//! CREATE TABLE outbox_events (
+//!     id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+//!     event_type VARCHAR(64) NOT NULL,
+//!     payload TEXT NOT NULL,
+//!     created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+//! );
+//! ```
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::events::{EventEnvelope, EventPublisher};
 use anyhow::Context as _;
-use chat_models::events::{EventEnvelope, EventPublisher};
 use sqlx::{MySqlConnection, MySqlPool};
 use tokio::sync::Notify;
 
@@ -72,12 +82,19 @@ pub async fn publish_pending(
     .await
     .context("reading the outbox")?;
     for (id, payload) in &rows {
-        let envelope: EventEnvelope =
-            serde_json::from_str(payload).context("unreadable outbox payload")?;
-        publisher
-            .publish_envelope(&envelope)
-            .await
-            .context("appending to the event stream")?;
+        match serde_json::from_str::<EventEnvelope>(payload) {
+            Ok(envelope) => {
+                publisher
+                    .publish_envelope(&envelope)
+                    .await
+                    .context("appending to the event stream")?;
+            }
+            // Never produced by this code; dropped (its content logged for whoever looks) so it
+            // cannot block every later event.
+            Err(error) => {
+                tracing::error!(id, %error, payload, "dropping an unreadable outbox event");
+            }
+        }
         sqlx::query("DELETE FROM outbox_events WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)

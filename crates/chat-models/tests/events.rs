@@ -1,0 +1,90 @@
+//! The event stream against a real Redis (`REDIS_URL`, set by scripts/test.sh).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_models::events::{DomainEvent, EventConsumer, EventPublisher};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+async fn redis() -> (redis::Client, redis::aio::ConnectionManager, String) {
+    let url = std::env::var("REDIS_URL").expect("set REDIS_URL (scripts/test.sh does it for you)");
+    let client = redis::Client::open(url).unwrap();
+    let manager = redis::aio::ConnectionManager::new(client.clone())
+        .await
+        .unwrap();
+    (
+        client,
+        manager,
+        format!("test:{}:events", Uuid::new_v4().simple()),
+    )
+}
+
+fn deleted() -> DomainEvent {
+    DomainEvent::UserDeleted {
+        user_uuid: Uuid::new_v4(),
+    }
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<DomainEvent>) -> DomainEvent {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("an event within 10 s")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_group_sees_earlier_and_later_events_and_retries_failed_ones() {
+    // Arrange: two events exist before the group does.
+    let (client, manager, stream) = redis().await;
+    let publisher = EventPublisher::new(manager.clone(), stream.clone(), 1000);
+    let (first, second, third) = (deleted(), deleted(), deleted());
+    publisher.publish(first.clone()).await.unwrap();
+    publisher.publish(second.clone()).await.unwrap();
+
+    // A handler that fails the first time it sees the third event.
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let failed_once = Arc::new(AtomicBool::new(false));
+    let poison = third.clone();
+    let consumer = EventConsumer::new(client.clone(), stream.clone(), "test-group", "test-1");
+    let task = tokio::spawn(consumer.run(move |envelope| {
+        let (tx, failed_once, poison) = (tx.clone(), Arc::clone(&failed_once), poison.clone());
+        async move {
+            if envelope.event == poison && !failed_once.swap(true, Ordering::SeqCst) {
+                anyhow::bail!("simulated failure");
+            }
+            tx.send(envelope.event).unwrap();
+            Ok(())
+        }
+    }));
+
+    // Act and assert: history first, then live events; the failed one comes back once.
+    assert_eq!(next(&mut rx).await, first);
+    assert_eq!(next(&mut rx).await, second);
+    publisher.publish(third.clone()).await.unwrap();
+    assert_eq!(next(&mut rx).await, third);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), rx.recv())
+            .await
+            .is_err(),
+        "nothing delivered twice"
+    );
+    task.abort();
+
+    let mut conn = manager.clone();
+    let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
+        .arg(&stream)
+        .arg("test-group")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(pending.count(), 0, "every event acknowledged");
+    let _: () = redis::cmd("DEL")
+        .arg(&stream)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
