@@ -53,6 +53,22 @@ pub enum ErrorCode {
     UsernameTaken,
     /// The email is already in use.
     EmailTaken,
+    /// A friend request to this user is already pending.
+    RequestAlreadySent,
+    /// You are already friends.
+    AlreadyFriends,
+    /// You blocked this user; unblock them first.
+    UserBlocked,
+    /// The other user does not accept this (deliberately unspecific).
+    RequestNotAllowed,
+    /// Too many outgoing requests are pending; wait for answers or cancel some.
+    TooManyPendingRequests,
+    /// No such pending friend request (or not yours to act on).
+    RequestNotFound,
+    /// You are not friends with this user.
+    NotFriends,
+    /// A request to yourself.
+    CannotTargetSelf,
     /// Too many requests; retry after `Retry-After` seconds.
     RateLimited,
     /// The service is saturated; retry after `Retry-After` seconds.
@@ -244,6 +260,14 @@ fn describe(code: ErrorCode) -> &'static str {
         ErrorCode::UsernameTaken => "This username is already taken.",
         ErrorCode::EmailTaken => "This email is already registered.",
         ErrorCode::RouteNotFound => "No such route.",
+        ErrorCode::RequestAlreadySent => "A friend request to this user is already pending.",
+        ErrorCode::AlreadyFriends => "You are already friends.",
+        ErrorCode::UserBlocked => "You blocked this user; unblock them first.",
+        ErrorCode::RequestNotAllowed => "This request is not possible.",
+        ErrorCode::TooManyPendingRequests => "Too many requests are waiting for an answer.",
+        ErrorCode::RequestNotFound => "No such friend request.",
+        ErrorCode::NotFriends => "You are not friends with this user.",
+        ErrorCode::CannotTargetSelf => "You cannot do this to yourself.",
         ErrorCode::ServerBusy => "The server is busy; try again shortly.",
         ErrorCode::ServiceUnavailable => "A backing service is unavailable; try again shortly.",
         _ => "The request failed.",

@@ -1,0 +1,3 @@
+//! Storage in MySQL (`chat_friends`): plain async functions over a connection or transaction.
+
+pub mod relationships;
