@@ -276,6 +276,50 @@ where
     }
 }
 
+/// The shared secret services send each other in [`SERVICE_TOKEN_HEADER`].
+#[derive(Clone)]
+pub struct ServiceToken(pub std::sync::Arc<secrecy::SecretString>);
+
+impl std::fmt::Debug for ServiceToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServiceToken(..)")
+    }
+}
+
+/// Header carrying the service token on `/internal/...` calls.
+pub const SERVICE_TOKEN_HEADER: &str = "x-service-token";
+
+/// Proof that the caller holds the service token (compared in constant time).
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceCaller;
+
+impl<S> FromRequestParts<S> for ServiceCaller
+where
+    ServiceToken: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        use secrecy::ExposeSecret as _;
+        use subtle::ConstantTimeEq as _;
+        let presented = parts
+            .headers
+            .get(SERVICE_TOKEN_HEADER)
+            .map(|value| value.as_bytes())
+            .unwrap_or_default();
+        let expected = ServiceToken::from_ref(state);
+        if presented
+            .ct_eq(expected.0.expose_secret().as_bytes())
+            .into()
+        {
+            Ok(Self)
+        } else {
+            Err(ApiError::Unauthorized(ErrorCode::InvalidServiceToken))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,45 @@ pub enum DomainEvent {
         /// The revoked sessions.
         session_ids: Vec<Uuid>,
     },
+    /// A friend request was sent.
+    #[serde(rename = "friend_request.received")]
+    FriendRequestReceived(FriendRequestEvent),
+    /// A friend request was accepted; the two are friends.
+    #[serde(rename = "friend_request.accepted")]
+    FriendRequestAccepted(FriendRequestEvent),
+    /// The receiver declined a friend request.
+    #[serde(rename = "friend_request.rejected")]
+    FriendRequestRejected(FriendRequestEvent),
+    /// The sender withdrew a friend request.
+    #[serde(rename = "friend_request.cancelled")]
+    FriendRequestCancelled(FriendRequestEvent),
+    /// A friendship ended (removed, or by a block).
+    #[serde(rename = "friendship.removed")]
+    FriendshipRemoved {
+        /// Who ended it.
+        user_uuid: Uuid,
+        /// The former friend.
+        friend_uuid: Uuid,
+    },
+    /// A user blocked another.
+    #[serde(rename = "user.blocked")]
+    UserBlocked {
+        /// Who blocked.
+        blocker_uuid: Uuid,
+        /// Who is blocked.
+        blocked_uuid: Uuid,
+    },
+}
+
+/// The data of the `friend_request.*` events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FriendRequestEvent {
+    /// The request.
+    pub request_id: u64,
+    /// Who asked.
+    pub sender_uuid: Uuid,
+    /// Who was asked.
+    pub receiver_uuid: Uuid,
 }
 
 impl DomainEvent {
@@ -33,6 +72,12 @@ impl DomainEvent {
         match self {
             Self::UserDeleted { .. } => "user.deleted",
             Self::SessionRevoked { .. } => "session.revoked",
+            Self::FriendRequestReceived(_) => "friend_request.received",
+            Self::FriendRequestAccepted(_) => "friend_request.accepted",
+            Self::FriendRequestRejected(_) => "friend_request.rejected",
+            Self::FriendRequestCancelled(_) => "friend_request.cancelled",
+            Self::FriendshipRemoved { .. } => "friendship.removed",
+            Self::UserBlocked { .. } => "user.blocked",
         }
     }
 }
@@ -243,5 +288,39 @@ mod tests {
         assert_eq!(json["data"]["user_uuid"], user_uuid.to_string());
         let back: EventEnvelope = serde_json::from_value(json).unwrap();
         assert_eq!(back, envelope);
+    }
+
+    #[test]
+    fn every_event_serialises_under_its_name() {
+        let id = Uuid::new_v4();
+        let request = FriendRequestEvent {
+            request_id: 1,
+            sender_uuid: id,
+            receiver_uuid: id,
+        };
+        let events = [
+            DomainEvent::UserDeleted { user_uuid: id },
+            DomainEvent::SessionRevoked {
+                user_uuid: id,
+                session_ids: vec![id],
+            },
+            DomainEvent::FriendRequestReceived(request.clone()),
+            DomainEvent::FriendRequestAccepted(request.clone()),
+            DomainEvent::FriendRequestRejected(request.clone()),
+            DomainEvent::FriendRequestCancelled(request),
+            DomainEvent::FriendshipRemoved {
+                user_uuid: id,
+                friend_uuid: id,
+            },
+            DomainEvent::UserBlocked {
+                blocker_uuid: id,
+                blocked_uuid: id,
+            },
+        ];
+        for event in events {
+            let json = serde_json::to_value(&event).unwrap();
+            assert_eq!(json["type"], event.name());
+            assert_eq!(serde_json::from_value::<DomainEvent>(json).unwrap(), event);
+        }
     }
 }

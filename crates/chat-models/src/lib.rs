@@ -11,5 +11,7 @@ pub mod http;
 pub mod outbox;
 pub mod ratelimit;
 pub mod telemetry;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 pub use error::{ApiError, ErrorCode, FieldError, Result};

@@ -2,32 +2,8 @@
 //! rule is decided in one `match` and unit-tested without a database.
 
 use chat_models::{ApiError, ErrorCode};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-/// How the other user stands with the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Relationship {
-    /// Nothing between them.
-    None,
-    /// The caller's request to them is pending.
-    Outgoing {
-        /// The pending request.
-        request_id: u64,
-    },
-    /// Their request to the caller is pending.
-    Incoming {
-        /// The pending request.
-        request_id: u64,
-    },
-    /// Friends.
-    Friends,
-    /// The caller blocked them.
-    Blocked,
-    /// They blocked the caller.
-    BlockedBy,
-}
+pub use chat_models::api::friend::Relationship;
 
 /// A pending request between the two, seen from the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,16 @@
-//! friends-service: friend requests, friendships and blocks (issue 3, in progress).
-//!
-//! What is here so far: the schema (`migrations/friends`), the relationship rules as pure
-//! functions, and the queries that read a pair's facts. Routes, the user-service client and
-//! the `user.deleted` consumer come next; there is no binary until they do.
+//! friends-service: friend requests, friendships and blocks. Profiles come from user-service's
+//! internal batch route; events go out through a MySQL outbox; `user.deleted` events remove a
+//! deleted user's rows.
 
+pub mod config;
 pub mod db;
 pub mod domain;
+mod routes;
+pub mod startup;
+pub mod state;
+pub mod users;
+
+pub use routes::ApiDoc;
 
 /// Migrations of `chat_friends`, embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/friends");

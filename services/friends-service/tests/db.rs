@@ -36,14 +36,9 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let url = self.url.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async { MySql::drop_database(&url).await })
-        })
-        .join();
+        chat_models::testing::block_on_side_thread(async move {
+            chat_models::testing::drop_mysql_schema(&url).await;
+        });
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use chat_models::auth::{Authenticator, SessionRevocations};
+use chat_models::auth::{Authenticator, ServiceToken, SessionRevocations};
 use chat_models::events::{stream_name, EventPublisher};
 use chat_models::http::{parse_origins, with_common_layers, CommonLayers};
 use chat_models::ratelimit::RateLimiter;
@@ -98,10 +98,10 @@ impl Application {
             limiter: RateLimiter::new(redis, &prefix),
             events,
             outbox: outbox_signal,
+            service_token: ServiceToken(Arc::new(config.service_token.clone())),
             settings: Arc::new(Settings {
                 cookie_secure: config.cookie_secure,
                 trust_forwarded_for: config.trust_forwarded_for,
-                service_token: config.service_token.clone(),
                 refresh_ttl: Duration::from_secs(config.refresh_token_ttl_secs),
                 limits: Limits {
                     login_ip: config.rate_limit_login_ip,

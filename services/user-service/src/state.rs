@@ -4,10 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
-use chat_models::auth::Authenticator;
+use chat_models::auth::{Authenticator, ServiceToken};
 use chat_models::events::EventPublisher;
 use chat_models::ratelimit::{RateLimit, RateLimiter};
-use secrecy::SecretString;
 use sqlx::MySqlPool;
 
 use crate::db::refresh_tokens::RefreshTokenStore;
@@ -38,6 +37,8 @@ pub struct AppState {
     pub events: EventPublisher,
     /// Wakes the outbox relay.
     pub outbox: OutboxSignal,
+    /// The `/internal` shared secret.
+    pub service_token: ServiceToken,
     /// Everything else that is fixed at start-up.
     pub settings: Arc<Settings>,
 }
@@ -48,8 +49,6 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// Client address from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
-    /// The `/internal` shared secret.
-    pub service_token: SecretString,
     /// Refresh-token lifetime.
     pub refresh_ttl: Duration,
     /// Rate limits.

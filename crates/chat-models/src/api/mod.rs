@@ -1,5 +1,6 @@
 //! Request and response bodies shared with clients (the frontend mirrors these types).
 
+pub mod friend;
 pub mod user;
 
 use serde::{Deserialize, Deserializer};

@@ -7,6 +7,23 @@ use uuid::Uuid;
 
 use crate::domain::{ordered_pair, Facts, Pending};
 
+/// Locks the pair for the rest of the caller's transaction: every transaction changing how two
+/// users stand takes this lock first, so they run one after another per pair and each decides
+/// on the state the previous one committed (the pool reads with READ COMMITTED).
+pub async fn lock_pair(conn: &mut MySqlConnection, a: Uuid, b: Uuid) -> Result<()> {
+    let (a, b) = (a.hyphenated().to_string(), b.hyphenated().to_string());
+    let (low, high) = ordered_pair(&a, &b);
+    sqlx::query(
+        "INSERT INTO pair_locks (pair_low, pair_high) VALUES (?, ?) \
+         ON DUPLICATE KEY UPDATE pair_low = pair_low",
+    )
+    .bind(low)
+    .bind(high)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Everything stored about `me` and `other`, in one round trip.
 pub async fn fetch_facts(conn: &mut MySqlConnection, me: Uuid, other: Uuid) -> Result<Facts> {
     let (me, other) = (me.hyphenated().to_string(), other.hyphenated().to_string());
@@ -46,9 +63,8 @@ pub async fn fetch_facts(conn: &mut MySqlConnection, me: Uuid, other: Uuid) -> R
     })
 }
 
-/// Inserts a pending request. A concurrent request between the same pair (either direction)
-/// loses on the unique pair key and gets `request_already_sent`; the caller re-reads the facts
-/// to tell "mine" from "theirs".
+/// Inserts a pending request. The unique pair key refuses a second pending request between the
+/// pair (either direction) with `request_already_sent`, whatever the code above it did.
 pub async fn insert_request(
     conn: &mut MySqlConnection,
     sender: Uuid,

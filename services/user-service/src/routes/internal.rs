@@ -1,46 +1,21 @@
 //! Routes for the other services, guarded by the shared service token.
 
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
 use chat_models::api::user::{BatchUsersRequest, BatchUsersResponse};
+use chat_models::auth::ServiceCaller;
 use chat_models::http::AppJson;
-use chat_models::{ApiError, ErrorCode, FieldError, Result};
-use secrecy::ExposeSecret as _;
-use subtle::ConstantTimeEq as _;
+use chat_models::{ApiError, FieldError, Result};
 
 use crate::db::users;
 use crate::state::AppState;
 
-/// Header carrying the service token.
-pub const SERVICE_TOKEN_HEADER: &str = "x-service-token";
 /// Most users one batch may ask for.
 pub const MAX_BATCH: usize = 500;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/internal/users/batch", post(batch_users))
-}
-
-/// Proof that the caller holds the service token (compared in constant time).
-pub struct ServiceCaller;
-
-impl FromRequestParts<AppState> for ServiceCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let presented = parts
-            .headers
-            .get(SERVICE_TOKEN_HEADER)
-            .map(|value| value.as_bytes())
-            .unwrap_or_default();
-        let expected = state.settings.service_token.expose_secret().as_bytes();
-        if presented.ct_eq(expected).into() {
-            Ok(Self)
-        } else {
-            Err(ApiError::Unauthorized(ErrorCode::InvalidServiceToken))
-        }
-    }
 }
 
 /// # `POST /internal/users/batch`

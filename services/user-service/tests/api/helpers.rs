@@ -8,7 +8,6 @@ use ed25519_dalek::pkcs8::EncodePrivateKey as _;
 use ed25519_dalek::SigningKey;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
-use sqlx::migrate::MigrateDatabase as _;
 use user_service::config::Config;
 use user_service::startup::Application;
 use uuid::Uuid;
@@ -141,32 +140,12 @@ impl Drop for TestApp {
         let mongo_uri = self.mongo_uri.clone();
         let mongo_db = self.mongo.name().to_owned();
         let redis_url = self.redis_url.clone();
-        let pattern = format!("{}*", self.redis_prefix);
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let _ = sqlx::MySql::drop_database(&mysql_url).await;
-                if let Ok(client) = mongodb::Client::with_uri_str(&mongo_uri).await {
-                    let _ = client.database(&mongo_db).drop().await;
-                }
-                if let Ok(mut redis) =
-                    redis::Client::open(redis_url).and_then(|c| c.get_connection())
-                {
-                    let keys: Vec<String> = redis::cmd("KEYS")
-                        .arg(&pattern)
-                        .query(&mut redis)
-                        .unwrap_or_default();
-                    if !keys.is_empty() {
-                        let _: redis::RedisResult<()> =
-                            redis::cmd("DEL").arg(keys).query(&mut redis);
-                    }
-                }
-            });
+        let prefix = self.redis_prefix.clone();
+        chat_models::testing::block_on_side_thread(async move {
+            chat_models::testing::drop_mysql_schema(&mysql_url).await;
+            chat_models::testing::drop_mongo_database(&mongo_uri, &mongo_db).await;
+            chat_models::testing::delete_redis_keys(&redis_url, &prefix).await;
         });
-        let _ = cleanup.join();
     }
 }
 
