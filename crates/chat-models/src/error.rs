@@ -69,6 +69,22 @@ pub enum ErrorCode {
     NotFriends,
     /// A request to yourself.
     CannotTargetSelf,
+    /// No such conversation, or the caller is not in it.
+    ConversationNotFound,
+    /// No such message in this conversation.
+    MessageNotFound,
+    /// Only the group's admin may do this.
+    NotGroupAdmin,
+    /// This only applies to group conversations.
+    NotAGroup,
+    /// The group has reached its member cap.
+    GroupFull,
+    /// The user is not a member of this group.
+    MemberNotFound,
+    /// Only the author may change a message.
+    NotMessageAuthor,
+    /// The message was deleted.
+    MessageDeleted,
     /// Too many requests; retry after `Retry-After` seconds.
     RateLimited,
     /// The service is saturated; retry after `Retry-After` seconds.
@@ -268,6 +284,14 @@ fn describe(code: ErrorCode) -> &'static str {
         ErrorCode::RequestNotFound => "No such friend request.",
         ErrorCode::NotFriends => "You are not friends with this user.",
         ErrorCode::CannotTargetSelf => "You cannot do this to yourself.",
+        ErrorCode::ConversationNotFound => "No such conversation.",
+        ErrorCode::MessageNotFound => "No such message.",
+        ErrorCode::NotGroupAdmin => "Only the group's admin may do this.",
+        ErrorCode::NotAGroup => "This only applies to group conversations.",
+        ErrorCode::GroupFull => "The group is full.",
+        ErrorCode::MemberNotFound => "This user is not a member of the group.",
+        ErrorCode::NotMessageAuthor => "Only the author may change this message.",
+        ErrorCode::MessageDeleted => "This message was deleted.",
         ErrorCode::ServerBusy => "The server is busy; try again shortly.",
         ErrorCode::ServiceUnavailable => "A backing service is unavailable; try again shortly.",
         _ => "The request failed.",

@@ -7,6 +7,8 @@ use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::api::message::{ConversationInfo, MessageView, ReadStateView};
+
 /// An event one service tells the others about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
@@ -53,6 +55,80 @@ pub enum DomainEvent {
         /// Who is blocked.
         blocked_uuid: Uuid,
     },
+    /// A message was sent.
+    #[serde(rename = "message.created")]
+    MessageCreated(MessageEvent),
+    /// A message was edited.
+    #[serde(rename = "message.updated")]
+    MessageUpdated(MessageEvent),
+    /// A message was deleted (it keeps its place, without text).
+    #[serde(rename = "message.deleted")]
+    MessageDeleted(MessageEvent),
+    /// A conversation was created (or a hidden direct conversation reopened).
+    #[serde(rename = "conversation.created")]
+    ConversationCreated(ConversationEvent),
+    /// A group's name, description, picture or admin changed.
+    #[serde(rename = "conversation.updated")]
+    ConversationUpdated(ConversationEvent),
+    /// A conversation is gone (group deleted, or its last member left).
+    #[serde(rename = "conversation.deleted")]
+    ConversationDeleted {
+        /// Who should hear of it: its last members.
+        audience: Vec<Uuid>,
+        /// The conversation.
+        conversation_id: String,
+    },
+    /// Members joined a group.
+    #[serde(rename = "conversation.members_added")]
+    MembersAdded(MembershipEvent),
+    /// A member left or was removed from a group.
+    #[serde(rename = "conversation.member_removed")]
+    MemberRemoved(MembershipEvent),
+    /// A member's read position moved.
+    #[serde(rename = "read.updated")]
+    ReadUpdated(ReadEvent),
+}
+
+/// The data of `message.created`, `message.updated` and `message.deleted`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageEvent {
+    /// Who should hear of it: the conversation's members.
+    pub audience: Vec<Uuid>,
+    /// The message as it is now.
+    pub message: MessageView,
+}
+
+/// The data of `conversation.created` and `conversation.updated`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationEvent {
+    /// Who should hear of it: the members.
+    pub audience: Vec<Uuid>,
+    /// The conversation as it is now.
+    pub conversation: ConversationInfo,
+}
+
+/// The data of `conversation.members_added` and `conversation.member_removed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipEvent {
+    /// Who should hear of it: the members after the change, and those removed.
+    pub audience: Vec<Uuid>,
+    /// The group as it is now.
+    pub conversation: ConversationInfo,
+    /// The members added, or the one removed.
+    pub user_uuids: Vec<Uuid>,
+    /// Who did it (the removed member themselves when they left).
+    pub by: Uuid,
+}
+
+/// The data of `read.updated`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadEvent {
+    /// Who should hear of it: the reader, and in a direct conversation the other member.
+    pub audience: Vec<Uuid>,
+    /// The conversation.
+    pub conversation_id: String,
+    /// The reader's new position.
+    pub read: ReadStateView,
 }
 
 /// The data of the `friend_request.*` events.
@@ -78,6 +154,15 @@ impl DomainEvent {
             Self::FriendRequestCancelled(_) => "friend_request.cancelled",
             Self::FriendshipRemoved { .. } => "friendship.removed",
             Self::UserBlocked { .. } => "user.blocked",
+            Self::MessageCreated(_) => "message.created",
+            Self::MessageUpdated(_) => "message.updated",
+            Self::MessageDeleted(_) => "message.deleted",
+            Self::ConversationCreated(_) => "conversation.created",
+            Self::ConversationUpdated(_) => "conversation.updated",
+            Self::ConversationDeleted { .. } => "conversation.deleted",
+            Self::MembersAdded(_) => "conversation.members_added",
+            Self::MemberRemoved(_) => "conversation.member_removed",
+            Self::ReadUpdated(_) => "read.updated",
         }
     }
 }
@@ -316,6 +401,20 @@ mod tests {
                 blocker_uuid: id,
                 blocked_uuid: id,
             },
+            DomainEvent::ConversationDeleted {
+                audience: vec![id],
+                conversation_id: "65f0c0ffee0000000000000a".to_owned(),
+            },
+            DomainEvent::ReadUpdated(ReadEvent {
+                audience: vec![id],
+                conversation_id: "65f0c0ffee0000000000000a".to_owned(),
+                read: ReadStateView {
+                    user_uuid: id,
+                    last_read_message_id: None,
+                    last_read_seq: 0,
+                    updated_at: None,
+                },
+            }),
         ];
         for event in events {
             let json = serde_json::to_value(&event).unwrap();

@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod auth;
+#[cfg(feature = "client")]
+pub mod clients;
 pub mod error;
 pub mod events;
 pub mod http;

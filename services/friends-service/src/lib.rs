@@ -8,7 +8,6 @@ pub mod domain;
 mod routes;
 pub mod startup;
 pub mod state;
-pub mod users;
 
 pub use routes::ApiDoc;
 

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::state::{AppState, Settings};
-use crate::users::UserDirectory;
+use chat_models::clients::UserDirectory;
 
 /// Approximate length the event stream is trimmed to.
 const EVENT_STREAM_MAX_LEN: usize = 100_000;

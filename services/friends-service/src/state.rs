@@ -7,7 +7,7 @@ use chat_models::auth::{Authenticator, ServiceToken};
 use chat_models::outbox::OutboxSignal;
 use sqlx::MySqlPool;
 
-use crate::users::UserDirectory;
+use chat_models::clients::UserDirectory;
 
 /// Shared, cheaply cloned state.
 #[derive(Clone, FromRef)]

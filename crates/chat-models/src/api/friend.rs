@@ -124,3 +124,20 @@ pub struct PairStatus {
     /// Either blocked the other.
     pub blocked: bool,
 }
+
+/// `POST /internal/friends/check`: which of `others` are friends of `user_uuid`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FriendsCheckRequest {
+    /// The user whose friends are asked about.
+    pub user_uuid: Uuid,
+    /// The users to check (at most 500).
+    pub others: Vec<Uuid>,
+}
+
+/// The answer to [`FriendsCheckRequest`]. A block always ends a friendship, so these are also
+/// users neither side has blocked.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FriendsCheckResponse {
+    /// Those of `others` who are friends of the user.
+    pub friends: Vec<Uuid>,
+}

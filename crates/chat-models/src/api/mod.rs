@@ -1,6 +1,7 @@
 //! Request and response bodies shared with clients (the frontend mirrors these types).
 
 pub mod friend;
+pub mod message;
 pub mod user;
 
 use serde::{Deserialize, Deserializer};

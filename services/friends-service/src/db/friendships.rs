@@ -27,6 +27,23 @@ pub async fn insert_friendship(conn: &mut MySqlConnection, a: Uuid, b: Uuid) -> 
     Ok(())
 }
 
+/// Those of `others` who are friends of `user`.
+pub async fn friends_among(pool: &MySqlPool, user: Uuid, others: &[Uuid]) -> Result<Vec<String>> {
+    if others.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query =
+        sqlx::QueryBuilder::new("SELECT friend_uuid FROM friendships WHERE user_uuid = ");
+    query.push_bind(user.hyphenated().to_string());
+    query.push(" AND friend_uuid IN (");
+    let mut list = query.separated(", ");
+    for other in others {
+        list.push_bind(other.hyphenated().to_string());
+    }
+    query.push(")");
+    Ok(query.build_query_scalar().fetch_all(pool).await?)
+}
+
 /// Ends a friendship (both directions); returns whether there was one.
 pub async fn delete_friendship(conn: &mut MySqlConnection, a: Uuid, b: Uuid) -> Result<bool> {
     let (a, b) = (a.hyphenated().to_string(), b.hyphenated().to_string());

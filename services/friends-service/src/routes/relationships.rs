@@ -1,22 +1,25 @@
 //! How two users stand: for the caller, and for other services.
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
-use chat_models::api::friend::{PairQuery, PairStatus, Relationship};
+use chat_models::api::friend::{
+    FriendsCheckRequest, FriendsCheckResponse, PairQuery, PairStatus, Relationship,
+};
 use chat_models::auth::{AuthUser, ServiceCaller};
 use chat_models::http::{AppJson, AppPath, AppQuery};
-use chat_models::{ApiError, ErrorCode, Result};
+use chat_models::{ApiError, ErrorCode, FieldError, Result};
 use uuid::Uuid;
 
 use crate::db::relationships::fetch_facts;
-use crate::db::{blocks, friendships};
+use crate::db::{blocks, friendships, parse_uuid};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/relationships/{user_uuid}", get(get_relationship))
         .route("/internal/relationships", get(pair_status))
+        .route("/internal/friends/check", post(check_friends))
 }
 
 /// # `GET /relationships/{user_uuid}`
@@ -59,4 +62,35 @@ pub async fn pair_status(
         blocks::either_blocked(&state.db, pair.a, pair.b),
     )?;
     Ok(AppJson(PairStatus { friends, blocked }))
+}
+
+/// Most users one `/internal/friends/check` call may ask about.
+const MAX_CHECK: usize = 500;
+
+/// # `POST /internal/friends/check`
+/// For message-service: which of several users are friends of one user (group creation and
+/// invitations ask about all members at once).
+#[utoipa::path(post, path = "/internal/friends/check", tag = "internal", request_body = FriendsCheckRequest,
+    params(("x-service-token" = String, Header, description = "The shared SERVICE_TOKEN")), responses(
+    (status = 200, body = FriendsCheckResponse),
+    (status = 401, body = chat_models::error::ErrorBody, description = "`invalid_service_token`"),
+    (status = 422, body = chat_models::error::ErrorBody, description = "more than 500 users")))]
+pub async fn check_friends(
+    State(state): State<AppState>,
+    _caller: ServiceCaller,
+    AppJson(request): AppJson<FriendsCheckRequest>,
+) -> Result<AppJson<FriendsCheckResponse>> {
+    if request.others.len() > MAX_CHECK {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "others",
+            "too_many",
+            format!("Ask about at most {MAX_CHECK} users at once."),
+        )]));
+    }
+    let friends = friendships::friends_among(&state.db, request.user_uuid, &request.others)
+        .await?
+        .iter()
+        .map(|uuid| parse_uuid(uuid))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(AppJson(FriendsCheckResponse { friends }))
 }

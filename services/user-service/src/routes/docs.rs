@@ -1,8 +1,8 @@
 //! The OpenAPI document (`/openapi.json`) and interactive docs (`/docs`).
 
 use axum::Router;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use chat_models::http::AccessTokenSecurity;
+use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{auth, health, internal, me, sessions, users};
@@ -22,32 +22,9 @@ use super::{auth, health, internal, me, sessions, users};
         internal::batch_users,
     ),
     components(schemas(chat_models::error::ErrorBody, chat_models::ErrorCode)),
-    modifiers(&Security),
+    modifiers(&AccessTokenSecurity),
 )]
 pub struct ApiDoc;
-
-struct Security;
-
-impl Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "cookie",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
-                chat_models::auth::ACCESS_COOKIE,
-            ))),
-        );
-    }
-}
 
 pub fn router() -> Router {
     SwaggerUi::new("/docs")

@@ -1,0 +1,223 @@
+//! Bodies of message-service: conversations, messages, read state. The same types travel in
+//! events and WebSocket frames.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::double_option;
+use super::user::PublicUser;
+
+/// A message as clients see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessageView {
+    /// Id (24 hex characters).
+    pub id: String,
+    /// The conversation it belongs to.
+    pub conversation_id: String,
+    /// Position in the conversation: 1, 2, 3… in the order messages were stored, with no gaps.
+    pub seq: i64,
+    /// The author.
+    pub sender_uuid: Uuid,
+    /// The text (empty once deleted).
+    pub text: String,
+    /// The message this one answers, if any.
+    pub reply_to: Option<String>,
+    /// The client's nonce, echoed so the sender can match its optimistic copy.
+    pub nonce: Option<String>,
+    /// When it was sent.
+    pub created_at: DateTime<Utc>,
+    /// When it was last edited.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// When it was deleted (it keeps its place, without text).
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// The newest message of a conversation, for list previews.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LastMessage {
+    /// The message id.
+    pub id: String,
+    /// Its position.
+    pub seq: i64,
+    /// The author.
+    pub sender_uuid: Uuid,
+    /// The start of the text (at most 100 characters, `…` when cut; empty when deleted).
+    pub preview: String,
+    /// When it was sent.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A conversation without anything specific to the caller (as carried in events).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConversationInfo {
+    /// Id (24 hex characters).
+    pub id: String,
+    /// A group (named, with an admin) or a direct conversation between two users.
+    pub is_group: bool,
+    /// Members, in the order they joined.
+    pub participant_uuids: Vec<Uuid>,
+    /// The group's admin.
+    pub admin: Option<Uuid>,
+    /// The group's name.
+    pub name: Option<String>,
+    /// The group's description.
+    pub description: Option<String>,
+    /// The group's picture URL.
+    pub picture: Option<String>,
+    /// The newest message.
+    pub last_message: Option<LastMessage>,
+    /// `seq` of the newest message (0 when empty).
+    pub last_seq: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Time of the last message or change (lists are ordered by it).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How far a member has read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReadStateView {
+    /// The reader.
+    pub user_uuid: Uuid,
+    /// The newest message they have read.
+    pub last_read_message_id: Option<String>,
+    /// Its `seq` (0: nothing read).
+    pub last_read_seq: i64,
+    /// When they read it.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A conversation as its member sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConversationView {
+    /// What everyone sees.
+    #[serde(flatten)]
+    pub info: ConversationInfo,
+    /// Members' public profiles (accounts deleted a moment ago are left out).
+    pub participants: Vec<PublicUser>,
+    /// Messages from others after the caller's read position (deleted ones not counted).
+    pub unread_count: u64,
+    /// The caller's read position.
+    pub last_read_seq: i64,
+    /// Direct conversations: every member's read position (read receipts). Groups: empty.
+    pub read_states: Vec<ReadStateView>,
+}
+
+/// A page of conversations, most recently active first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConversationPage {
+    /// The conversations.
+    pub conversations: Vec<ConversationView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /conversations` paging.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+pub struct ConversationPageQuery {
+    /// Page size, 1-50 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// `POST /conversations/direct`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct OpenDirect {
+    /// The friend to talk to.
+    pub user_uuid: Uuid,
+}
+
+/// `POST /conversations/groups`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CreateGroup {
+    /// 1-100 characters.
+    pub name: String,
+    /// Up to 1000 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Friends of the caller to add (the caller joins as admin).
+    #[serde(default)]
+    pub member_uuids: Vec<Uuid>,
+}
+
+/// `PATCH /conversations/{id}`: omitted fields stay; `null` clears description and picture.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct UpdateGroup {
+    /// New name, 1-100 characters.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New description, up to 1000 characters, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// New picture URL (`http(s)://`), or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub picture: Option<Option<String>>,
+}
+
+/// `POST /conversations/{id}/members`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct AddMembers {
+    /// Friends of the admin to add.
+    pub user_uuids: Vec<Uuid>,
+}
+
+/// `PUT /conversations/{id}/admin`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct TransferAdmin {
+    /// The member who becomes admin.
+    pub user_uuid: Uuid,
+}
+
+/// `POST /conversations/{id}/messages` (and the WebSocket `message.send` frame).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct SendMessage {
+    /// 1-4000 characters after trimming.
+    pub text: String,
+    /// The id of a message of the same conversation this answers.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// A client-chosen id (1-64 characters) for this send: a retry with the same nonce returns
+    /// the message stored the first time instead of storing a duplicate.
+    #[serde(default)]
+    pub nonce: Option<String>,
+}
+
+/// `PATCH /conversations/{id}/messages/{message_id}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct EditMessage {
+    /// The new text, 1-4000 characters after trimming.
+    pub text: String,
+}
+
+/// `GET /conversations/{id}/messages` paging: newest first by default; with `after`, oldest
+/// first from just after that message (to catch up).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+pub struct HistoryQuery {
+    /// Messages older than this message id.
+    pub before: Option<String>,
+    /// Messages newer than this message id (ascending).
+    pub after: Option<String>,
+    /// Page size, 1-100 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// A page of messages.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MessagePage {
+    /// Newest first, or oldest first when paging with `after`.
+    pub messages: Vec<MessageView>,
+    /// Whether more messages lie beyond this page in the same direction.
+    pub has_more: bool,
+}
+
+/// `POST /conversations/{id}/read`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct MarkRead {
+    /// The newest message read.
+    pub message_id: String,
+}

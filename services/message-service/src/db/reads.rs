@@ -1,0 +1,139 @@
+//! `read_states`: how far each member has read each conversation. Unread counts are derived
+//! from it (messages after `lastReadSeq`), so there is no per-message read flag to keep in
+//! step (the seed's `read`/`readAt` on every message).
+
+use std::collections::HashMap;
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime as BsonDateTime};
+use chat_models::api::message::ReadStateView;
+use chat_models::Result;
+use futures::TryStreamExt as _;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::conversations::uuid_of;
+use super::{is_duplicate_key, Store};
+
+/// A member's read position in a conversation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadStateDoc {
+    /// The conversation.
+    pub conversation_id: ObjectId,
+    /// The reader.
+    pub user_uuid: String,
+    /// The newest message read (its position).
+    pub last_read_seq: i64,
+    /// The newest message read.
+    #[serde(default)]
+    pub last_read_message_id: Option<ObjectId>,
+    /// When it moved.
+    #[serde(default)]
+    pub updated_at: Option<BsonDateTime>,
+}
+
+impl ReadStateDoc {
+    /// As clients see it.
+    pub fn view(&self) -> ReadStateView {
+        ReadStateView {
+            user_uuid: uuid_of(&self.user_uuid),
+            last_read_message_id: self.last_read_message_id.map(|id| id.to_hex()),
+            last_read_seq: self.last_read_seq,
+            updated_at: self.updated_at.map(BsonDateTime::to_chrono),
+        }
+    }
+}
+
+/// Moves `reader`'s position forward to the message at `seq`; returns the new state, or
+/// `None` when it was already there or further (positions never move back).
+pub async fn mark_read(
+    store: &Store,
+    conversation: ObjectId,
+    reader: Uuid,
+    message: ObjectId,
+    seq: i64,
+) -> Result<Option<ReadStateDoc>> {
+    let reader = reader.hyphenated().to_string();
+    let now = BsonDateTime::now();
+    let result = store
+        .reads
+        .update_one(
+            doc! {
+                "conversationId": conversation,
+                "userUuid": &reader,
+                "lastReadSeq": { "$lt": seq },
+            },
+            doc! { "$set": {
+                "lastReadSeq": seq,
+                "lastReadMessageId": message,
+                "updatedAt": now,
+            } },
+        )
+        .upsert(true)
+        .await;
+    match result {
+        Ok(_) => Ok(Some(ReadStateDoc {
+            conversation_id: conversation,
+            user_uuid: reader,
+            last_read_seq: seq,
+            last_read_message_id: Some(message),
+            updated_at: Some(now),
+        })),
+        // The document exists with a position at or past `seq`: the upsert's insert collides.
+        Err(error) if is_duplicate_key(&error) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `reader`'s positions in several conversations (absent: nothing read).
+pub async fn positions_of(
+    store: &Store,
+    reader: Uuid,
+    conversations: &[ObjectId],
+) -> Result<HashMap<ObjectId, i64>> {
+    let states: Vec<ReadStateDoc> = store
+        .reads
+        .find(doc! {
+            "conversationId": { "$in": conversations },
+            "userUuid": reader.hyphenated().to_string(),
+        })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(states
+        .into_iter()
+        .map(|state| (state.conversation_id, state.last_read_seq))
+        .collect())
+}
+
+/// Every member's position in one conversation.
+pub async fn of_conversation(store: &Store, conversation: ObjectId) -> Result<Vec<ReadStateDoc>> {
+    Ok(store
+        .reads
+        .find(doc! { "conversationId": conversation })
+        .await?
+        .try_collect()
+        .await?)
+}
+
+/// Forgets a member's position (they left the group).
+pub async fn forget(store: &Store, conversation: ObjectId, user: Uuid) -> Result<()> {
+    store
+        .reads
+        .delete_one(doc! {
+            "conversationId": conversation,
+            "userUuid": user.hyphenated().to_string(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Forgets every position of a deleted account.
+pub async fn forget_user(store: &Store, user: Uuid) -> Result<()> {
+    store
+        .reads
+        .delete_many(doc! { "userUuid": user.hyphenated().to_string() })
+        .await?;
+    Ok(())
+}

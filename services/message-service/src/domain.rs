@@ -1,0 +1,265 @@
+//! Rules without I/O: validation of texts, names and nonces, previews, paging cursors, the
+//! direct-conversation key, and who becomes admin when the admin leaves.
+
+use bson::oid::ObjectId;
+use chat_models::{ApiError, ErrorCode, FieldError, Result};
+use uuid::Uuid;
+
+/// Longest message, in characters after trimming.
+pub const MAX_TEXT_CHARS: usize = 4000;
+/// Longest preview in conversation lists, in characters (`…` added when cut).
+pub const PREVIEW_CHARS: usize = 100;
+/// Longest group name.
+pub const MAX_NAME_CHARS: usize = 100;
+/// Longest group description.
+pub const MAX_DESCRIPTION_CHARS: usize = 1000;
+/// Longest picture URL.
+pub const MAX_PICTURE_CHARS: usize = 2048;
+/// Longest client nonce.
+pub const MAX_NONCE_CHARS: usize = 64;
+
+/// A message text: trimmed, 1-4000 characters.
+pub fn message_text(field: &'static str, text: &str) -> Result<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ApiError::field(field, "empty", "Write something first."));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::field(
+            field,
+            "too_long",
+            format!("Use at most {MAX_TEXT_CHARS} characters."),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// A client nonce: 1-64 visible ASCII characters.
+pub fn nonce(nonce: Option<&str>) -> Result<Option<String>> {
+    let Some(nonce) = nonce else {
+        return Ok(None);
+    };
+    let valid = (1..=MAX_NONCE_CHARS).contains(&nonce.len())
+        && nonce.bytes().all(|byte| byte.is_ascii_graphic());
+    if !valid {
+        return Err(ApiError::field(
+            "nonce",
+            "invalid",
+            format!("Use 1-{MAX_NONCE_CHARS} visible ASCII characters."),
+        ));
+    }
+    Ok(Some(nonce.to_owned()))
+}
+
+/// A group name: trimmed, 1-100 characters.
+pub fn group_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::field("name", "empty", "Give the group a name."));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::field(
+            "name",
+            "too_long",
+            format!("Use at most {MAX_NAME_CHARS} characters."),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// A description: trimmed, up to 1000 characters; empty means none.
+pub fn description(description: Option<&str>) -> Result<Option<String>> {
+    let Some(description) = description.map(str::trim).filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    if description.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(ApiError::field(
+            "description",
+            "too_long",
+            format!("Use at most {MAX_DESCRIPTION_CHARS} characters."),
+        ));
+    }
+    Ok(Some(description.to_owned()))
+}
+
+/// A picture URL: `http(s)://`, up to 2048 characters; empty means none.
+pub fn picture(picture: Option<&str>) -> Result<Option<String>> {
+    let Some(picture) = picture.map(str::trim).filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    let scheme_ok = picture.starts_with("https://") || picture.starts_with("http://");
+    if !scheme_ok || picture.len() > MAX_PICTURE_CHARS || picture.chars().any(char::is_whitespace) {
+        return Err(ApiError::field(
+            "picture",
+            "invalid_url",
+            "Use an http(s) URL of at most 2048 characters.",
+        ));
+    }
+    Ok(Some(picture.to_owned()))
+}
+
+/// The list preview of a text: at most 100 characters, `…` when cut.
+pub fn preview(text: &str) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(PREVIEW_CHARS).collect();
+    if chars.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+/// The key that makes a direct conversation unique per pair, whoever opens it.
+pub fn direct_key(a: Uuid, b: Uuid) -> String {
+    let (a, b) = (a.hyphenated().to_string(), b.hyphenated().to_string());
+    if a < b {
+        format!("{a}:{b}")
+    } else {
+        format!("{b}:{a}")
+    }
+}
+
+/// A conversation or message id from a path or body (24 hex characters).
+pub fn object_id(field: &'static str, value: &str, missing: ErrorCode) -> Result<ObjectId> {
+    ObjectId::parse_str(value).map_err(|_| {
+        if field == "path" {
+            ApiError::NotFound(missing)
+        } else {
+            ApiError::field(
+                field,
+                "invalid_id",
+                "Use an id of 24 hexadecimal characters.",
+            )
+        }
+    })
+}
+
+/// Members after `leaver` leaves, and who is admin then: the admin stays unless it is the
+/// leaver, in which case the longest-standing remaining member takes over.
+pub fn after_leaving(
+    participants: &[String],
+    admin: Option<&str>,
+    leaver: &str,
+) -> (Vec<String>, Option<String>) {
+    let remaining: Vec<String> = participants
+        .iter()
+        .filter(|member| member.as_str() != leaver)
+        .cloned()
+        .collect();
+    let admin = match admin {
+        Some(admin) if admin != leaver && remaining.iter().any(|member| member == admin) => {
+            Some(admin.to_owned())
+        }
+        _ => remaining.first().cloned(),
+    };
+    (remaining, admin)
+}
+
+/// The position in the conversation list: `updatedAt` (ms) and id, as an opaque cursor.
+pub fn list_cursor(updated_at_ms: i64, id: &ObjectId) -> String {
+    format!("{updated_at_ms}_{}", id.to_hex())
+}
+
+/// Reads a cursor made by [`list_cursor`].
+pub fn parse_list_cursor(cursor: &str) -> Result<(i64, ObjectId)> {
+    let invalid = || {
+        ApiError::Validation(vec![FieldError::new(
+            "cursor",
+            "invalid",
+            "Pass the next_cursor of the previous page.",
+        )])
+    };
+    let (millis, id) = cursor.split_once('_').ok_or_else(invalid)?;
+    let millis = millis.parse().map_err(|_| invalid())?;
+    let id = ObjectId::parse_str(id).map_err(|_| invalid())?;
+    Ok((millis, id))
+}
+
+/// A page size within `1..=max`, `default` when absent.
+pub fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<i64> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::field(
+            "limit",
+            "out_of_range",
+            format!("Use a limit from 1 to {max}."),
+        ));
+    }
+    Ok(i64::from(limit))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn texts_are_trimmed_and_bounded_in_characters() {
+        assert_eq!(message_text("text", "  hi \n").unwrap(), "hi");
+        assert!(message_text("text", " \n\t ").is_err());
+        assert!(message_text("text", &"é".repeat(4000)).is_ok());
+        assert!(message_text("text", &"é".repeat(4001)).is_err());
+    }
+
+    #[test]
+    fn previews_cut_at_100_characters() {
+        assert_eq!(preview("short"), "short");
+        let long = "ß".repeat(150);
+        let cut = preview(&long);
+        assert_eq!(cut.chars().count(), 101);
+        assert!(cut.ends_with('…'));
+        assert_eq!(preview(&"a".repeat(100)), "a".repeat(100));
+    }
+
+    #[test]
+    fn the_direct_key_ignores_who_opens() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        assert_eq!(direct_key(a, b), direct_key(b, a));
+        assert_ne!(direct_key(a, b), direct_key(a, Uuid::new_v4()));
+    }
+
+    #[test]
+    fn a_leaving_admin_hands_over_to_the_longest_member() {
+        let members = ["a", "b", "c"].map(str::to_owned);
+        assert_eq!(
+            after_leaving(&members, Some("a"), "a"),
+            (vec!["b".to_owned(), "c".to_owned()], Some("b".to_owned()))
+        );
+        assert_eq!(
+            after_leaving(&members, Some("a"), "c"),
+            (vec!["a".to_owned(), "b".to_owned()], Some("a".to_owned()))
+        );
+        assert_eq!(
+            after_leaving(&["a".to_owned()], Some("a"), "a"),
+            (vec![], None)
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let id = ObjectId::new();
+        assert_eq!(
+            parse_list_cursor(&list_cursor(1_700_000_000_000, &id)).unwrap(),
+            (1_700_000_000_000, id)
+        );
+        assert!(parse_list_cursor("nonsense").is_err());
+        assert!(parse_list_cursor("12_zz").is_err());
+    }
+
+    #[test]
+    fn nonces_are_short_visible_ascii() {
+        assert_eq!(nonce(Some("abc-1")).unwrap().as_deref(), Some("abc-1"));
+        assert!(nonce(Some("")).is_err());
+        assert!(nonce(Some("has space")).is_err());
+        assert!(nonce(Some(&"x".repeat(65))).is_err());
+        assert_eq!(nonce(None).unwrap(), None);
+    }
+
+    #[test]
+    fn pictures_must_be_web_urls() {
+        assert!(picture(Some("https://x.test/a.png")).unwrap().is_some());
+        assert!(picture(Some("javascript:alert(1)")).is_err());
+        assert_eq!(picture(Some("  ")).unwrap(), None);
+    }
+}

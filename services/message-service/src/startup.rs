@@ -1,0 +1,152 @@
+//! Building the application: connections, indexes, keys, the event consumer, the router.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use chat_models::auth::{Authenticator, JwtVerifier, ServiceToken, SessionRevocations};
+use chat_models::clients::{FriendsDirectory, UserDirectory};
+use chat_models::events::{stream_name, DomainEvent, EventConsumer, EventPublisher};
+use chat_models::http::{parse_origins, with_common_layers, CommonLayers};
+use mongodb::options::ClientOptions;
+use secrecy::ExposeSecret as _;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::db::Store;
+use crate::state::{AppState, Settings};
+
+/// Approximate length the event stream is trimmed to.
+const EVENT_STREAM_MAX_LEN: usize = 100_000;
+
+/// A built, bound, not yet serving message-service.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    /// Connects to MongoDB (creating the indexes) and Redis, loads user-service's public keys,
+    /// starts the `user.deleted` consumer, binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        let store = connect_mongo(&config).await?;
+        store
+            .ensure_indexes()
+            .await
+            .context("creating the MongoDB indexes")?;
+        let redis_client = redis::Client::open(config.redis_url.expose_secret())
+            .context("REDIS_URL is not a valid Redis URL")?;
+        let redis = redis::aio::ConnectionManager::new(redis_client.clone())
+            .await
+            .context("cannot reach Redis at REDIS_URL")?;
+        let users = UserDirectory::new(&config.user_service_url, config.service_token.clone())?;
+        let friends =
+            FriendsDirectory::new(&config.friends_service_url, config.service_token.clone())?;
+
+        let mut verifier = JwtVerifier::new(&config.jwt_issuer, &config.jwt_audience);
+        let jwks = users
+            .jwks(&config.jwks_url())
+            .await
+            .context("cannot load the access-token keys")?;
+        verifier.add_jwks(&jwks)?;
+        let prefix = config.redis_key_prefix.clone();
+        let auth = Authenticator {
+            verifier: Arc::new(verifier),
+            revocations: SessionRevocations::new(
+                redis.clone(),
+                &prefix,
+                Duration::from_secs(config.access_token_ttl_secs + 60),
+            ),
+        };
+        let events = EventPublisher::new(redis.clone(), stream_name(&prefix), EVENT_STREAM_MAX_LEN);
+        let state = AppState {
+            store,
+            redis,
+            auth,
+            users,
+            friends,
+            events,
+            service_token: ServiceToken(Arc::new(config.service_token.clone())),
+            settings: Arc::new(Settings {
+                max_group_members: config.max_group_members,
+            }),
+        };
+
+        let consumer = EventConsumer::new(
+            redis_client,
+            stream_name(&prefix),
+            "message-service",
+            &format!("message-{}", uuid::Uuid::new_v4().simple()),
+        );
+        let cleanup_state = state.clone();
+        let cleanup = tokio::spawn(consumer.run(move |envelope| {
+            let state = cleanup_state.clone();
+            async move {
+                if let DomainEvent::UserDeleted { user_uuid } = envelope.event {
+                    crate::routes::remove_deleted_user(&state, user_uuid)
+                        .await
+                        .map_err(|error| anyhow::anyhow!("{error:?}"))?;
+                    tracing::info!(user_id = %user_uuid, "removed a deleted user's conversations");
+                }
+                Ok(())
+            }
+        }));
+
+        let layers = CommonLayers {
+            allowed_origins: parse_origins(&config.cors_allowed_origins)?,
+            body_limit_bytes: config.body_limit_bytes,
+            request_timeout: Duration::from_secs(config.request_timeout_secs),
+        };
+        let router = with_common_layers(crate::routes::router(state), &layers);
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        Ok(Self {
+            listener,
+            router,
+            background: vec![cleanup],
+        })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or_default()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        for task in self.background {
+            task.abort();
+        }
+        result
+    }
+}
+
+async fn connect_mongo(config: &Config) -> anyhow::Result<Store> {
+    let mut options = ClientOptions::parse(config.mongodb_uri.expose_secret())
+        .await
+        .context("MONGODB_URI is not a valid MongoDB URL")?;
+    options.app_name = Some("message-service".to_owned());
+    options.server_selection_timeout = Some(Duration::from_secs(5));
+    options.connect_timeout = Some(Duration::from_secs(5));
+    let client = mongodb::Client::with_options(options).context("building the MongoDB client")?;
+    let db = client.database(&config.mongodb_database);
+    db.run_command(bson::doc! { "ping": 1 })
+        .await
+        .context("cannot reach MongoDB at MONGODB_URI")?;
+    Ok(Store::new(client, &db))
+}

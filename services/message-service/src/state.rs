@@ -1,0 +1,50 @@
+//! The state every handler can extract from.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use chat_models::auth::{Authenticator, ServiceToken};
+use chat_models::clients::{FriendsDirectory, UserDirectory};
+use chat_models::events::{DomainEvent, EventPublisher};
+
+use crate::db::Store;
+
+/// Shared, cheaply cloned state.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// MongoDB collections.
+    pub store: Store,
+    /// Redis, for readiness checks.
+    pub redis: redis::aio::ConnectionManager,
+    /// Access-token verification and revocation checks.
+    pub auth: Authenticator,
+    /// Profiles from user-service.
+    pub users: UserDirectory,
+    /// Friendships from friends-service.
+    pub friends: FriendsDirectory,
+    /// The event stream.
+    pub events: EventPublisher,
+    /// The `/internal` shared secret.
+    pub service_token: ServiceToken,
+    /// Fixed at start-up.
+    pub settings: Arc<Settings>,
+}
+
+/// Start-up settings handlers need.
+#[derive(Debug)]
+pub struct Settings {
+    /// Most members of a group, admin included.
+    pub max_group_members: usize,
+}
+
+impl AppState {
+    /// Publishes an event after the change it describes is stored. A failure is logged, not
+    /// returned: the change stands, and clients that missed the live event catch up from
+    /// MongoDB (history pages with `after`, and the gateway's resume).
+    pub async fn publish(&self, event: DomainEvent) {
+        let name = event.name();
+        if let Err(error) = self.events.publish(event).await {
+            tracing::warn!(event = name, error = %error, "could not publish an event");
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! message-service against real MongoDB (or secantusd-rs), MariaDB and Redis, with user- and
+//! friends-service running in the same process.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod conversations;
+mod helpers;
+mod messages;

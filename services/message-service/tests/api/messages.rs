@@ -1,0 +1,522 @@
+use std::collections::HashSet;
+
+use bson::oid::ObjectId;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{code, spawn_stack, Stack, User};
+
+async fn pair(stack: &Stack) -> (User, User, String) {
+    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    stack.befriend(&ann, &bob).await;
+    let id = stack.direct(&ann, &bob).await;
+    (ann, bob, id)
+}
+
+#[tokio::test]
+async fn concurrent_retries_with_one_nonce_store_one_message() {
+    let stack = spawn_stack().await;
+    let (ann, _bob, id) = pair(&stack).await;
+    let path = format!("/conversations/{id}/messages");
+    let retries = (0..6).map(|_| {
+        stack.call(
+            Method::POST,
+            &path,
+            &ann,
+            Some(json!({ "text": "only once", "nonce": "n-1" })),
+        )
+    });
+    let responses = futures::future::join_all(retries).await;
+    let mut created = 0;
+    let mut ids = HashSet::new();
+    for response in responses {
+        match response.status() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::OK => {}
+            other => panic!("unexpected {other}"),
+        }
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["nonce"], "n-1");
+        ids.insert(body["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(created, 1);
+    assert_eq!(ids.len(), 1);
+    let stored = stack
+        .mongo
+        .collection::<bson::Document>("messages")
+        .count_documents(bson::doc! {})
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+
+    // Another nonce is another message; so is the same nonce from someone else.
+    let again = stack
+        .expect(
+            Method::POST,
+            &path,
+            &ann,
+            Some(json!({ "text": "twice", "nonce": "n-2" })),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(again["seq"], 2);
+}
+
+#[tokio::test]
+async fn paging_after_a_message_misses_nothing_while_others_write() {
+    let stack = spawn_stack().await;
+    let (ann, bob, id) = pair(&stack).await;
+    let first = stack.send(&ann, &id, "m0").await;
+    const WRITES: usize = 40;
+
+    let writers = async {
+        let half = WRITES / 2;
+        let ann_sends = async {
+            for i in 0..half {
+                stack.send(&ann, &id, &format!("a{i}")).await;
+            }
+        };
+        let bob_sends = async {
+            for i in 0..half {
+                stack.send(&bob, &id, &format!("b{i}")).await;
+            }
+        };
+        tokio::join!(ann_sends, bob_sends);
+    };
+    let reader = async {
+        let mut seen: Vec<Value> = Vec::new();
+        let mut last = first["id"].as_str().unwrap().to_owned();
+        let mut idle = 0;
+        while seen.len() < WRITES && idle < 200 {
+            let page = stack
+                .expect(
+                    Method::GET,
+                    &format!("/conversations/{id}/messages?after={last}&limit=3"),
+                    &bob,
+                    None,
+                    StatusCode::OK,
+                )
+                .await;
+            let messages = page["messages"].as_array().unwrap();
+            if messages.is_empty() {
+                idle += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+            for message in messages {
+                seen.push(message.clone());
+            }
+            last = messages.last().unwrap()["id"].as_str().unwrap().to_owned();
+        }
+        seen
+    };
+    let ((), seen) = tokio::join!(writers, reader);
+    let seqs: Vec<i64> = seen.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+    let expected: Vec<i64> = (2..=i64::try_from(WRITES).unwrap() + 1).collect();
+    assert_eq!(seqs, expected, "every message once, in order");
+
+    // Paging back with `before` also visits each exactly once.
+    let mut back = Vec::new();
+    let mut path = format!("/conversations/{id}/messages?limit=7");
+    loop {
+        let page = stack
+            .expect(Method::GET, &path, &ann, None, StatusCode::OK)
+            .await;
+        let messages = page["messages"].as_array().unwrap();
+        back.extend(messages.iter().map(|m| m["seq"].as_i64().unwrap()));
+        if page["has_more"] == false {
+            break;
+        }
+        let oldest = messages.last().unwrap()["id"].as_str().unwrap();
+        path = format!("/conversations/{id}/messages?limit=7&before={oldest}");
+    }
+    let all: Vec<i64> = (1..=i64::try_from(WRITES).unwrap() + 1).rev().collect();
+    assert_eq!(back, all);
+}
+
+#[tokio::test]
+async fn unread_counts_follow_reads_and_receipts_show_in_direct_conversations() {
+    let stack = spawn_stack().await;
+    let (ann, bob, id) = pair(&stack).await;
+    let mut sent = Vec::new();
+    for text in ["one", "two", "three"] {
+        sent.push(stack.send(&ann, &id, text).await);
+    }
+    let bobs = stack.conversation(&bob, &id).await;
+    assert_eq!(bobs["unread_count"], 3);
+    assert_eq!(stack.conversation(&ann, &id).await["unread_count"], 0);
+
+    let read = format!("/conversations/{id}/read");
+    stack
+        .expect(
+            Method::POST,
+            &read,
+            &bob,
+            Some(json!({ "message_id": sent[1]["id"] })),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    assert_eq!(stack.conversation(&bob, &id).await["unread_count"], 1);
+    // Reading an older message does not move the position back.
+    stack
+        .expect(
+            Method::POST,
+            &read,
+            &bob,
+            Some(json!({ "message_id": sent[0]["id"] })),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    let bobs = stack.conversation(&bob, &id).await;
+    assert_eq!(bobs["unread_count"], 1);
+    assert_eq!(bobs["last_read_seq"], 2);
+
+    // Ann sees Bob's receipt.
+    let anns = stack.conversation(&ann, &id).await;
+    let receipt = anns["read_states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|state| state["user_uuid"] == bob.id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(receipt["last_read_message_id"], sent[1]["id"]);
+
+    // A deleted message no longer counts as unread.
+    stack
+        .expect(
+            Method::DELETE,
+            &format!(
+                "/conversations/{id}/messages/{}",
+                sent[2]["id"].as_str().unwrap()
+            ),
+            &ann,
+            None,
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    assert_eq!(stack.conversation(&bob, &id).await["unread_count"], 0);
+
+    let unknown = stack
+        .expect(
+            Method::POST,
+            &read,
+            &bob,
+            Some(json!({ "message_id": ObjectId::new().to_hex() })),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    assert_eq!(code(&unknown), "message_not_found");
+
+    let events = stack
+        .events_until(|events| events.iter().any(|e| e["type"] == "read.updated"))
+        .await;
+    let receipt = events.iter().find(|e| e["type"] == "read.updated").unwrap();
+    assert_eq!(receipt["data"]["read"]["user_uuid"], bob.id.as_str());
+    let audience = receipt["data"]["audience"].as_array().unwrap();
+    assert!(audience.contains(&json!(ann.id)) && audience.contains(&json!(bob.id)));
+}
+
+#[tokio::test]
+async fn authors_edit_and_delete_their_own_messages_which_keep_their_place() {
+    let stack = spawn_stack().await;
+    let (ann, bob, id) = pair(&stack).await;
+    let first = stack.send(&ann, &id, "frist").await;
+    let reply = stack
+        .expect(
+            Method::POST,
+            &format!("/conversations/{id}/messages"),
+            &bob,
+            Some(json!({ "text": "typo?", "reply_to": first["id"] })),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(reply["reply_to"], first["id"]);
+    let first_path = format!(
+        "/conversations/{id}/messages/{}",
+        first["id"].as_str().unwrap()
+    );
+
+    let not_mine = stack
+        .expect(
+            Method::PATCH,
+            &first_path,
+            &bob,
+            Some(json!({ "text": "mine now" })),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    assert_eq!(code(&not_mine), "not_message_author");
+    let edited = stack
+        .expect(
+            Method::PATCH,
+            &first_path,
+            &ann,
+            Some(json!({ "text": "  first  " })),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(edited["text"], "first");
+    assert!(edited["edited_at"].is_string());
+
+    let reply_path = format!(
+        "/conversations/{id}/messages/{}",
+        reply["id"].as_str().unwrap()
+    );
+    stack
+        .expect(
+            Method::DELETE,
+            &reply_path,
+            &ann,
+            None,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    stack
+        .expect(
+            Method::DELETE,
+            &reply_path,
+            &bob,
+            None,
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    let gone = stack
+        .expect(
+            Method::PATCH,
+            &reply_path,
+            &bob,
+            Some(json!({ "text": "back" })),
+            StatusCode::CONFLICT,
+        )
+        .await;
+    assert_eq!(code(&gone), "message_deleted");
+
+    let history = stack
+        .expect(
+            Method::GET,
+            &format!("/conversations/{id}/messages"),
+            &ann,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let messages = history["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["seq"], 2);
+    assert_eq!(messages[0]["text"], "");
+    assert!(messages[0]["deleted_at"].is_string());
+    assert_eq!(messages[1]["text"], "first");
+    let conversation = stack.conversation(&ann, &id).await;
+    assert_eq!(
+        conversation["last_message"]["preview"], "",
+        "the preview follows the deletion"
+    );
+
+    let events = stack
+        .events_until(|events| {
+            ["message.created", "message.updated", "message.deleted"]
+                .iter()
+                .all(|kind| events.iter().any(|e| e["type"] == *kind))
+        })
+        .await;
+    let created = events
+        .iter()
+        .find(|e| e["type"] == "message.created")
+        .unwrap();
+    assert_eq!(created["data"]["message"]["text"], "frist");
+    assert_eq!(created["data"]["audience"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn bad_messages_get_clear_errors() {
+    let stack = spawn_stack().await;
+    let (ann, _bob, id) = pair(&stack).await;
+    let path = format!("/conversations/{id}/messages");
+    for (body, field, problem) in [
+        (json!({ "text": "   " }), "text", "empty"),
+        (json!({ "text": "x".repeat(4001) }), "text", "too_long"),
+        (json!({ "text": "ok", "nonce": "" }), "nonce", "invalid"),
+        (
+            json!({ "text": "ok", "reply_to": "nope" }),
+            "reply_to",
+            "invalid_id",
+        ),
+        (
+            json!({ "text": "ok", "reply_to": ObjectId::new().to_hex() }),
+            "reply_to",
+            "not_found",
+        ),
+    ] {
+        let error = stack
+            .expect(
+                Method::POST,
+                &path,
+                &ann,
+                Some(body),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        assert_eq!(error["error"]["details"][0]["field"], field);
+        assert_eq!(error["error"]["details"][0]["code"], problem);
+    }
+    stack
+        .expect(
+            Method::POST,
+            &path,
+            &ann,
+            Some(json!({ "text": "x".repeat(4000) })),
+            StatusCode::CREATED,
+        )
+        .await;
+    let malformed = stack
+        .expect(
+            Method::POST,
+            &path,
+            &ann,
+            Some(json!({ "words": 1 })),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    assert_eq!(code(&malformed), "malformed_json");
+    stack
+        .expect(
+            Method::GET,
+            &format!("{path}?limit=101"),
+            &ann,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    let both = format!("{path}?before={0}&after={0}", ObjectId::new().to_hex());
+    stack
+        .expect(
+            Method::GET,
+            &both,
+            &ann,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    let unknown = stack
+        .expect(
+            Method::GET,
+            &format!("{path}?before={}", ObjectId::new().to_hex()),
+            &ann,
+            None,
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    assert_eq!(code(&unknown), "message_not_found");
+}
+
+/// The stages of the plan MongoDB picks for `find` with this filter and sort, top down, with
+/// the index each scan uses (`IXSCAN conversation_seq`).
+async fn plan_stages(
+    stack: &Stack,
+    collection: &str,
+    filter: bson::Document,
+    sort: bson::Document,
+) -> Vec<String> {
+    let explained = stack
+        .mongo
+        .run_command(bson::doc! {
+            "explain": { "find": collection, "filter": filter, "sort": sort, "limit": 20 },
+            "verbosity": "queryPlanner",
+        })
+        .await
+        .unwrap();
+    let mut stages = Vec::new();
+    let mut pending = vec![explained
+        .get_document("queryPlanner")
+        .unwrap()
+        .get_document("winningPlan")
+        .unwrap()
+        .clone()];
+    while let Some(stage) = pending.pop() {
+        let name = stage.get_str("stage").unwrap_or("?").to_owned();
+        stages.push(match stage.get_str("indexName") {
+            Ok(index) => format!("{name} {index}"),
+            Err(_) => name,
+        });
+        if let Ok(input) = stage.get_document("inputStage") {
+            pending.push(input.clone());
+        }
+        if let Ok(inputs) = stage.get_array("inputStages") {
+            pending.extend(inputs.iter().filter_map(|s| s.as_document().cloned()));
+        }
+    }
+    stages
+}
+
+/// Asserts a plan reads one index range in order: no collection scan, no in-memory sort.
+fn assert_index_backed(stages: &[String], index: &str) {
+    assert!(
+        stages.contains(&format!("IXSCAN {index}")),
+        "{stages:?} does not scan {index}"
+    );
+    assert!(
+        !stages.iter().any(|s| s == "COLLSCAN" || s == "SORT"),
+        "{stages:?} scans the collection or sorts in memory"
+    );
+}
+
+#[tokio::test]
+async fn history_and_the_conversation_list_are_index_backed() {
+    let stack = spawn_stack().await;
+    let (ann, _bob, id) = pair(&stack).await;
+    for i in 0..30 {
+        stack.send(&ann, &id, &format!("m{i}")).await;
+    }
+    let conversation = ObjectId::parse_str(&id).unwrap();
+    for page in [
+        message_service::db::messages::Page::Latest,
+        message_service::db::messages::Page::Before(20),
+        message_service::db::messages::Page::After(5),
+    ] {
+        let (filter, order) = message_service::db::messages::history_query(conversation, page);
+        let stages = plan_stages(&stack, "messages", filter, bson::doc! { "seq": order }).await;
+        assert_index_backed(&stages, "conversation_seq");
+    }
+    let stages = plan_stages(
+        &stack,
+        "conversations",
+        bson::doc! { "participants": &ann.id, "hiddenFor": { "$ne": &ann.id } },
+        bson::doc! { "updatedAt": -1, "_id": -1 },
+    )
+    .await;
+    assert_index_backed(&stages, "participants_updatedAt");
+    // The check can fail: a query on an unindexed field is a collection scan.
+    let unindexed = plan_stages(
+        &stack,
+        "messages",
+        bson::doc! { "text": "m1" },
+        bson::doc! {},
+    )
+    .await;
+    assert!(unindexed.iter().any(|s| s == "COLLSCAN"), "{unindexed:?}");
+}
+
+#[tokio::test]
+async fn health_readiness_and_docs_are_served() {
+    let stack = spawn_stack().await;
+    for path in ["/health", "/ready", "/openapi.json"] {
+        let response = stack
+            .client
+            .get(format!("{}{path}", stack.messages))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    let spec: Value = stack
+        .client
+        .get(format!("{}/openapi.json", stack.messages))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["paths"]["/conversations/{conversation_id}/messages"].is_object());
+}
