@@ -84,7 +84,7 @@ pub struct Config {
     pub log_format: LogFormat,
 
     /// Largest request body in bytes.
-    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 16_384)]
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 32_768)]
     pub body_limit_bytes: usize,
 
     /// Requests running longer are answered with 408.

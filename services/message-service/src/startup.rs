@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use axum::Router;
 use chat_models::auth::{Authenticator, JwtVerifier, ServiceToken, SessionRevocations};
 use chat_models::clients::{FriendsDirectory, UserDirectory};
-use chat_models::events::{stream_name, DomainEvent, EventConsumer, EventPublisher};
+use chat_models::events::{stream_name, EventConsumer, EventPublisher};
 use chat_models::http::{parse_origins, with_common_layers, CommonLayers};
 use mongodb::options::ClientOptions;
 use secrecy::ExposeSecret as _;
@@ -31,7 +31,7 @@ pub struct Application {
 
 impl Application {
     /// Connects to MongoDB (creating the indexes) and Redis, loads user-service's public keys,
-    /// starts the `user.deleted` consumer, binds the listener.
+    /// starts the consumer of other services' events, binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
         let store = connect_mongo(&config).await?;
@@ -83,17 +83,13 @@ impl Application {
             "message-service",
             &format!("message-{}", uuid::Uuid::new_v4().simple()),
         );
-        let cleanup_state = state.clone();
-        let cleanup = tokio::spawn(consumer.run(move |envelope| {
-            let state = cleanup_state.clone();
+        let consumer_state = state.clone();
+        let consumer = tokio::spawn(consumer.run(move |envelope| {
+            let state = consumer_state.clone();
             async move {
-                if let DomainEvent::UserDeleted { user_uuid } = envelope.event {
-                    crate::routes::remove_deleted_user(&state, user_uuid)
-                        .await
-                        .map_err(|error| anyhow::anyhow!("{error:?}"))?;
-                    tracing::info!(user_id = %user_uuid, "removed a deleted user's conversations");
-                }
-                Ok(())
+                crate::routes::react(&state, envelope.event)
+                    .await
+                    .map_err(|error| anyhow::anyhow!("{error:?}"))
             }
         }));
 
@@ -109,7 +105,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
-            background: vec![cleanup],
+            background: vec![consumer],
         })
     }
 

@@ -70,6 +70,9 @@ pub struct ConversationInfo {
     pub last_message: Option<LastMessage>,
     /// `seq` of the newest message (0 when empty).
     pub last_seq: i64,
+    /// Whether members may send: always in a group; in a direct conversation, while the two
+    /// are friends (history stays readable either way).
+    pub can_send: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Time of the last message or change (lists are ordered by it).

@@ -117,6 +117,33 @@ async fn other_services_ask_about_a_pair_with_the_service_token() {
         .await
         .unwrap();
     assert_eq!(without_token.status(), StatusCode::UNAUTHORIZED);
+
+    // Several at once: only friends come back (cat blocked ann; a stranger is no friend).
+    let check = |token: &'static str, others: Vec<&str>| {
+        stack
+            .client
+            .post(format!("{}/internal/friends/check", stack.friends))
+            .header("x-service-token", token)
+            .json(&json!({ "user_uuid": ann.id, "others": others }))
+            .send()
+    };
+    let stranger = uuid::Uuid::new_v4().to_string();
+    let answer: serde_json::Value = check(SERVICE_TOKEN, vec![&bob.id, &cat.id, &stranger])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({ "friends": [bob.id] }));
+    let wrong = check("not-the-service-token-at-all", vec![&bob.id])
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let too_many: Vec<String> = (0..501).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let refused = check(SERVICE_TOKEN, too_many.iter().map(String::as_str).collect())
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]

@@ -87,8 +87,8 @@ impl ConversationDoc {
         self.participants.iter().map(|id| uuid_of(id)).collect()
     }
 
-    /// What every member sees.
-    pub fn info(&self) -> ConversationInfo {
+    /// What every member sees; `can_send` comes from friends-service for direct conversations.
+    pub fn info(&self, can_send: bool) -> ConversationInfo {
         ConversationInfo {
             id: self.id.to_hex(),
             is_group: self.is_group,
@@ -105,6 +105,7 @@ impl ConversationDoc {
                 created_at: last.timestamp.to_chrono(),
             }),
             last_seq: self.last_seq,
+            can_send,
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),
         }
@@ -187,6 +188,22 @@ pub async fn open_direct(
     Err(ApiError::Internal(anyhow::anyhow!(
         "direct conversation {key} neither found nor inserted"
     )))
+}
+
+/// The direct conversation of a pair, if it exists.
+pub async fn find_direct(store: &Store, key: &str) -> Result<Option<ConversationDoc>> {
+    Ok(store
+        .conversations
+        .find_one(doc! { "directKey": key })
+        .await?)
+}
+
+/// The member of a direct conversation who is not `me`.
+pub fn other_member(conversation: &ConversationDoc, me: Uuid) -> Option<Uuid> {
+    conversation
+        .member_uuids()
+        .into_iter()
+        .find(|member| *member != me)
 }
 
 /// Stores a new group.

@@ -142,7 +142,7 @@ pub async fn open_direct(
         state
             .publish(DomainEvent::ConversationCreated(ConversationEvent {
                 audience,
-                conversation: conversation.info(),
+                conversation: conversation.info(true),
             }))
             .await;
     }
@@ -208,7 +208,7 @@ pub async fn create_group(
     state
         .publish(DomainEvent::ConversationCreated(ConversationEvent {
             audience: group.member_uuids(),
-            conversation: group.info(),
+            conversation: group.info(true),
         }))
         .await;
     Ok((StatusCode::CREATED, AppJson(view(&state, me, group).await?)))
@@ -295,7 +295,7 @@ async fn announce_update(state: &AppState, group: &ConversationDoc) {
     state
         .publish(DomainEvent::ConversationUpdated(ConversationEvent {
             audience: group.member_uuids(),
-            conversation: group.info(),
+            conversation: group.info(true),
         }))
         .await;
 }
@@ -356,7 +356,7 @@ pub async fn add_members(
     state
         .publish(DomainEvent::MembersAdded(MembershipEvent {
             audience: group.member_uuids(),
-            conversation: group.info(),
+            conversation: group.info(true),
             user_uuids: new,
             by: me,
         }))
@@ -411,7 +411,7 @@ pub async fn remove_member(
     state
         .publish(DomainEvent::MemberRemoved(MembershipEvent {
             audience,
-            conversation: group.info(),
+            conversation: group.info(true),
             user_uuids: vec![user],
             by: me,
         }))
@@ -464,7 +464,7 @@ pub async fn leave_group(state: &AppState, id: ObjectId, user: Uuid) -> Result<(
             state
                 .publish(DomainEvent::MemberRemoved(MembershipEvent {
                     audience,
-                    conversation: group.info(),
+                    conversation: group.info(true),
                     user_uuids: vec![user],
                     by: user,
                 }))

@@ -51,11 +51,7 @@ pub async fn send(
         conversation_store::find_for_member(&state.store, conversation_id(conversation)?, me)
             .await?;
     if !conversation.is_group {
-        let other = conversation
-            .member_uuids()
-            .into_iter()
-            .find(|member| *member != me)
-            .unwrap_or(me);
+        let other = conversation_store::other_member(&conversation, me).unwrap_or(me);
         if !state.friends.are_friends(me, other).await? {
             return Err(ApiError::Forbidden(ErrorCode::NotFriends));
         }

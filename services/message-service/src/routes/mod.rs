@@ -56,6 +56,13 @@ async fn views(
         .flat_map(ConversationDoc::member_uuids)
         .collect();
     let positions = reads::positions_of(&state.store, me, &ids).await?;
+    // Direct conversations are writable while the two are friends: one call for the page.
+    let others: Vec<Uuid> = conversations
+        .iter()
+        .filter(|conversation| !conversation.is_group)
+        .filter_map(|conversation| store::other_member(conversation, me))
+        .collect();
+    let friends = state.friends.friends_among(me, others);
     let counts = try_join_all(conversations.iter().map(|conversation| {
         let seq = positions.get(&conversation.id).copied().unwrap_or(0);
         async move {
@@ -74,10 +81,11 @@ async fn views(
                 Ok::<_, chat_models::ApiError>((conversation.id, states))
             }),
     );
-    let (profiles, counts, receipts) = tokio::try_join!(
+    let (profiles, counts, receipts, friends) = tokio::try_join!(
         state.users.by_uuid(members.into_iter().collect()),
         counts,
         receipts,
+        friends,
     )?;
     let mut receipts: HashMap<ObjectId, _> = receipts.into_iter().collect();
     Ok(conversations
@@ -95,9 +103,12 @@ async fn views(
                 .iter()
                 .map(reads::ReadStateDoc::view)
                 .collect();
+            let can_send = conversation.is_group
+                || store::other_member(&conversation, me)
+                    .is_some_and(|other| friends.contains(&other));
             ConversationView {
                 last_read_seq: positions.get(&conversation.id).copied().unwrap_or(0),
-                info: conversation.info(),
+                info: conversation.info(can_send),
                 participants,
                 unread_count,
                 read_states,
@@ -116,6 +127,41 @@ async fn view(
         .await?
         .pop()
         .ok_or_else(|| chat_models::ApiError::Internal(anyhow::anyhow!("a view went missing")))
+}
+
+/// Reacts to other services' events: account deletions, and friendships ending or starting,
+/// which make a direct conversation read-only or writable again (`conversation.updated` with
+/// `can_send`, so clients update the composer).
+pub async fn react(state: &AppState, event: DomainEvent) -> Result<()> {
+    match event {
+        DomainEvent::UserDeleted { user_uuid } => {
+            remove_deleted_user(state, user_uuid).await?;
+            tracing::info!(user_id = %user_uuid, "removed a deleted user's conversations");
+        }
+        DomainEvent::FriendshipRemoved {
+            user_uuid,
+            friend_uuid,
+        } => announce_direct(state, user_uuid, friend_uuid, false).await?,
+        DomainEvent::FriendRequestAccepted(request) => {
+            announce_direct(state, request.sender_uuid, request.receiver_uuid, true).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn announce_direct(state: &AppState, a: Uuid, b: Uuid, can_send: bool) -> Result<()> {
+    if let Some(conversation) = store::find_direct(&state.store, &domain::direct_key(a, b)).await? {
+        state
+            .publish(DomainEvent::ConversationUpdated(
+                chat_models::events::ConversationEvent {
+                    audience: conversation.member_uuids(),
+                    conversation: conversation.info(can_send),
+                },
+            ))
+            .await;
+    }
+    Ok(())
 }
 
 /// Removes what a deleted account leaves behind: its direct conversations (with their

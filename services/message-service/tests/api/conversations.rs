@@ -107,6 +107,36 @@ async fn direct_conversations_need_a_friendship() {
         )
         .await;
     assert_eq!(history["messages"].as_array().unwrap().len(), 1);
+
+    // Both members hear that the conversation became read-only, and writable again.
+    assert_eq!(
+        stack.conversation(&ann, &conversation).await["can_send"],
+        false
+    );
+    let updates = |events: &[Value]| -> Vec<bool> {
+        events
+            .iter()
+            .filter(|e| e["type"] == "conversation.updated")
+            .map(|e| e["data"]["conversation"]["can_send"].as_bool().unwrap())
+            .collect()
+    };
+    let events = stack
+        .events_until(|events| updates(events).contains(&false))
+        .await;
+    let closed = events
+        .iter()
+        .find(|e| e["type"] == "conversation.updated")
+        .unwrap();
+    assert_eq!(closed["data"]["audience"].as_array().unwrap().len(), 2);
+    stack.befriend(&ann, &bob).await;
+    stack
+        .events_until(|events| updates(events).ends_with(&[false, true]))
+        .await;
+    assert_eq!(
+        stack.conversation(&bob, &conversation).await["can_send"],
+        true
+    );
+    stack.send(&bob, &conversation, "welcome back").await;
 }
 
 #[tokio::test]
