@@ -27,7 +27,7 @@ source "$ROOT/scripts/lib.sh"
 SERVICES=(
   "user-service     5001 rust chat_users   /ready"
   "friends-service  5002 rust chat_friends /ready"
-  # "message-service  5003 rust -            /ready"
+  "message-service  5003 rust -            /ready"
   # "frontend         3000 next -            /"
 )
 
