@@ -139,6 +139,21 @@ impl FriendsDirectory {
         Ok(body.friends.into_iter().collect())
     }
 
+    /// All of a user's friends (at most 5000).
+    pub async fn friends_of(&self, user: Uuid) -> Result<Vec<Uuid>> {
+        let response = self
+            .0
+            .http
+            .get(format!("{}/internal/friends/{user}", self.0.base))
+            .header(SERVICE_TOKEN_HEADER, self.0.token.expose_secret())
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(ApiError::unavailable)?;
+        let body: FriendsCheckResponse = response.json().await.map_err(ApiError::unavailable)?;
+        Ok(body.friends)
+    }
+
     /// Whether two users are friends (and so neither blocked the other).
     pub async fn are_friends(&self, a: Uuid, b: Uuid) -> Result<bool> {
         Ok(self.friends_among(a, vec![b]).await?.contains(&b))

@@ -85,6 +85,12 @@ pub enum ErrorCode {
     NotMessageAuthor,
     /// The message was deleted.
     MessageDeleted,
+    /// A browser page from this origin may not open sockets.
+    OriginNotAllowed,
+    /// A WebSocket frame is not JSON of the expected shape.
+    MalformedFrame,
+    /// A WebSocket frame of an unknown type.
+    UnknownFrame,
     /// Too many requests; retry after `Retry-After` seconds.
     RateLimited,
     /// The service is saturated; retry after `Retry-After` seconds.
@@ -292,6 +298,9 @@ fn describe(code: ErrorCode) -> &'static str {
         ErrorCode::MemberNotFound => "This user is not a member of the group.",
         ErrorCode::NotMessageAuthor => "Only the author may change this message.",
         ErrorCode::MessageDeleted => "This message was deleted.",
+        ErrorCode::OriginNotAllowed => "This origin may not open sockets.",
+        ErrorCode::MalformedFrame => "The frame is not valid.",
+        ErrorCode::UnknownFrame => "Unknown frame type.",
         ErrorCode::ServerBusy => "The server is busy; try again shortly.",
         ErrorCode::ServiceUnavailable => "A backing service is unavailable; try again shortly.",
         _ => "The request failed.",

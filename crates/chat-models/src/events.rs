@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::api::message::{ConversationInfo, MessageView, ReadStateView};
+use crate::api::ws::Presence;
 
 /// An event one service tells the others about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +88,14 @@ pub enum DomainEvent {
     /// A member's read position moved.
     #[serde(rename = "read.updated")]
     ReadUpdated(ReadEvent),
+    /// A user's first device connected, or their last one disconnected.
+    #[serde(rename = "presence.updated")]
+    PresenceUpdated {
+        /// Who should hear of it: the user's friends.
+        audience: Vec<Uuid>,
+        /// The new presence.
+        presence: Presence,
+    },
 }
 
 /// The data of `message.created`, `message.updated` and `message.deleted`.
@@ -163,6 +172,7 @@ impl DomainEvent {
             Self::MembersAdded(_) => "conversation.members_added",
             Self::MemberRemoved(_) => "conversation.member_removed",
             Self::ReadUpdated(_) => "read.updated",
+            Self::PresenceUpdated { .. } => "presence.updated",
         }
     }
 }
@@ -355,6 +365,100 @@ impl EventConsumer {
                     .query_async::<()>(&mut conn)
                     .await
                     .context("acknowledging an event")?;
+            }
+        }
+    }
+}
+
+/// Reads every event of the stream from now on, without a consumer group: each process sees
+/// all of them (the real-time gateway of every message-service instance). It resumes from the
+/// last entry it read after a reconnect, so a Redis hiccup delays events but loses none that
+/// are still in the (capped) stream.
+#[derive(Debug, Clone)]
+pub struct EventTail {
+    client: redis::Client,
+    stream: String,
+}
+
+impl EventTail {
+    /// A reader of `stream`.
+    pub fn new(client: redis::Client, stream: String) -> Self {
+        Self { client, stream }
+    }
+
+    /// Calls `handler` with each new event until the task is dropped. `ready` is notified once
+    /// the position to read from is fixed: events published after that are all seen.
+    pub async fn run(
+        self,
+        mut handler: impl FnMut(EventEnvelope),
+        ready: std::sync::Arc<tokio::sync::Notify>,
+    ) {
+        let mut last: Option<String> = None;
+        loop {
+            if let Err(error) = self.session(&mut last, &mut handler, &ready).await {
+                tracing::warn!(error = ?error, "event tail failed; retrying");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn session(
+        &self,
+        last: &mut Option<String>,
+        handler: &mut impl FnMut(EventEnvelope),
+        ready: &tokio::sync::Notify,
+    ) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        let mut conn = self
+            .client
+            .get_multiplexed_async_connection()
+            .await
+            .context("connecting to Redis")?;
+        if last.is_none() {
+            // The newest entry now (or the start): everything after it is new to us.
+            let newest: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
+                .arg(&self.stream)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(&mut conn)
+                .await
+                .context("reading the stream's newest entry")?;
+            *last = Some(
+                newest
+                    .ids
+                    .first()
+                    .map_or_else(|| "0-0".to_owned(), |entry| entry.id.clone()),
+            );
+            ready.notify_waiters();
+            ready.notify_one();
+        }
+        loop {
+            let from = last.clone().unwrap_or_else(|| "0-0".to_owned());
+            let reply: redis::streams::StreamReadReply = redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(500)
+                .arg("BLOCK")
+                .arg(5_000)
+                .arg("STREAMS")
+                .arg(&self.stream)
+                .arg(&from)
+                .query_async(&mut conn)
+                .await
+                .context("reading the event stream")?;
+            for entry in reply.keys.into_iter().flat_map(|key| key.ids) {
+                match entry
+                    .get::<String>("event")
+                    .map(|json| serde_json::from_str::<EventEnvelope>(&json))
+                {
+                    Some(Ok(envelope)) => handler(envelope),
+                    Some(Err(error)) => {
+                        tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event");
+                    }
+                    None => tracing::warn!(id = %entry.id, "skipping an entry without event"),
+                }
+                *last = Some(entry.id);
             }
         }
     }

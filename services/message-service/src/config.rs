@@ -78,6 +78,38 @@ pub struct Config {
     #[arg(long, env = "MAX_GROUP_MEMBERS", default_value_t = 100)]
     pub max_group_members: usize,
 
+    /// Largest WebSocket frame a client may send, in bytes.
+    #[arg(long, env = "WS_MAX_FRAME_BYTES", default_value_t = 16_384)]
+    pub ws_max_frame_bytes: usize,
+
+    /// Frames queued per socket before it is closed as too slow to read.
+    #[arg(long, env = "WS_SEND_QUEUE", default_value_t = 256)]
+    pub ws_send_queue: usize,
+
+    /// Seconds between server pings.
+    #[arg(long, env = "WS_PING_INTERVAL_SECS", default_value_t = 20)]
+    pub ws_ping_interval_secs: u64,
+
+    /// Seconds without any frame or pong after which a socket is closed.
+    #[arg(long, env = "WS_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub ws_idle_timeout_secs: u64,
+
+    /// Seconds to send `authenticate` when the upgrade carried no token.
+    #[arg(long, env = "WS_AUTH_TIMEOUT_SECS", default_value_t = 5)]
+    pub ws_auth_timeout_secs: u64,
+
+    /// Milliseconds a `typing.start` lasts unless renewed.
+    #[arg(long, env = "TYPING_TTL_MS", default_value_t = 5_000)]
+    pub typing_ttl_ms: u64,
+
+    /// Seconds a socket counts as present after its last heartbeat (several ping intervals).
+    #[arg(long, env = "PRESENCE_TTL_SECS", default_value_t = 70)]
+    pub presence_ttl_secs: u64,
+
+    /// Most messages one `resume` replays per conversation.
+    #[arg(long, env = "RESUME_MAX_MESSAGES", default_value_t = 500)]
+    pub resume_max_messages: i64,
+
     /// Comma-separated browser origins allowed to call with credentials.
     #[arg(
         long,
@@ -109,6 +141,12 @@ impl Config {
         }
         if self.max_group_members < 2 {
             anyhow::bail!("MAX_GROUP_MEMBERS must be at least 2");
+        }
+        if self.ws_ping_interval_secs == 0 || self.presence_ttl_secs <= self.ws_ping_interval_secs {
+            anyhow::bail!("PRESENCE_TTL_SECS must exceed WS_PING_INTERVAL_SECS (and both be above 0)");
+        }
+        if self.resume_max_messages < 1 {
+            anyhow::bail!("RESUME_MAX_MESSAGES must be at least 1");
         }
         Ok(())
     }

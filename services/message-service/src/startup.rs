@@ -8,15 +8,19 @@ use anyhow::Context as _;
 use axum::Router;
 use chat_models::auth::{Authenticator, JwtVerifier, ServiceToken, SessionRevocations};
 use chat_models::clients::{FriendsDirectory, UserDirectory};
-use chat_models::events::{stream_name, EventConsumer, EventPublisher};
+use chat_models::events::{stream_name, EventConsumer, EventPublisher, EventTail};
 use chat_models::http::{parse_origins, with_common_layers, CommonLayers};
 use mongodb::options::ClientOptions;
 use secrecy::ExposeSecret as _;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::db::Store;
+use crate::gateway::hub::Hub;
+use crate::gateway::presence::{LastSeenDoc, PresenceStore};
+use crate::gateway::{fanout, Gateway, GatewaySettings};
 use crate::state::{AppState, Settings};
 
 /// Approximate length the event stream is trimmed to.
@@ -27,6 +31,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     background: Vec<JoinHandle<()>>,
+    hub: Arc<Hub>,
 }
 
 impl Application {
@@ -64,6 +69,32 @@ impl Application {
             ),
         };
         let events = EventPublisher::new(redis.clone(), stream_name(&prefix), EVENT_STREAM_MAX_LEN);
+        let presence = PresenceStore::new(
+            redis.clone(),
+            &prefix,
+            Duration::from_secs(config.presence_ttl_secs),
+            store.db.collection::<LastSeenDoc>("presence"),
+        );
+        presence
+            .ensure_indexes()
+            .await
+            .context("creating the MongoDB indexes")?;
+        let gateway = Gateway {
+            hub: Arc::new(Hub::default()),
+            presence,
+            settings: Arc::new(GatewaySettings {
+                max_frame_bytes: config.ws_max_frame_bytes,
+                send_queue: config.ws_send_queue,
+                ping_interval: Duration::from_secs(config.ws_ping_interval_secs),
+                idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs),
+                auth_timeout: Duration::from_secs(config.ws_auth_timeout_secs),
+                typing_ttl: Duration::from_millis(config.typing_ttl_ms),
+                resume_max_messages: config.resume_max_messages,
+                allowed_origins: parse_origins(&config.cors_allowed_origins)?,
+                prefix: prefix.clone(),
+            }),
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+        };
         let state = AppState {
             store,
             redis,
@@ -75,7 +106,29 @@ impl Application {
             settings: Arc::new(Settings {
                 max_group_members: config.max_group_members,
             }),
+            gateway: gateway.clone(),
         };
+
+        // Every event and every ephemeral frame reaches this instance's sockets; the service
+        // answers only once both readers are in place, so nothing published later is missed.
+        let (tail_ready, ephemeral_ready) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let hub = gateway.hub.clone();
+        let tail = tokio::spawn(
+            EventTail::new(redis_client.clone(), stream_name(&prefix))
+                .run(move |envelope| fanout::dispatch(&hub, envelope), tail_ready.clone()),
+        );
+        let ephemeral = tokio::spawn(fanout::run_ephemeral(
+            redis_client.clone(),
+            fanout::ephemeral_channel(&prefix),
+            gateway.hub.clone(),
+            ephemeral_ready.clone(),
+        ));
+        tokio::time::timeout(Duration::from_secs(10), async {
+            tail_ready.notified().await;
+            ephemeral_ready.notified().await;
+        })
+        .await
+        .context("cannot read the event stream in Redis")?;
 
         let consumer = EventConsumer::new(
             redis_client,
@@ -105,7 +158,8 @@ impl Application {
         Ok(Self {
             listener,
             router,
-            background: vec![consumer],
+            background: vec![consumer, tail, ephemeral],
+            hub: gateway.hub,
         })
     }
 
@@ -117,11 +171,17 @@ impl Application {
             .unwrap_or_default()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves, then closes the sockets (telling clients to
+    /// reconnect) and finishes in-flight requests.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let hub = self.hub.clone();
+        let shutdown = async move {
+            shutdown.await;
+            hub.close_all();
+        };
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;

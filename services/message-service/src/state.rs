@@ -8,6 +8,7 @@ use chat_models::clients::{FriendsDirectory, UserDirectory};
 use chat_models::events::{DomainEvent, EventPublisher};
 
 use crate::db::Store;
+use crate::gateway::Gateway;
 
 /// Shared, cheaply cloned state.
 #[derive(Clone, FromRef)]
@@ -28,6 +29,8 @@ pub struct AppState {
     pub service_token: ServiceToken,
     /// Fixed at start-up.
     pub settings: Arc<Settings>,
+    /// The WebSocket gateway's shared parts.
+    pub gateway: Gateway,
 }
 
 /// Start-up settings handlers need.

@@ -3,6 +3,7 @@
 pub mod friend;
 pub mod message;
 pub mod user;
+pub mod ws;
 
 use serde::{Deserialize, Deserializer};
 

@@ -18,7 +18,7 @@ use super::{blocks, friends, health, relationships, requests};
         requests::accept_request, requests::reject_request, requests::cancel_request,
         friends::list_friends, friends::remove_friend,
         blocks::block_user, blocks::unblock_user, blocks::list_blocks,
-        relationships::get_relationship, relationships::pair_status, relationships::check_friends,
+        relationships::get_relationship, relationships::pair_status, relationships::check_friends, relationships::all_friends,
     ),
     components(schemas(chat_models::error::ErrorBody, chat_models::ErrorCode)),
     modifiers(&AccessTokenSecurity),

@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/relationships/{user_uuid}", get(get_relationship))
         .route("/internal/relationships", get(pair_status))
         .route("/internal/friends/check", post(check_friends))
+        .route("/internal/friends/{user_uuid}", get(all_friends))
 }
 
 /// # `GET /relationships/{user_uuid}`
@@ -91,6 +92,28 @@ pub async fn check_friends(
         .await?
         .iter()
         .map(|uuid| parse_uuid(uuid))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(AppJson(FriendsCheckResponse { friends }))
+}
+
+/// Most friends `/internal/friends/{user_uuid}` returns (presence fan-out beyond this is cut).
+const MAX_LISTED_FRIENDS: u32 = 5000;
+
+/// # `GET /internal/friends/{user_uuid}`
+/// For message-service: a user's friends (at most 5000), to tell them about presence.
+#[utoipa::path(get, path = "/internal/friends/{user_uuid}", tag = "internal", params(("user_uuid" = Uuid, Path),
+    ("x-service-token" = String, Header, description = "The shared SERVICE_TOKEN")), responses(
+    (status = 200, body = FriendsCheckResponse),
+    (status = 401, body = chat_models::error::ErrorBody, description = "`invalid_service_token`")))]
+pub async fn all_friends(
+    State(state): State<AppState>,
+    _caller: ServiceCaller,
+    AppPath(user): AppPath<Uuid>,
+) -> Result<AppJson<FriendsCheckResponse>> {
+    let friends = friendships::list_friends(&state.db, user, None, MAX_LISTED_FRIENDS)
+        .await?
+        .iter()
+        .map(|row| parse_uuid(&row.friend_uuid))
         .collect::<Result<Vec<_>>>()?;
     Ok(AppJson(FriendsCheckResponse { friends }))
 }

@@ -24,6 +24,8 @@ use reads::ReadStateDoc;
 pub struct Store {
     /// The client (sessions for transactions).
     pub client: Client,
+    /// The database.
+    pub db: Database,
     /// `conversations`.
     pub conversations: Collection<ConversationDoc>,
     /// `messages`.
@@ -37,6 +39,7 @@ impl Store {
     pub fn new(client: Client, db: &Database) -> Self {
         Self {
             client,
+            db: db.clone(),
             conversations: db.collection("conversations"),
             messages: db.collection("messages"),
             reads: db.collection("read_states"),

@@ -88,13 +88,21 @@ pub async fn list_conversations(
     auth: AuthUser,
     AppQuery(query): AppQuery<ConversationPageQuery>,
 ) -> Result<AppJson<ConversationPage>> {
-    let limit = domain::page_limit(query.limit, 20, 50)?;
-    let cursor = query
-        .cursor
-        .as_deref()
-        .map(domain::parse_list_cursor)
-        .transpose()?;
-    let mut page = store::list_for_member(&state.store, auth.user_id, cursor, limit + 1).await?;
+    Ok(AppJson(
+        conversation_page(&state, auth.user_id, query.limit, query.cursor.as_deref()).await?,
+    ))
+}
+
+/// A page of `me`'s conversations (also the `ready` frame's list).
+pub async fn conversation_page(
+    state: &AppState,
+    me: Uuid,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<ConversationPage> {
+    let limit = domain::page_limit(limit, 20, 50)?;
+    let cursor = cursor.map(domain::parse_list_cursor).transpose()?;
+    let mut page = store::list_for_member(&state.store, me, cursor, limit + 1).await?;
     let more = page.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let next_cursor = if more {
@@ -103,10 +111,10 @@ pub async fn list_conversations(
     } else {
         None
     };
-    Ok(AppJson(ConversationPage {
-        conversations: views(&state, auth.user_id, page).await?,
+    Ok(ConversationPage {
+        conversations: views(state, me, page).await?,
         next_cursor,
-    }))
+    })
 }
 
 /// # `POST /conversations/direct`

@@ -21,7 +21,9 @@ use crate::db::{messages as message_store, reads};
 use crate::domain;
 use crate::state::AppState;
 
+pub use conversations::conversation_page;
 pub use docs::ApiDoc;
+pub use messages::{read_up_to, send as send_message};
 
 /// Every route of the service, with its state.
 pub fn router(state: AppState) -> Router {
@@ -29,11 +31,16 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(conversations::router())
         .merge(messages::router())
+        .merge(crate::gateway::router())
         .with_state(state)
         .merge(docs::router())
 }
 
-/// A conversation id from the path; malformed ids are simply not found.
+/// A conversation id from a path or frame; malformed ids are simply not found.
+pub fn parse_conversation_id(raw: &str) -> Result<ObjectId> {
+    conversation_id(raw)
+}
+
 fn conversation_id(raw: &str) -> Result<ObjectId> {
     domain::object_id("path", raw, ErrorCode::ConversationNotFound)
 }
@@ -183,5 +190,6 @@ pub async fn remove_deleted_user(state: &AppState, user: Uuid) -> Result<()> {
     }
     message_store::blank_all_of(&state.store, user).await?;
     reads::forget_user(&state.store, user).await?;
+    state.gateway.presence.forget(user).await?;
     Ok(())
 }

@@ -1,0 +1,258 @@
+//! Frames of the WebSocket protocol (`GET /ws` on message-service), as JSON text frames
+//! `{"type": "...", "data": {...}}`. See `docs/websocket.md`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::message::{ConversationInfo, ConversationView, MessageView, ReadStateView};
+use super::user::PublicUser;
+use crate::error::ErrorDetail;
+use crate::events::FriendRequestEvent;
+
+/// A frame the server sends.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", content = "data")]
+pub enum ServerFrame {
+    /// First frame after authentication.
+    #[serde(rename = "ready")]
+    Ready(Box<Ready>),
+    /// A message was sent to one of my conversations.
+    #[serde(rename = "message.created")]
+    MessageCreated(MessageView),
+    /// A message was edited.
+    #[serde(rename = "message.updated")]
+    MessageUpdated(MessageView),
+    /// A message was deleted (it keeps its place, without text).
+    #[serde(rename = "message.deleted")]
+    MessageDeleted(MessageView),
+    /// A conversation appeared in my list.
+    #[serde(rename = "conversation.created")]
+    ConversationCreated(ConversationInfo),
+    /// A conversation's details changed.
+    #[serde(rename = "conversation.updated")]
+    ConversationUpdated(ConversationInfo),
+    /// A conversation left my list.
+    #[serde(rename = "conversation.deleted")]
+    ConversationDeleted {
+        /// The conversation.
+        conversation_id: String,
+    },
+    /// Members joined a group.
+    #[serde(rename = "conversation.members_added")]
+    MembersAdded(Membership),
+    /// A member left or was removed (possibly me).
+    #[serde(rename = "conversation.member_removed")]
+    MemberRemoved(Membership),
+    /// A read position moved (mine on another device, or the other member's in a direct
+    /// conversation).
+    #[serde(rename = "read.updated")]
+    ReadUpdated {
+        /// The conversation.
+        conversation_id: String,
+        /// The new position.
+        read: ReadStateView,
+    },
+    /// Someone is typing; show it until `typing.stopped` or `expires_in_ms` passes.
+    #[serde(rename = "typing.started")]
+    TypingStarted(Typing),
+    /// Someone stopped typing (or their typing expired).
+    #[serde(rename = "typing.stopped")]
+    TypingStopped(Typing),
+    /// A friend came online or went offline.
+    #[serde(rename = "presence.updated")]
+    PresenceUpdated(Presence),
+    /// A friend request concerning me was sent.
+    #[serde(rename = "friend_request.received")]
+    FriendRequestReceived(FriendRequestEvent),
+    /// A friend request concerning me was accepted.
+    #[serde(rename = "friend_request.accepted")]
+    FriendRequestAccepted(FriendRequestEvent),
+    /// A request sent to me was declined (on another of my devices).
+    #[serde(rename = "friend_request.rejected")]
+    FriendRequestRejected(FriendRequestEvent),
+    /// A friend request concerning me was withdrawn.
+    #[serde(rename = "friend_request.cancelled")]
+    FriendRequestCancelled(FriendRequestEvent),
+    /// A friendship of mine ended.
+    #[serde(rename = "friendship.removed")]
+    FriendshipRemoved {
+        /// Who ended it.
+        user_uuid: Uuid,
+        /// The other one.
+        friend_uuid: Uuid,
+    },
+    /// I blocked someone (on another device).
+    #[serde(rename = "user.blocked")]
+    UserBlocked {
+        /// Me.
+        blocker_uuid: Uuid,
+        /// Whom.
+        blocked_uuid: Uuid,
+    },
+    /// This session was signed out; the server closes the socket next.
+    #[serde(rename = "session.revoked")]
+    SessionRevoked {},
+    /// The answer to `message.send`: the stored message (the first copy for a repeated nonce).
+    #[serde(rename = "message.ack")]
+    MessageAck {
+        /// The client frame's `ref`.
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+        /// The stored message.
+        message: MessageView,
+    },
+    /// A client frame was carried out (`read`, `typing.*`).
+    #[serde(rename = "ack")]
+    Ack {
+        /// The client frame's `ref`.
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+    },
+    /// A client frame failed.
+    #[serde(rename = "error")]
+    Error {
+        /// The client frame's `ref`, if it had one.
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+        /// The same error object as the REST API's.
+        error: ErrorDetail,
+    },
+    /// The answer to `ping`.
+    #[serde(rename = "pong")]
+    Pong {
+        /// The client frame's `ref`.
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+    },
+    /// The end of a `resume` replay: everything after this is live.
+    #[serde(rename = "resume.done")]
+    ResumeDone {
+        /// Per conversation, where the replay ended.
+        conversations: Vec<Resumed>,
+    },
+}
+
+/// The `ready` frame's data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ready {
+    /// Me.
+    pub user: PublicUser,
+    /// This connection's session.
+    pub session_id: Uuid,
+    /// My most recently active conversations (the first page of `GET /conversations`).
+    pub conversations: Vec<ConversationView>,
+    /// Cursor for more conversations over REST, if any.
+    pub next_cursor: Option<String>,
+    /// My friends' presence.
+    pub presence: Vec<Presence>,
+}
+
+/// A membership change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Membership {
+    /// The group now.
+    pub conversation: ConversationInfo,
+    /// Who joined or left.
+    pub user_uuids: Vec<Uuid>,
+    /// Who did it.
+    pub by: Uuid,
+}
+
+/// Someone typing in a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Typing {
+    /// The conversation.
+    pub conversation_id: String,
+    /// Who types.
+    pub user_uuid: Uuid,
+    /// `typing.started` only: when to stop showing it without news.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_ms: Option<u64>,
+}
+
+/// A user's presence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    /// The user.
+    pub user_uuid: Uuid,
+    /// Connected on at least one device.
+    pub online: bool,
+    /// When their last device disconnected (absent while online, or if never seen).
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// Where a resumed conversation's replay ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Resumed {
+    /// The conversation.
+    pub conversation_id: String,
+    /// The newest replayed position.
+    pub last_seq: i64,
+    /// More messages were missed than a replay carries: page the rest over REST
+    /// (`GET …/messages?after=`) from `last_seq`.
+    pub truncated: bool,
+}
+
+/// A frame the client sends: `{"type", "data", "ref"?}`; `ref` is echoed in the answer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClientFrame {
+    /// The frame type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its data.
+    #[serde(default)]
+    pub data: serde_json::Value,
+    /// A client-chosen id echoed in `ack`, `message.ack`, `pong` and `error`.
+    #[serde(default, rename = "ref")]
+    pub reference: Option<String>,
+}
+
+/// `authenticate`: the first frame when the upgrade carried no token.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Authenticate {
+    /// An access token.
+    pub token: String,
+}
+
+/// `message.send`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SendFrame {
+    /// The conversation.
+    pub conversation_id: String,
+    /// The message, as for `POST /conversations/{id}/messages`.
+    #[serde(flatten)]
+    pub message: super::message::SendMessage,
+}
+
+/// `typing.start` and `typing.stop`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TypingFrame {
+    /// The conversation.
+    pub conversation_id: String,
+}
+
+/// `read`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReadFrame {
+    /// The conversation.
+    pub conversation_id: String,
+    /// The newest message read.
+    pub message_id: String,
+}
+
+/// `resume`: the last position seen per conversation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResumeFrame {
+    /// Conversations to catch up.
+    pub conversations: Vec<ResumePoint>,
+}
+
+/// One conversation to catch up.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResumePoint {
+    /// The conversation.
+    pub conversation_id: String,
+    /// The `seq` of the last message the client has.
+    pub last_seq: i64,
+}

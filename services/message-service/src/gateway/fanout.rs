@@ -1,0 +1,224 @@
+//! From events to frames: every instance reads the whole event stream (durable events) and the
+//! ephemeral channel (typing), and queues each frame for the sockets it holds of the users the
+//! event names.
+
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use chat_models::api::ws::{Membership, ServerFrame};
+use chat_models::events::{DomainEvent, EventEnvelope};
+use futures::StreamExt as _;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::hub::{Hub, Outbound};
+
+/// Serialises a frame for the wire.
+pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
+    serde_json::to_string(frame)
+        .unwrap_or_else(|_| r#"{"type":"error","data":{"ref":null,"error":{"code":"internal","message":"unencodable frame"}}}"#.to_owned())
+        .into()
+}
+
+/// Who should see an event, and as what frame (`None`: not for sockets).
+pub fn frame_for(event: DomainEvent) -> Option<(Vec<Uuid>, Outbound)> {
+    use DomainEvent as E;
+    let (audience, frame) = match event {
+        E::MessageCreated(event) => {
+            let key = (event.message.conversation_id.clone(), event.message.seq);
+            let text = encode(&ServerFrame::MessageCreated(event.message));
+            return Some((event.audience, Outbound::Message { key, text }));
+        }
+        E::MessageUpdated(event) => (event.audience, ServerFrame::MessageUpdated(event.message)),
+        E::MessageDeleted(event) => (event.audience, ServerFrame::MessageDeleted(event.message)),
+        E::ConversationCreated(event) => (
+            event.audience,
+            ServerFrame::ConversationCreated(event.conversation),
+        ),
+        E::ConversationUpdated(event) => (
+            event.audience,
+            ServerFrame::ConversationUpdated(event.conversation),
+        ),
+        E::ConversationDeleted {
+            audience,
+            conversation_id,
+        } => (audience, ServerFrame::ConversationDeleted { conversation_id }),
+        E::MembersAdded(event) => (
+            event.audience,
+            ServerFrame::MembersAdded(Membership {
+                conversation: event.conversation,
+                user_uuids: event.user_uuids,
+                by: event.by,
+            }),
+        ),
+        E::MemberRemoved(event) => (
+            event.audience,
+            ServerFrame::MemberRemoved(Membership {
+                conversation: event.conversation,
+                user_uuids: event.user_uuids,
+                by: event.by,
+            }),
+        ),
+        E::ReadUpdated(event) => (
+            event.audience,
+            ServerFrame::ReadUpdated {
+                conversation_id: event.conversation_id,
+                read: event.read,
+            },
+        ),
+        E::PresenceUpdated { audience, presence } => {
+            (audience, ServerFrame::PresenceUpdated(presence))
+        }
+        E::FriendRequestReceived(request) => (
+            vec![request.sender_uuid, request.receiver_uuid],
+            ServerFrame::FriendRequestReceived(request),
+        ),
+        E::FriendRequestAccepted(request) => (
+            vec![request.sender_uuid, request.receiver_uuid],
+            ServerFrame::FriendRequestAccepted(request),
+        ),
+        // The sender is not told of a refusal; the receiver's other devices are.
+        E::FriendRequestRejected(request) => (
+            vec![request.receiver_uuid],
+            ServerFrame::FriendRequestRejected(request),
+        ),
+        E::FriendRequestCancelled(request) => (
+            vec![request.sender_uuid, request.receiver_uuid],
+            ServerFrame::FriendRequestCancelled(request),
+        ),
+        E::FriendshipRemoved {
+            user_uuid,
+            friend_uuid,
+        } => (
+            vec![user_uuid, friend_uuid],
+            ServerFrame::FriendshipRemoved {
+                user_uuid,
+                friend_uuid,
+            },
+        ),
+        E::UserBlocked {
+            blocker_uuid,
+            blocked_uuid,
+        } => (
+            vec![blocker_uuid],
+            ServerFrame::UserBlocked {
+                blocker_uuid,
+                blocked_uuid,
+            },
+        ),
+        E::UserDeleted { .. } | E::SessionRevoked { .. } => return None,
+    };
+    Some((audience, Outbound::Frame(encode(&frame))))
+}
+
+/// Handles one event of the stream on this instance.
+pub fn dispatch(hub: &Hub, envelope: EventEnvelope) {
+    if let DomainEvent::SessionRevoked {
+        user_uuid,
+        session_ids,
+    } = &envelope.event
+    {
+        let farewell = Outbound::Frame(encode(&ServerFrame::SessionRevoked {}));
+        hub.revoke(*user_uuid, session_ids, &farewell);
+        return;
+    }
+    if let Some((audience, frame)) = frame_for(envelope.event) {
+        hub.deliver(&audience, &frame);
+    }
+}
+
+/// An ephemeral event (typing), sent over Redis pub/sub: lost if nobody listens, never stored.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Ephemeral {
+    /// Who should see it.
+    pub audience: Vec<Uuid>,
+    /// The frame, already encoded.
+    pub frame: String,
+}
+
+/// The pub/sub channel of ephemeral events.
+pub fn ephemeral_channel(prefix: &str) -> String {
+    format!("{prefix}ephemeral")
+}
+
+/// Delivers ephemeral events from the channel until the task is dropped, resubscribing after
+/// failures. `ready` is notified once subscribed.
+pub async fn run_ephemeral(
+    client: redis::Client,
+    channel: String,
+    hub: Arc<Hub>,
+    ready: Arc<tokio::sync::Notify>,
+) {
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+                Ok(()) => {
+                    ready.notify_waiters();
+                    ready.notify_one();
+                    let mut messages = pubsub.on_message();
+                    while let Some(message) = messages.next().await {
+                        let parsed = message
+                            .get_payload::<String>()
+                            .ok()
+                            .and_then(|payload| serde_json::from_str::<Ephemeral>(&payload).ok());
+                        if let Some(event) = parsed {
+                            hub.deliver(&event.audience, &Outbound::Frame(event.frame.into()));
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(error = %error, "subscribing to ephemeral events"),
+            },
+            Err(error) => tracing::warn!(error = %error, "connecting for ephemeral events"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chat_models::events::FriendRequestEvent;
+
+    use super::*;
+
+    fn text(outbound: &Outbound) -> serde_json::Value {
+        match outbound {
+            Outbound::Frame(text) | Outbound::Message { text, .. } => {
+                serde_json::from_str(text.as_str()).unwrap()
+            }
+        }
+    }
+
+    #[test]
+    fn a_refused_request_is_not_shown_to_its_sender() {
+        let (sender, receiver) = (Uuid::new_v4(), Uuid::new_v4());
+        let event = FriendRequestEvent {
+            request_id: 7,
+            sender_uuid: sender,
+            receiver_uuid: receiver,
+        };
+        let (audience, frame) = frame_for(DomainEvent::FriendRequestRejected(event)).unwrap();
+        assert_eq!(audience, vec![receiver]);
+        assert_eq!(text(&frame)["type"], "friend_request.rejected");
+    }
+
+    #[test]
+    fn presence_frames_do_not_reveal_the_audience() {
+        let friend = Uuid::new_v4();
+        let (audience, frame) = frame_for(DomainEvent::PresenceUpdated {
+            audience: vec![friend],
+            presence: chat_models::api::ws::Presence {
+                user_uuid: Uuid::new_v4(),
+                online: true,
+                last_seen: None,
+            },
+        })
+        .unwrap();
+        assert_eq!(audience, vec![friend]);
+        let frame = text(&frame);
+        assert_eq!(frame["type"], "presence.updated");
+        assert!(frame["data"].get("audience").is_none());
+        assert!(frame_for(DomainEvent::UserDeleted { user_uuid: friend }).is_none());
+    }
+}

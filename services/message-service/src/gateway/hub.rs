@@ -1,0 +1,176 @@
+//! The sockets this instance holds, by user: delivery puts a frame in each socket's bounded
+//! queue without waiting; a socket whose queue is full is closed (a slow reader is cut off,
+//! never buffered without limit).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{mpsc, Notify};
+use uuid::Uuid;
+
+/// Close codes the gateway uses (4000-4999 are the application's).
+pub mod close {
+    /// The session was signed out.
+    pub const SESSION_REVOKED: u16 = 4001;
+    /// No valid credentials in time.
+    pub const UNAUTHENTICATED: u16 = 4003;
+    /// The client read too slowly; reconnect and resume.
+    pub const TOO_SLOW: u16 = 4008;
+    /// No frame or pong for too long.
+    pub const IDLE: u16 = 4009;
+    /// The server is shutting down; reconnect (to another instance) and resume.
+    pub const GOING_AWAY: u16 = 1001;
+}
+
+/// A frame on its way to a socket.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// Any frame.
+    Frame(Utf8Bytes),
+    /// A `message.created` frame, which the socket skips if it already sent that message
+    /// (a resume replay or its own `message.ack` got there first).
+    Message {
+        /// Conversation id and `seq`.
+        key: (String, i64),
+        /// The frame.
+        text: Utf8Bytes,
+    },
+}
+
+/// Asks a connection to close, with a code and reason.
+#[derive(Debug, Default)]
+pub struct KillSwitch {
+    reason: Mutex<Option<(u16, &'static str)>>,
+    notify: Notify,
+}
+
+impl KillSwitch {
+    /// Requests the close (the first reason wins).
+    pub fn trip(&self, code: u16, reason: &'static str) {
+        if let Ok(mut slot) = self.reason.lock() {
+            slot.get_or_insert((code, reason));
+        }
+        self.notify.notify_one();
+    }
+
+    /// Waits until tripped; returns the code and reason.
+    pub async fn tripped(&self) -> (u16, &'static str) {
+        self.notify.notified().await;
+        self.reason
+            .lock()
+            .ok()
+            .and_then(|slot| *slot)
+            .unwrap_or((close::GOING_AWAY, "closing"))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    id: u64,
+    session: Uuid,
+    tx: mpsc::Sender<Outbound>,
+    kill: Arc<KillSwitch>,
+}
+
+/// A registered socket's handles.
+#[derive(Debug)]
+pub struct Registration {
+    /// Unique within this process.
+    pub id: u64,
+    /// Frames to write.
+    pub rx: mpsc::Receiver<Outbound>,
+    /// For the connection itself to queue its answers.
+    pub tx: mpsc::Sender<Outbound>,
+    /// Tripped when the socket must close.
+    pub kill: Arc<KillSwitch>,
+}
+
+/// The registry.
+#[derive(Debug, Default)]
+pub struct Hub {
+    next_id: AtomicU64,
+    users: RwLock<HashMap<Uuid, Vec<Entry>>>,
+}
+
+impl Hub {
+    /// Adds a socket of `user` (session `session`) with a queue of `capacity` frames.
+    pub fn register(&self, user: Uuid, session: Uuid, capacity: usize) -> Registration {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let kill = Arc::new(KillSwitch::default());
+        let entry = Entry {
+            id,
+            session,
+            tx: tx.clone(),
+            kill: kill.clone(),
+        };
+        if let Ok(mut users) = self.users.write() {
+            users.entry(user).or_default().push(entry);
+        }
+        Registration { id, rx, tx, kill }
+    }
+
+    /// Removes a socket.
+    pub fn unregister(&self, user: Uuid, id: u64) {
+        if let Ok(mut users) = self.users.write() {
+            if let Some(entries) = users.get_mut(&user) {
+                entries.retain(|entry| entry.id != id);
+                if entries.is_empty() {
+                    users.remove(&user);
+                }
+            }
+        }
+    }
+
+    /// Queues `frame` for every socket of every user in `audience`; returns how many took it.
+    pub fn deliver(&self, audience: &[Uuid], frame: &Outbound) -> usize {
+        let Ok(users) = self.users.read() else {
+            return 0;
+        };
+        let mut delivered = 0;
+        for user in audience {
+            for entry in users.get(user).into_iter().flatten() {
+                match entry.tx.try_send(frame.clone()) {
+                    Ok(()) => delivered += 1,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        entry.kill.trip(close::TOO_SLOW, "too slow");
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+        delivered
+    }
+
+    /// Closes the sockets of these sessions of `user`, after telling them why.
+    pub fn revoke(&self, user: Uuid, sessions: &[Uuid], farewell: &Outbound) {
+        let Ok(users) = self.users.read() else {
+            return;
+        };
+        for entry in users.get(&user).into_iter().flatten() {
+            if sessions.contains(&entry.session) {
+                let _ = entry.tx.try_send(farewell.clone());
+                entry.kill.trip(close::SESSION_REVOKED, "session revoked");
+            }
+        }
+    }
+
+    /// Closes every socket (shutdown), asking clients to reconnect.
+    pub fn close_all(&self) {
+        if let Ok(users) = self.users.read() {
+            for entry in users.values().flatten() {
+                entry.kill.trip(close::GOING_AWAY, "server restarting; reconnect");
+            }
+        }
+    }
+
+    /// Sockets open on this instance.
+    pub fn connections(&self) -> usize {
+        self.users
+            .read()
+            .map(|users| users.values().map(Vec::len).sum())
+            .unwrap_or_default()
+    }
+}
