@@ -143,7 +143,9 @@ impl Config {
             anyhow::bail!("MAX_GROUP_MEMBERS must be at least 2");
         }
         if self.ws_ping_interval_secs == 0 || self.presence_ttl_secs <= self.ws_ping_interval_secs {
-            anyhow::bail!("PRESENCE_TTL_SECS must exceed WS_PING_INTERVAL_SECS (and both be above 0)");
+            anyhow::bail!(
+                "PRESENCE_TTL_SECS must exceed WS_PING_INTERVAL_SECS (and both be above 0)"
+            );
         }
         if self.resume_max_messages < 1 {
             anyhow::bail!("RESUME_MAX_MESSAGES must be at least 1");

@@ -114,8 +114,10 @@ impl Application {
         let (tail_ready, ephemeral_ready) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
         let hub = gateway.hub.clone();
         let tail = tokio::spawn(
-            EventTail::new(redis_client.clone(), stream_name(&prefix))
-                .run(move |envelope| fanout::dispatch(&hub, envelope), tail_ready.clone()),
+            EventTail::new(redis_client.clone(), stream_name(&prefix)).run(
+                move |envelope| fanout::dispatch(&hub, envelope),
+                tail_ready.clone(),
+            ),
         );
         let ephemeral = tokio::spawn(fanout::run_ephemeral(
             redis_client.clone(),

@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bson::oid::ObjectId;
 use chat_models::api::ws::{
-    Authenticate, ClientFrame, Presence, Ready, ReadFrame, Resumed, ResumeFrame, SendFrame,
+    Authenticate, ClientFrame, Presence, ReadFrame, Ready, ResumeFrame, Resumed, SendFrame,
     ServerFrame, Typing, TypingFrame,
 };
 use chat_models::auth::AuthUser;
@@ -81,9 +81,8 @@ async fn authenticate(
         loop {
             match stream.next().await {
                 Some(Ok(Message::Text(text))) => {
-                    let frame: ClientFrame = serde_json::from_str(text.as_str()).map_err(|_| {
-                        ApiError::Unauthorized(ErrorCode::MissingToken)
-                    })?;
+                    let frame: ClientFrame = serde_json::from_str(text.as_str())
+                        .map_err(|_| ApiError::Unauthorized(ErrorCode::MissingToken))?;
                     if frame.kind != "authenticate" {
                         return Err(ApiError::Unauthorized(ErrorCode::MissingToken));
                     }
@@ -147,10 +146,9 @@ impl Connection {
         let gateway = self.state.gateway.clone();
         let settings = gateway.settings.clone();
         // Registered before anything is read, so no event published from now on is missed.
-        let mut registration =
-            gateway
-                .hub
-                .register(self.user, self.session, settings.send_queue);
+        let mut registration = gateway
+            .hub
+            .register(self.user, self.session, settings.send_queue);
         let socket_name = format!("{}:{}", gateway.instance, registration.id);
         match gateway.presence.join(self.user, &socket_name).await {
             Ok(true) => self.announce_presence(true, None).await,
@@ -162,7 +160,8 @@ impl Connection {
             Err(error) => Err(error),
         };
         if outcome.is_ok() {
-            self.serve(&mut stream, &mut registration, &socket_name).await;
+            self.serve(&mut stream, &mut registration, &socket_name)
+                .await;
         }
         gateway.hub.unregister(self.user, registration.id);
         for conversation in std::mem::take(&mut self.typing).into_keys() {
@@ -269,6 +268,10 @@ impl Connection {
     async fn write_outbound(&mut self, outbound: Outbound) -> Result<()> {
         match outbound {
             Outbound::Frame(text) => self.write(text).await,
+            Outbound::Ack { key, text } => {
+                self.recent.insert(key);
+                self.write(text).await
+            }
             Outbound::Message { key, text } => {
                 if self.recent.insert(key) {
                     self.write(text).await
@@ -358,7 +361,8 @@ impl Connection {
             "read" => match data::<ReadFrame>(frame.data) {
                 Ok(read) => {
                     let state = self.state.clone();
-                    let (user, queue, reference) = (self.user, own_queue.clone(), reference.clone());
+                    let (user, queue, reference) =
+                        (self.user, own_queue.clone(), reference.clone());
                     tokio::spawn(async move {
                         let outcome = routes::read_up_to(
                             &state,
@@ -413,7 +417,12 @@ impl Connection {
         }
     }
 
-    fn spawn_send(&self, send: SendFrame, reference: Option<String>, queue: mpsc::Sender<Outbound>) {
+    fn spawn_send(
+        &self,
+        send: SendFrame,
+        reference: Option<String>,
+        queue: mpsc::Sender<Outbound>,
+    ) {
         let (state, user) = (self.state.clone(), self.user);
         tokio::spawn(async move {
             let outcome =
@@ -422,7 +431,7 @@ impl Connection {
                 Ok((_, message)) => {
                     let key = (message.conversation_id.clone(), message.seq);
                     let ack = ServerFrame::MessageAck { reference, message };
-                    Outbound::Message {
+                    Outbound::Ack {
                         key,
                         text: encode(&ack),
                     }
@@ -455,11 +464,15 @@ impl Connection {
         let Ok(id) = ObjectId::parse_str(conversation) else {
             return;
         };
-        let members = match conversation_store::find_for_member(&self.state.store, id, self.user).await {
-            Ok(found) => found.member_uuids(),
-            Err(_) => return,
-        };
-        let audience: Vec<Uuid> = members.into_iter().filter(|member| *member != self.user).collect();
+        let members =
+            match conversation_store::find_for_member(&self.state.store, id, self.user).await {
+                Ok(found) => found.member_uuids(),
+                Err(_) => return,
+            };
+        let audience: Vec<Uuid> = members
+            .into_iter()
+            .filter(|member| *member != self.user)
+            .collect();
         let ttl = self.state.gateway.settings.typing_ttl;
         let typing = Typing {
             conversation_id: conversation.to_owned(),
@@ -533,6 +546,9 @@ impl Connection {
 /// A client frame's `data` as `T`, or a `malformed_frame` error.
 fn data<T: DeserializeOwned>(value: serde_json::Value) -> Result<T> {
     serde_json::from_value(value).map_err(|error| {
-        ApiError::BadRequest(ErrorCode::MalformedFrame, format!("Bad frame data: {error}"))
+        ApiError::BadRequest(
+            ErrorCode::MalformedFrame,
+            format!("Bad frame data: {error}"),
+        )
     })
 }

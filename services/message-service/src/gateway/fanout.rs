@@ -42,7 +42,10 @@ pub fn frame_for(event: DomainEvent) -> Option<(Vec<Uuid>, Outbound)> {
         E::ConversationDeleted {
             audience,
             conversation_id,
-        } => (audience, ServerFrame::ConversationDeleted { conversation_id }),
+        } => (
+            audience,
+            ServerFrame::ConversationDeleted { conversation_id },
+        ),
         E::MembersAdded(event) => (
             event.audience,
             ServerFrame::MembersAdded(Membership {
@@ -184,7 +187,7 @@ mod tests {
 
     fn text(outbound: &Outbound) -> serde_json::Value {
         match outbound {
-            Outbound::Frame(text) | Outbound::Message { text, .. } => {
+            Outbound::Frame(text) | Outbound::Ack { text, .. } | Outbound::Message { text, .. } => {
                 serde_json::from_str(text.as_str()).unwrap()
             }
         }

@@ -29,6 +29,14 @@ pub mod close {
 pub enum Outbound {
     /// Any frame.
     Frame(Utf8Bytes),
+    /// The answer to the socket's own `message.send`: always written, and remembered so the
+    /// live `message.created` of the same message is skipped.
+    Ack {
+        /// Conversation id and `seq`.
+        key: (String, i64),
+        /// The frame.
+        text: Utf8Bytes,
+    },
     /// A `message.created` frame, which the socket skips if it already sent that message
     /// (a resume replay or its own `message.ack` got there first).
     Message {
@@ -161,7 +169,9 @@ impl Hub {
     pub fn close_all(&self) {
         if let Ok(users) = self.users.read() {
             for entry in users.values().flatten() {
-                entry.kill.trip(close::GOING_AWAY, "server restarting; reconnect");
+                entry
+                    .kill
+                    .trip(close::GOING_AWAY, "server restarting; reconnect");
             }
         }
     }

@@ -15,6 +15,8 @@ const PASSWORD: &str = "correct horse battery";
 
 pub struct Stack {
     pub users: String,
+    /// Arguments that start another message-service against the same stores.
+    pub message_args: Vec<String>,
     pub friends: String,
     pub messages: String,
     pub client: Client,
@@ -104,17 +106,23 @@ pub async fn spawn_stack_with(tweak: impl FnOnce(&mut message_service::config::C
     let friends_url = format!("http://127.0.0.1:{}", friends.port());
     tokio::spawn(friends.run_until_stopped(std::future::pending()));
 
-    let mut config = message_service::config::Config::try_parse_from([
-        "message-service",
-        "--addr=127.0.0.1:0",
-        &format!("--mongodb-uri={mongo_uri}"),
-        &format!("--mongodb-database={mongo_db}"),
-        &format!("--redis-url={redis_url}"),
-        &format!("--redis-key-prefix={prefix}"),
-        &format!("--user-service-url={users_url}"),
-        &format!("--friends-service-url={friends_url}"),
-        &format!("--service-token={SERVICE_TOKEN}"),
-    ])
+    let message_args = vec![
+        format!("--mongodb-uri={mongo_uri}"),
+        format!("--mongodb-database={mongo_db}"),
+        format!("--redis-url={redis_url}"),
+        format!("--redis-key-prefix={prefix}"),
+        format!("--user-service-url={users_url}"),
+        format!("--friends-service-url={friends_url}"),
+        format!("--service-token={SERVICE_TOKEN}"),
+    ];
+    let mut config = message_service::config::Config::try_parse_from(
+        [
+            "message-service".to_owned(),
+            "--addr=127.0.0.1:0".to_owned(),
+        ]
+        .into_iter()
+        .chain(message_args.iter().cloned()),
+    )
     .unwrap();
     tweak(&mut config);
     let messages = message_service::startup::Application::build(config)
@@ -133,6 +141,7 @@ pub async fn spawn_stack_with(tweak: impl FnOnce(&mut message_service::config::C
         .database(&mongo_db);
     Stack {
         users: users_url,
+        message_args,
         friends: friends_url,
         messages: messages_url,
         client: Client::builder()
@@ -319,4 +328,54 @@ impl Stack {
 /// The error code of a response body.
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or_default()
+}
+
+/// A message-service in a process of its own (the built binary), killed on drop.
+pub struct Instance {
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Stack {
+    /// Starts another message-service process on the same stores, with extra `--flags`.
+    pub async fn instance(&self, extra: &[&str]) -> Instance {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_message-service"))
+            .arg(format!("--addr=127.0.0.1:{port}"))
+            .args(&self.message_args)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let instance = Instance {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        for _ in 0..100 {
+            if let Ok(response) = self
+                .client
+                .get(format!("{}/ready", instance.url))
+                .send()
+                .await
+            {
+                if response.status().is_success() {
+                    return instance;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("message-service process did not become ready");
+    }
 }

@@ -6,3 +6,4 @@
 mod conversations;
 mod helpers;
 mod messages;
+mod ws;
