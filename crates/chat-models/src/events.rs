@@ -258,13 +258,16 @@ impl EventPublisher {
 
 /// Reads the stream as one member of a consumer group. Each group sees every event; within a
 /// group each event goes to one member. An entry is acknowledged only after the handler
-/// succeeds, so events a crashed or failing consumer did not finish are delivered again.
+/// succeeds. Entries left unacknowledged (the handler failed, or its consumer died) are claimed
+/// again by a live member once they have been idle for a while, and retried; a failing entry
+/// never holds up the ones behind it.
 #[derive(Debug, Clone)]
 pub struct EventConsumer {
     client: redis::Client,
     stream: String,
     group: String,
     consumer: String,
+    claim_idle: std::time::Duration,
 }
 
 impl EventConsumer {
@@ -275,11 +278,18 @@ impl EventConsumer {
             stream,
             group: group.to_owned(),
             consumer: consumer.to_owned(),
+            claim_idle: std::time::Duration::from_secs(60),
         }
     }
 
-    /// Handles events until the task is dropped, reconnecting after failures. A handler error
-    /// leaves the event unacknowledged; it is retried after a second.
+    /// How long an unacknowledged entry waits before another attempt (default 60 s).
+    #[must_use]
+    pub fn with_claim_idle(mut self, idle: std::time::Duration) -> Self {
+        self.claim_idle = idle;
+        self
+    }
+
+    /// Handles events until the task is dropped, reconnecting after failures.
     pub async fn run<F, Fut>(self, handler: F)
     where
         F: Fn(EventEnvelope) -> Fut,
@@ -319,9 +329,26 @@ impl EventConsumer {
                 return Err(error).context("creating the consumer group");
             }
         }
-        // "0" first: entries delivered to us before but never acknowledged; then ">" for new ones.
-        let mut cursor = "0";
+        let idle_ms = u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX);
+        let mut last_claim = std::time::Instant::now();
         loop {
+            // Entries idle too long in anyone's pending list (a failed handler, a dead consumer).
+            if last_claim.elapsed() >= self.claim_idle.min(std::time::Duration::from_secs(5)) {
+                last_claim = std::time::Instant::now();
+                let claimed: redis::streams::StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+                    .arg(&self.stream)
+                    .arg(&self.group)
+                    .arg(&self.consumer)
+                    .arg(idle_ms)
+                    .arg("0-0")
+                    .arg("COUNT")
+                    .arg(100)
+                    .query_async(&mut conn)
+                    .await
+                    .context("claiming idle events")?;
+                self.handle(&mut conn, claimed.claimed, handler).await?;
+            }
+            let block_ms = idle_ms.clamp(100, 5_000);
             let reply: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
                 .arg("GROUP")
                 .arg(&self.group)
@@ -329,44 +356,60 @@ impl EventConsumer {
                 .arg("COUNT")
                 .arg(100)
                 .arg("BLOCK")
-                .arg(5_000)
+                .arg(block_ms)
                 .arg("STREAMS")
                 .arg(&self.stream)
-                .arg(cursor)
+                .arg(">")
                 .query_async(&mut conn)
                 .await
                 .context("reading the event stream")?;
-            let entries: Vec<_> = reply.keys.into_iter().flat_map(|key| key.ids).collect();
-            if entries.is_empty() && cursor == "0" {
-                cursor = ">";
-                continue;
-            }
-            for entry in entries {
-                let parsed = entry
-                    .get::<String>("event")
-                    .ok_or_else(|| anyhow::anyhow!("no event field"))
-                    .and_then(|json| {
-                        serde_json::from_str::<EventEnvelope>(&json).map_err(anyhow::Error::from)
-                    });
-                match parsed {
-                    Ok(envelope) => handler(envelope)
-                        .await
-                        .with_context(|| format!("handling {}", entry.id))?,
-                    // An event this build does not know (newer producer) or a corrupt entry:
-                    // skipping it beats blocking the group forever.
-                    Err(error) => {
-                        tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event")
+            let entries = reply.keys.into_iter().flat_map(|key| key.ids).collect();
+            self.handle(&mut conn, entries, handler).await?;
+        }
+    }
+
+    /// Runs the handler on each entry and acknowledges the ones it handled (and unreadable
+    /// ones, which no retry can fix). A failed entry stays pending for a later claim.
+    async fn handle<F, Fut>(
+        &self,
+        conn: &mut redis::aio::MultiplexedConnection,
+        entries: Vec<redis::streams::StreamId>,
+        handler: &F,
+    ) -> anyhow::Result<()>
+    where
+        F: Fn(EventEnvelope) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>>,
+    {
+        use anyhow::Context as _;
+        for entry in entries {
+            let parsed = entry
+                .get::<String>("event")
+                .ok_or_else(|| anyhow::anyhow!("no event field"))
+                .and_then(|json| {
+                    serde_json::from_str::<EventEnvelope>(&json).map_err(anyhow::Error::from)
+                });
+            match parsed {
+                Ok(envelope) => {
+                    if let Err(error) = handler(envelope).await {
+                        tracing::warn!(id = %entry.id, group = %self.group, error = ?error,
+                            "event handler failed; will retry");
+                        continue;
                     }
                 }
-                redis::cmd("XACK")
-                    .arg(&self.stream)
-                    .arg(&self.group)
-                    .arg(&entry.id)
-                    .query_async::<()>(&mut conn)
-                    .await
-                    .context("acknowledging an event")?;
+                // An event this build does not know (newer producer) or a corrupt entry.
+                Err(error) => {
+                    tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event");
+                }
             }
+            redis::cmd("XACK")
+                .arg(&self.stream)
+                .arg(&self.group)
+                .arg(&entry.id)
+                .query_async::<()>(&mut *conn)
+                .await
+                .context("acknowledging an event")?;
         }
+        Ok(())
     }
 }
 

@@ -49,7 +49,8 @@ async fn a_group_sees_earlier_and_later_events_and_retries_failed_ones() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let failed_once = Arc::new(AtomicBool::new(false));
     let poison = third.clone();
-    let consumer = EventConsumer::new(client.clone(), stream.clone(), "test-group", "test-1");
+    let consumer = EventConsumer::new(client.clone(), stream.clone(), "test-group", "test-1")
+        .with_claim_idle(Duration::from_millis(200));
     let task = tokio::spawn(consumer.run(move |envelope| {
         let (tx, failed_once, poison) = (tx.clone(), Arc::clone(&failed_once), poison.clone());
         async move {
@@ -82,6 +83,83 @@ async fn a_group_sees_earlier_and_later_events_and_retries_failed_ones() {
         .await
         .unwrap();
     assert_eq!(pending.count(), 0, "every event acknowledged");
+    let _: () = redis::cmd("DEL")
+        .arg(&stream)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn events_of_a_dead_consumer_are_claimed_and_a_failing_one_blocks_nothing() {
+    let (client, manager, stream) = redis().await;
+    let publisher = EventPublisher::new(manager.clone(), stream.clone(), 1000);
+    let (orphan, poison, later) = (deleted(), deleted(), deleted());
+    publisher.publish(orphan.clone()).await.unwrap();
+
+    // A consumer reads the first event and dies without acknowledging it.
+    let mut conn = manager.clone();
+    let _: () = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&stream)
+        .arg("test-group")
+        .arg("0")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let taken: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("test-group")
+        .arg("dead-consumer")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(&stream)
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(taken.keys[0].ids.len(), 1);
+
+    // A live consumer whose handler always fails on one event.
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let bad = poison.clone();
+    let consumer = EventConsumer::new(client.clone(), stream.clone(), "test-group", "live")
+        .with_claim_idle(Duration::from_millis(200));
+    let task = tokio::spawn(consumer.run(move |envelope| {
+        let (tx, bad) = (tx.clone(), bad.clone());
+        async move {
+            if envelope.event == bad {
+                anyhow::bail!("always fails");
+            }
+            tx.send(envelope.event).unwrap();
+            Ok(())
+        }
+    }));
+    publisher.publish(poison.clone()).await.unwrap();
+    publisher.publish(later.clone()).await.unwrap();
+
+    let mut got = vec![next(&mut rx).await, next(&mut rx).await];
+    got.sort_by_key(|event| format!("{event:?}"));
+    let mut want = vec![orphan, later];
+    want.sort_by_key(|event| format!("{event:?}"));
+    assert_eq!(
+        got, want,
+        "the orphan is claimed; the poison holds nothing up"
+    );
+    task.abort();
+
+    let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
+        .arg(&stream)
+        .arg("test-group")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        pending.count(),
+        1,
+        "only the failing event waits for another try"
+    );
     let _: () = redis::cmd("DEL")
         .arg(&stream)
         .query_async(&mut conn)

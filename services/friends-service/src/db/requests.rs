@@ -55,14 +55,16 @@ pub async fn list_pending(
     .await?)
 }
 
-/// The sender of a request, if it exists (to lock the pair before settling it).
-pub async fn sender_of(pool: &MySqlPool, request_id: u64) -> Result<Option<Uuid>> {
-    let sender: Option<String> =
-        sqlx::query_scalar("SELECT sender_uuid FROM friend_requests WHERE request_id = ?")
-            .bind(request_id)
-            .fetch_optional(pool)
-            .await?;
-    sender.as_deref().map(super::parse_uuid).transpose()
+/// The sender and receiver of a request, if it exists (to lock the pair before settling it).
+pub async fn parties_of(pool: &MySqlPool, request_id: u64) -> Result<Option<(Uuid, Uuid)>> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT sender_uuid, receiver_uuid FROM friend_requests WHERE request_id = ?",
+    )
+    .bind(request_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|(sender, receiver)| Ok((super::parse_uuid(&sender)?, super::parse_uuid(&receiver)?)))
+        .transpose()
 }
 
 /// Who may settle a request, and how.

@@ -106,6 +106,9 @@ pub async fn send_request(
     let me = auth.user_id;
     let target = resolve_target(&state, me, request).await?;
     let mut tx = state.db.begin().await?;
+    // The sender's own lock first (so parallel sends to different users cannot all pass the
+    // outgoing cap), then the pair's: always in this order, so no two sends deadlock.
+    lock_pair(&mut tx, me, me).await?;
     lock_pair(&mut tx, me, target.uuid).await?;
     let facts = fetch_facts(&mut tx, me, target.uuid).await?;
     let outgoing = count_outgoing(&mut tx, me).await?;
@@ -216,8 +219,9 @@ pub async fn accept_request(
     auth: AuthUser,
     AppPath(request_id): AppPath<u64>,
 ) -> Result<AppJson<RelationshipView>> {
-    let sender = requests::sender_of(&state.db, request_id)
+    let (sender, _) = requests::parties_of(&state.db, request_id)
         .await?
+        .filter(|(_, receiver)| *receiver == auth.user_id)
         .ok_or(ApiError::NotFound(ErrorCode::RequestNotFound))?;
     // The profile is read first, so that no lock is held across the call and a failure
     // changes nothing.
@@ -245,7 +249,14 @@ async fn settle_and_announce(
     me: Uuid,
     how: Settle,
 ) -> Result<StatusCode> {
+    let (sender, receiver) = requests::parties_of(&state.db, request_id)
+        .await?
+        .filter(|(sender, receiver)| *sender == me || *receiver == me)
+        .ok_or(ApiError::NotFound(ErrorCode::RequestNotFound))?;
     let mut tx = state.db.begin().await?;
+    // The pair's lock, as every change of how two users stand takes it: a concurrent send that
+    // decided to accept this request then sees it settled.
+    lock_pair(&mut tx, sender, receiver).await?;
     let row = requests::settle(&mut tx, request_id, me, how).await?;
     let event = request_event(&row)?;
     let event = match how {

@@ -11,7 +11,9 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{is_duplicate_key, Store};
+use mongodb::ClientSession;
+
+use super::{commit, is_duplicate_key, retry_transaction, Store, TxError};
 
 /// A stored conversation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -272,20 +274,54 @@ pub async fn hide_for(store: &Store, id: ObjectId, user: Uuid) -> Result<bool> {
 }
 
 /// Deletes a conversation with its messages and read states, if `extra` holds; returns whether
-/// it was deleted. The conversation goes first, so a failure part-way leaves only unreachable
-/// messages, which a retry (or the next deletion) removes.
+/// it was deleted. One transaction: all of it goes, or none.
 pub async fn delete_if(store: &Store, id: ObjectId, extra: Document) -> Result<bool> {
     let mut filter = doc! { "_id": id };
     filter.extend(extra);
-    let deleted = store.conversations.delete_one(filter).await?.deleted_count == 1;
+    let mut session = store.client.start_session().await?;
+    let started = std::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        session.start_transaction().await?;
+        let outcome = match delete_once(store, &mut session, id, filter.clone()).await {
+            Ok(deleted) => commit(&mut session).await.map(|()| deleted),
+            Err(error) => {
+                let _ = session.abort_transaction().await;
+                Err(error)
+            }
+        };
+        match outcome {
+            Ok(deleted) => return Ok(deleted),
+            Err(error) if retry_transaction(&error, attempt, started).await => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+async fn delete_once(
+    store: &Store,
+    session: &mut ClientSession,
+    id: ObjectId,
+    filter: Document,
+) -> Result<bool, TxError> {
+    let deleted = store
+        .conversations
+        .delete_one(filter)
+        .session(&mut *session)
+        .await?
+        .deleted_count
+        == 1;
     if deleted {
         store
             .messages
             .delete_many(doc! { "conversationId": id })
+            .session(&mut *session)
             .await?;
         store
             .reads
             .delete_many(doc! { "conversationId": id })
+            .session(&mut *session)
             .await?;
     }
     Ok(deleted)

@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::conversations::{member_filter, uuid_of, ConversationDoc};
-use super::{commit, retry_transaction, Store, TxError};
+use mongodb::error::TRANSIENT_TRANSACTION_ERROR;
+
+use super::{commit, contended, retry_transaction, Store, TxError};
 use crate::domain::preview;
 
 /// A stored message.
@@ -97,6 +99,7 @@ pub enum Sent {
 /// A send repeating an earlier nonce returns the earlier message instead.
 pub async fn send(store: &Store, new: &NewMessage) -> Result<Sent> {
     let mut session = store.client.start_session().await?;
+    let started = std::time::Instant::now();
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -110,7 +113,10 @@ pub async fn send(store: &Store, new: &NewMessage) -> Result<Sent> {
         };
         match outcome {
             Ok(sent) => return Ok(sent),
-            Err(error) if retry_transaction(&error, attempt).await => continue,
+            Err(error) if retry_transaction(&error, attempt, started).await => continue,
+            Err(TxError::Mongo(error)) if error.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                return Err(contended())
+            }
             Err(error) => return Err(error.into()),
         }
     }

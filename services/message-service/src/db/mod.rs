@@ -111,20 +111,30 @@ impl Store {
     }
 }
 
-/// Most attempts of a transaction that keeps meeting write conflicts.
-pub const TRANSACTION_ATTEMPTS: u32 = 10;
+/// How long a transaction may keep retrying write conflicts before the caller gets a 503.
+pub const TRANSACTION_BUDGET: Duration = Duration::from_secs(5);
 
 /// Whether a failed transaction attempt should be run again: MongoDB labels write conflicts
-/// (two sends bumping one conversation) as transient. Pauses a little, growing, before saying so.
-pub async fn retry_transaction(error: &TxError, attempt: u32) -> bool {
+/// (two sends bumping one conversation) as transient. Pauses a little, growing with the
+/// attempt and jittered, before saying so; gives up once `started` is `TRANSACTION_BUDGET` ago.
+pub async fn retry_transaction(error: &TxError, attempt: u32, started: std::time::Instant) -> bool {
     let transient =
         matches!(error, TxError::Mongo(error) if error.contains_label(TRANSIENT_TRANSACTION_ERROR));
-    if !transient || attempt >= TRANSACTION_ATTEMPTS {
+    if !transient || started.elapsed() >= TRANSACTION_BUDGET {
         return false;
     }
-    let pause = 5 * u64::from(attempt) + rand::random::<u64>() % 10;
+    let ceiling = 5 * u64::from(attempt.min(20));
+    let pause = ceiling / 2 + rand::random::<u64>() % (ceiling / 2 + 1);
     tokio::time::sleep(Duration::from_millis(pause)).await;
     true
+}
+
+/// What a transaction that still conflicts after its budget answers: busy, retry shortly.
+pub fn contended() -> ApiError {
+    ApiError::Unavailable {
+        code: chat_models::ErrorCode::ServerBusy,
+        retry_after_secs: 1,
+    }
 }
 
 /// Commits, retrying while the outcome is unknown (as the MongoDB drivers' spec advises).

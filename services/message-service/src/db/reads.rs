@@ -56,34 +56,48 @@ pub async fn mark_read(
 ) -> Result<Option<ReadStateDoc>> {
     let reader = reader.hyphenated().to_string();
     let now = BsonDateTime::now();
-    let result = store
+    let filter = doc! {
+        "conversationId": conversation,
+        "userUuid": &reader,
+        "lastReadSeq": { "$lt": seq },
+    };
+    let update = doc! { "$set": {
+        "lastReadSeq": seq,
+        "lastReadMessageId": message,
+        "updatedAt": now,
+    } };
+    let moved = match store
         .reads
-        .update_one(
-            doc! {
-                "conversationId": conversation,
-                "userUuid": &reader,
-                "lastReadSeq": { "$lt": seq },
-            },
-            doc! { "$set": {
-                "lastReadSeq": seq,
-                "lastReadMessageId": message,
-                "updatedAt": now,
-            } },
-        )
+        .update_one(filter.clone(), update.clone())
         .upsert(true)
-        .await;
-    match result {
-        Ok(_) => Ok(Some(ReadStateDoc {
-            conversation_id: conversation,
-            user_uuid: reader,
-            last_read_seq: seq,
-            last_read_message_id: Some(message),
-            updated_at: Some(now),
-        })),
-        // The document exists with a position at or past `seq`: the upsert's insert collides.
-        Err(error) if is_duplicate_key(&error) => Ok(None),
-        Err(error) => Err(error.into()),
-    }
+        .await
+    {
+        Ok(_) => true,
+        // The upsert's insert collided with an existing document: either it is already at or
+        // past `seq`, or a concurrent first read created it a moment ago. A plain update tells
+        // which (MongoDB does not retry such an upsert itself: the filter is not equality-only).
+        Err(error) if is_duplicate_key(&error) => {
+            store.reads.update_one(filter, update).await?.modified_count == 1
+        }
+        Err(error) => return Err(error.into()),
+    };
+    Ok(moved.then_some(ReadStateDoc {
+        conversation_id: conversation,
+        user_uuid: reader,
+        last_read_seq: seq,
+        last_read_message_id: Some(message),
+        updated_at: Some(now),
+    }))
+}
+
+/// Forgets the positions of users (re)joining a group, so no stale receipt comes back.
+pub async fn forget_many(store: &Store, conversation: ObjectId, users: &[Uuid]) -> Result<()> {
+    let users: Vec<String> = users.iter().map(|u| u.hyphenated().to_string()).collect();
+    store
+        .reads
+        .delete_many(doc! { "conversationId": conversation, "userUuid": { "$in": users } })
+        .await?;
+    Ok(())
 }
 
 /// `reader`'s positions in several conversations (absent: nothing read).

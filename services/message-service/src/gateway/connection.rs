@@ -447,8 +447,10 @@ impl Connection {
 
     async fn on_typing(&mut self, typing: TypingFrame, started: bool) -> Result<()> {
         let conversation = crate::routes::parse_conversation_id(&typing.conversation_id)?;
-        conversation_store::find_for_member(&self.state.store, conversation, self.user).await?;
+        let conversation =
+            conversation_store::find_for_member(&self.state.store, conversation, self.user).await?;
         if started {
+            routes::require_writable(&self.state, &conversation, self.user).await?;
             let ttl = self.state.gateway.settings.typing_ttl;
             self.typing
                 .insert(typing.conversation_id.clone(), Instant::now() + ttl);

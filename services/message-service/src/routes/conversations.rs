@@ -361,6 +361,7 @@ pub async fn add_members(
             ApiError::Forbidden(ErrorCode::NotGroupAdmin)
         });
     };
+    reads::forget_many(&state.store, group.id, &new).await?;
     state
         .publish(DomainEvent::MembersAdded(MembershipEvent {
             audience: group.member_uuids(),

@@ -33,6 +33,29 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{conversation_id}/read", post(mark_read))
 }
 
+/// Whether `me` may write to a conversation they belong to: always in a group; in a direct
+/// conversation only while friends (a block ends the friendship).
+pub async fn can_write(state: &AppState, conversation: &ConversationDoc, me: Uuid) -> Result<bool> {
+    if conversation.is_group {
+        return Ok(true);
+    }
+    let other = conversation_store::other_member(conversation, me).unwrap_or(me);
+    state.friends.are_friends(me, other).await
+}
+
+/// Refuses writes (send, edit, typing) to a direct conversation without the friendship.
+pub async fn require_writable(
+    state: &AppState,
+    conversation: &ConversationDoc,
+    me: Uuid,
+) -> Result<()> {
+    if can_write(state, conversation, me).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(ErrorCode::NotFriends))
+    }
+}
+
 /// What sending needs to check and store; shared with the WebSocket `message.send` frame.
 pub async fn send(
     state: &AppState,
@@ -50,12 +73,7 @@ pub async fn send(
     let conversation =
         conversation_store::find_for_member(&state.store, conversation_id(conversation)?, me)
             .await?;
-    if !conversation.is_group {
-        let other = conversation_store::other_member(&conversation, me).unwrap_or(me);
-        if !state.friends.are_friends(me, other).await? {
-            return Err(ApiError::Forbidden(ErrorCode::NotFriends));
-        }
-    }
+    require_writable(state, &conversation, me).await?;
     if let Some(reply_to) = reply_to {
         store::find(&state.store, conversation.id, reply_to)
             .await
@@ -161,7 +179,7 @@ pub async fn history(
     request_body = EditMessage, params(("conversation_id" = String, Path), ("message_id" = String, Path)),
     security(("bearer" = []), ("cookie" = [])), responses(
     (status = 200, body = MessageView),
-    (status = 403, body = chat_models::error::ErrorBody, description = "`not_message_author`"),
+    (status = 403, body = chat_models::error::ErrorBody, description = "`not_message_author`, `not_friends`"),
     (status = 404, body = chat_models::error::ErrorBody, description = "`message_not_found`"),
     (status = 409, body = chat_models::error::ErrorBody, description = "`message_deleted`")))]
 pub async fn edit_message(
@@ -174,6 +192,7 @@ pub async fn edit_message(
     let conversation =
         conversation_store::find_for_member(&state.store, conversation_id(&id)?, auth.user_id)
             .await?;
+    require_writable(&state, &conversation, auth.user_id).await?;
     let message = store::edit(
         &state.store,
         conversation.id,
@@ -250,7 +269,8 @@ pub async fn read_up_to(
     else {
         return Ok(());
     };
-    let audience = if conversation.is_group {
+    // Receipts go to the other member of a direct conversation, while they are friends.
+    let audience = if conversation.is_group || !can_write(state, &conversation, me).await? {
         vec![me]
     } else {
         conversation.member_uuids()

@@ -23,7 +23,7 @@ use crate::state::AppState;
 
 pub use conversations::conversation_page;
 pub use docs::ApiDoc;
-pub use messages::{read_up_to, send as send_message};
+pub use messages::{read_up_to, require_writable, send as send_message};
 
 /// Every route of the service, with its state.
 pub fn router(state: AppState) -> Router {

@@ -108,6 +108,19 @@ async fn direct_conversations_need_a_friendship() {
         .await;
     assert_eq!(history["messages"].as_array().unwrap().len(), 1);
 
+    // Nor can old messages be rewritten.
+    let first = history["messages"][0]["id"].as_str().unwrap();
+    let edit = stack
+        .expect(
+            Method::PATCH,
+            &format!("/conversations/{conversation}/messages/{first}"),
+            &ann,
+            Some(json!({ "text": "rewritten" })),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    assert_eq!(code(&edit), "not_friends");
+
     // Both members hear that the conversation became read-only, and writable again.
     assert_eq!(
         stack.conversation(&ann, &conversation).await["can_send"],
@@ -591,4 +604,47 @@ async fn a_deleted_account_leaves_its_conversations() {
         .await;
     assert_eq!(history["messages"][0]["text"], "");
     assert!(history["messages"][0]["deleted_at"].is_string());
+}
+
+#[tokio::test]
+async fn concurrent_additions_never_pass_the_member_cap() {
+    let stack = spawn_stack_with(|config| config.max_group_members = 4).await;
+    let ann = stack.user("ann").await;
+    let mut friends = Vec::new();
+    for name in ["bob", "cat", "dan", "eve", "fay"] {
+        let friend = stack.user(name).await;
+        stack.befriend(&ann, &friend).await;
+        friends.push(friend);
+    }
+    let group = stack
+        .expect(
+            Method::POST,
+            "/conversations/groups",
+            &ann,
+            Some(json!({ "name": "Cap", "member_uuids": [friends[0].id] })),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = group["id"].as_str().unwrap();
+    let path = format!("/conversations/{id}/members");
+    // Each addition fits alone (2 + 2 = 4); both together would not.
+    let (first, second) = tokio::join!(
+        stack.call(
+            Method::POST,
+            &path,
+            &ann,
+            Some(json!({ "user_uuids": [friends[1].id, friends[2].id] }))
+        ),
+        stack.call(
+            Method::POST,
+            &path,
+            &ann,
+            Some(json!({ "user_uuids": [friends[3].id, friends[4].id] }))
+        ),
+    );
+    let mut statuses = [first.status(), second.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let view = stack.conversation(&ann, id).await;
+    assert_eq!(view["participant_uuids"].as_array().unwrap().len(), 4);
 }

@@ -16,7 +16,7 @@ async fn pair(stack: &Stack) -> (User, User, String) {
 #[tokio::test]
 async fn concurrent_retries_with_one_nonce_store_one_message() {
     let stack = spawn_stack().await;
-    let (ann, _bob, id) = pair(&stack).await;
+    let (ann, bob, id) = pair(&stack).await;
     let path = format!("/conversations/{id}/messages");
     let retries = (0..6).map(|_| {
         stack.call(
@@ -60,6 +60,51 @@ async fn concurrent_retries_with_one_nonce_store_one_message() {
         )
         .await;
     assert_eq!(again["seq"], 2);
+    let bobs = stack
+        .expect(
+            Method::POST,
+            &path,
+            &bob,
+            Some(json!({ "text": "mine", "nonce": "n-1" })),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(bobs["seq"], 3);
+}
+
+#[tokio::test]
+async fn concurrent_first_reads_keep_the_furthest_position() {
+    let stack = spawn_stack().await;
+    let ann = stack.user("ann").await;
+    for round in 0..4 {
+        let reader = stack.user(&format!("reader{round}")).await;
+        stack.befriend(&ann, &reader).await;
+        let id = stack.direct(&ann, &reader).await;
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            ids.push(stack.send(&ann, &id, &format!("m{i}")).await["id"].clone());
+        }
+        let path = format!("/conversations/{id}/read");
+        let (near, far) = tokio::join!(
+            stack.call(
+                Method::POST,
+                &path,
+                &reader,
+                Some(json!({ "message_id": ids[0] }))
+            ),
+            stack.call(
+                Method::POST,
+                &path,
+                &reader,
+                Some(json!({ "message_id": ids[4] }))
+            ),
+        );
+        assert_eq!(near.status(), StatusCode::NO_CONTENT);
+        assert_eq!(far.status(), StatusCode::NO_CONTENT);
+        let view = stack.conversation(&reader, &id).await;
+        assert_eq!(view["last_read_seq"], 5, "round {round}");
+        assert_eq!(view["unread_count"], 0);
+    }
 }
 
 #[tokio::test]
