@@ -128,6 +128,9 @@ struct Connection {
     recent: Recent,
     /// Conversations this socket is typing in, with when that expires.
     typing: HashMap<String, Instant>,
+    /// This socket's sends waiting for their `message.ack` (conversation, nonce): the live
+    /// `message.created` of such a send is not written, the ack carries it.
+    in_flight: HashSet<(String, String)>,
 }
 
 impl Connection {
@@ -139,6 +142,7 @@ impl Connection {
             sink,
             recent: Recent::default(),
             typing: HashMap::new(),
+            in_flight: HashSet::new(),
         }
     }
 
@@ -268,12 +272,23 @@ impl Connection {
     async fn write_outbound(&mut self, outbound: Outbound) -> Result<()> {
         match outbound {
             Outbound::Frame(text) => self.write(text).await,
-            Outbound::Ack { key, text } => {
-                self.recent.insert(key);
+            Outbound::Ack { key, nonce, text } => {
+                if let Some(nonce) = nonce {
+                    self.in_flight.remove(&(key.0.clone(), nonce));
+                }
+                if let Some(key) = key.1.map(|seq| (key.0, seq)) {
+                    self.recent.insert(key);
+                }
                 self.write(text).await
             }
-            Outbound::Message { key, text } => {
-                if self.recent.insert(key) {
+            Outbound::Message { key, origin, text } => {
+                let own = match origin {
+                    (sender, Some(nonce)) if sender == self.user => {
+                        self.in_flight.contains(&(key.0.clone(), nonce))
+                    }
+                    _ => false,
+                };
+                if self.recent.insert(key) && !own {
                     self.write(text).await
                 } else {
                     Ok(())
@@ -353,6 +368,10 @@ impl Connection {
             }
             "message.send" => match data::<SendFrame>(frame.data) {
                 Ok(send) => {
+                    if let Some(nonce) = &send.message.nonce {
+                        self.in_flight
+                            .insert((send.conversation_id.clone(), nonce.clone()));
+                    }
                     self.spawn_send(send, reference.clone(), own_queue.clone());
                     Ok(())
                 }
@@ -425,21 +444,24 @@ impl Connection {
     ) {
         let (state, user) = (self.state.clone(), self.user);
         tokio::spawn(async move {
-            let outcome =
-                routes::send_message(&state, user, &send.conversation_id, send.message).await;
+            let conversation = send.conversation_id.clone();
+            let nonce = send.message.nonce.clone();
+            let outcome = routes::send_message(&state, user, &conversation, send.message).await;
             let outbound = match outcome {
-                Ok((_, message)) => {
-                    let key = (message.conversation_id.clone(), message.seq);
-                    let ack = ServerFrame::MessageAck { reference, message };
-                    Outbound::Ack {
-                        key,
-                        text: encode(&ack),
-                    }
-                }
-                Err(error) => Outbound::Frame(encode(&ServerFrame::Error {
-                    reference,
-                    error: error.body().error,
-                })),
+                Ok((_, message)) => Outbound::Ack {
+                    key: (conversation, Some(message.seq)),
+                    nonce,
+                    text: encode(&ServerFrame::MessageAck { reference, message }),
+                },
+                // Errors also end the wait, so a later send with this nonce is not hidden.
+                Err(error) => Outbound::Ack {
+                    key: (conversation, None),
+                    nonce,
+                    text: encode(&ServerFrame::Error {
+                        reference,
+                        error: error.body().error,
+                    }),
+                },
             };
             let _ = queue.try_send(outbound);
         });
@@ -529,8 +551,11 @@ impl Connection {
             for message in messages {
                 last_seq = message.seq;
                 let key = (point.conversation_id.clone(), message.seq);
-                let text = encode(&ServerFrame::MessageCreated(message.view()));
-                self.write_outbound(Outbound::Message { key, text }).await?;
+                let view = message.view();
+                let origin = (view.sender_uuid, None);
+                let text = encode(&ServerFrame::MessageCreated(view));
+                self.write_outbound(Outbound::Message { key, origin, text })
+                    .await?;
             }
             done.push(Resumed {
                 conversation_id: point.conversation_id,

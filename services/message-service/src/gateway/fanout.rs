@@ -26,8 +26,9 @@ pub fn frame_for(event: DomainEvent) -> Option<(Vec<Uuid>, Outbound)> {
     let (audience, frame) = match event {
         E::MessageCreated(event) => {
             let key = (event.message.conversation_id.clone(), event.message.seq);
+            let origin = (event.message.sender_uuid, event.message.nonce.clone());
             let text = encode(&ServerFrame::MessageCreated(event.message));
-            return Some((event.audience, Outbound::Message { key, text }));
+            return Some((event.audience, Outbound::Message { key, origin, text }));
         }
         E::MessageUpdated(event) => (event.audience, ServerFrame::MessageUpdated(event.message)),
         E::MessageDeleted(event) => (event.audience, ServerFrame::MessageDeleted(event.message)),

@@ -29,19 +29,24 @@ pub mod close {
 pub enum Outbound {
     /// Any frame.
     Frame(Utf8Bytes),
-    /// The answer to the socket's own `message.send`: always written, and remembered so the
-    /// live `message.created` of the same message is skipped.
+    /// The answer to the socket's own `message.send` (`message.ack` or `error`): always
+    /// written; the message's key is remembered so its live `message.created` is skipped.
     Ack {
-        /// Conversation id and `seq`.
-        key: (String, i64),
+        /// Conversation id and, for a stored message, its `seq`.
+        key: (String, Option<i64>),
+        /// The send's nonce, no longer in flight.
+        nonce: Option<String>,
         /// The frame.
         text: Utf8Bytes,
     },
     /// A `message.created` frame, which the socket skips if it already sent that message
-    /// (a resume replay or its own `message.ack` got there first).
+    /// (a resume replay or its own `message.ack` got there first), or if it is this socket's
+    /// own send still waiting for its `message.ack`.
     Message {
         /// Conversation id and `seq`.
         key: (String, i64),
+        /// The author and the client's nonce.
+        origin: (uuid::Uuid, Option<String>),
         /// The frame.
         text: Utf8Bytes,
     },

@@ -81,7 +81,11 @@ pub async fn upgrade(
         Some(token) => Some(state.auth.authenticate(&token).await?),
         None => None,
     };
+    // Small socket buffers: tungstenite's default 128 KiB read buffer per socket made an idle
+    // socket cost about 140 KB (docs/benchmarks.md). Frames are small; buffers grow if needed.
     Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
         .max_message_size(settings.max_frame_bytes)
         .max_frame_size(settings.max_frame_bytes)
         .on_upgrade(move |socket| connection::serve(socket, state, auth)))

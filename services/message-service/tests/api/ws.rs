@@ -138,6 +138,9 @@ async fn events_reach_every_device_on_every_instance_and_only_members() {
         let created = device.next_of("message.created").await;
         assert_eq!(created["data"]["id"], ack["data"]["message"]["id"]);
     }
+    // The sender's socket had the ack; it does not get the same message again.
+    let own = bob_ws.drain("own").await;
+    assert!(own.iter().all(|f| f["type"] != "message.created"), "{own:?}");
     // Sent over REST on the in-process instance: reaches both processes' sockets.
     stack.send(&ann, &id, "from rest").await;
     assert_eq!(
