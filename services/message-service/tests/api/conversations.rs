@@ -573,11 +573,17 @@ async fn a_deleted_account_leaves_its_conversations() {
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
 
-    // The consumer runs asynchronously: wait for the group to lose bob.
+    // The consumer runs asynchronously: wait for the group to lose bob and the direct
+    // conversation to go (in whichever order it handles them).
     let mut view = Value::Null;
     for _ in 0..50 {
         view = stack.conversation(&ann, &group).await;
-        if view["participant_uuids"].as_array().unwrap().len() == 2 {
+        let direct_gone = stack
+            .call(Method::GET, &format!("/conversations/{direct}"), &ann, None)
+            .await
+            .status()
+            == StatusCode::NOT_FOUND;
+        if view["participant_uuids"].as_array().unwrap().len() == 2 && direct_gone {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -140,7 +140,10 @@ async fn events_reach_every_device_on_every_instance_and_only_members() {
     }
     // The sender's socket had the ack; it does not get the same message again.
     let own = bob_ws.drain("own").await;
-    assert!(own.iter().all(|f| f["type"] != "message.created"), "{own:?}");
+    assert!(
+        own.iter().all(|f| f["type"] != "message.created"),
+        "{own:?}"
+    );
     // Sent over REST on the in-process instance: reaches both processes' sockets.
     stack.send(&ann, &id, "from rest").await;
     assert_eq!(
@@ -442,4 +445,29 @@ async fn malformed_and_oversized_frames_are_answered_without_harm() {
         .await
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn silent_sockets_are_closed_after_the_idle_timeout() {
+    let stack = spawn_stack().await;
+    let instance = stack
+        .instance(&[
+            "--ws-ping-interval-secs=1",
+            "--ws-idle-timeout-secs=2",
+            "--presence-ttl-secs=3",
+        ])
+        .await;
+    let ann = stack.user("ann").await;
+    let (mut quiet, _) = Ws::open(&instance.url, &ann).await;
+    let (mut chatty, _) = Ws::open(&instance.url, &ann).await;
+    // One client answers pings (by reading) and pings itself; the other stays silent.
+    for round in 0..4 {
+        chatty
+            .send(json!({ "type": "ping", "ref": format!("p{round}") }))
+            .await;
+        chatty.next_of("pong").await;
+        tokio::time::sleep(Duration::from_millis(900)).await;
+    }
+    assert_eq!(quiet.closed().await, Some(CloseCode::Library(4009)));
+    assert!(chatty.drain("still-open").await.is_empty());
 }
