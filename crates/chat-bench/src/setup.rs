@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 pub struct User {
     /// Uuid.
     pub id: String,
+    /// Username (password: `benchmark password`).
+    pub name: String,
     /// Access token.
     pub access: String,
 }
@@ -30,6 +32,7 @@ impl Services {
         Ok(Self {
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(30))
+                .pool_max_idle_per_host(256)
                 .build()?,
             users: users.trim_end_matches('/').to_owned(),
             friends: friends.trim_end_matches('/').to_owned(),
@@ -72,6 +75,7 @@ impl Services {
                     .await?;
                 Ok::<_, anyhow::Error>(User {
                     id: body["user"]["uuid"].as_str().context("no uuid")?.to_owned(),
+                    name,
                     access: body["tokens"]["access_token"]
                         .as_str()
                         .context("no token")?
@@ -82,6 +86,33 @@ impl Services {
             .collect::<Vec<_>>()
             .await;
         users.into_iter().collect()
+    }
+
+    /// The HTTP client (a connection pool shared by every request).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// friends-service's base URL.
+    pub fn friends_url(&self) -> &str {
+        &self.friends
+    }
+
+    /// user-service's base URL.
+    pub fn users_url(&self) -> &str {
+        &self.users
+    }
+
+    /// Sends a message over REST; returns its `seq`.
+    pub async fn send(&self, user: &User, conversation: &str, text: &str) -> anyhow::Result<i64> {
+        let body = self
+            .post(
+                format!("{}/conversations/{conversation}/messages", self.messages[0]),
+                Some(&user.access),
+                json!({ "text": text }),
+            )
+            .await?;
+        body["seq"].as_i64().context("no seq")
     }
 
     /// Makes two users friends (a request each way; already friends is fine).

@@ -1,0 +1,187 @@
+//! Scenario 1, message fan-out: users in direct and group conversations, each on a
+//! WebSocket, sending at a target rate; delivered messages/s, send-to-receive latency, lost
+//! and duplicated deliveries.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::setup::{Services, User};
+use crate::stats::percentiles;
+use crate::ws::open_socket;
+
+/// Deliveries of one message: when it was sent and to how many it should arrive.
+struct Sent {
+    at: Instant,
+    expected: usize,
+    received: usize,
+}
+
+/// The fan-out scenario's knobs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// Users (paired into direct conversations).
+    #[arg(long, default_value_t = 20)]
+    pub users: usize,
+    /// Users per group conversation besides the direct pairs (0: none).
+    #[arg(long, default_value_t = 5)]
+    pub group_size: usize,
+    /// Messages per second, over all senders.
+    #[arg(long, default_value_t = 200)]
+    pub rate: u64,
+    /// Seconds of sending.
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
+}
+
+/// Runs the scenario; the JSON result has `lost` and `duplicated` counts (both must be 0).
+pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value> {
+    let Options {
+        users,
+        group_size,
+        rate,
+        duration,
+    } = options.clone();
+    if users < 2 || rate == 0 {
+        bail!("need at least 2 users and a positive rate");
+    }
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let people = services.register_many(&run[..8], users).await?;
+    // Direct pairs (0,1), (2,3)…, and groups of consecutive users.
+    let mut conversations: Vec<(String, Vec<usize>)> = Vec::new();
+    for pair in (0..users - 1).step_by(2) {
+        services.befriend(&people[pair], &people[pair + 1]).await?;
+        let id = services.direct(&people[pair], &people[pair + 1]).await?;
+        conversations.push((id, vec![pair, pair + 1]));
+    }
+    if group_size >= 2 {
+        for start in (0..users).step_by(group_size) {
+            let members: Vec<usize> = (start..(start + group_size).min(users)).collect();
+            if members.len() < 2 {
+                continue;
+            }
+            for &member in &members[1..] {
+                services
+                    .befriend(&people[members[0]], &people[member])
+                    .await?;
+            }
+            let others: Vec<&User> = members[1..].iter().map(|&m| &people[m]).collect();
+            let id = services.group(&people[members[0]], &others).await?;
+            conversations.push((id, members));
+        }
+    }
+
+    let sent: Arc<Mutex<HashMap<u64, Sent>>> = Arc::default();
+    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let duplicates = Arc::new(Mutex::new(0_u64));
+    let mut writers = Vec::new();
+    let mut readers = Vec::new();
+    for (index, user) in people.iter().enumerate() {
+        let base = &services.messages[index % services.messages.len()];
+        let socket = open_socket(base, user, None).await?;
+        let (write, mut read) = socket.split();
+        writers.push(write);
+        let (sent, latencies, duplicates) = (sent.clone(), latencies.clone(), duplicates.clone());
+        readers.push(tokio::spawn(async move {
+            while let Some(Ok(message)) = read.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else {
+                    continue;
+                };
+                if frame["type"] != "message.created" {
+                    continue;
+                }
+                let Some(id) = frame["data"]["text"]
+                    .as_str()
+                    .and_then(|text| text.strip_prefix("bench "))
+                    .and_then(|id| id.parse::<u64>().ok())
+                else {
+                    continue;
+                };
+                let now = Instant::now();
+                if let Ok(mut sent) = sent.lock() {
+                    if let Some(entry) = sent.get_mut(&id) {
+                        entry.received += 1;
+                        if entry.received > entry.expected {
+                            if let Ok(mut duplicates) = duplicates.lock() {
+                                *duplicates += 1;
+                            }
+                        } else if let Ok(mut latencies) = latencies.lock() {
+                            latencies.push(now - entry.at);
+                        }
+                    }
+                }
+            }
+        }));
+    }
+
+    // Send at the target rate, round-robin over conversations and their members.
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let total = rate * duration;
+    let started = Instant::now();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    for id in 0..total {
+        ticker.tick().await;
+        let (conversation, members) = &conversations[(id as usize) % conversations.len()];
+        let sender = members[(id as usize / conversations.len()) % members.len()];
+        if let Ok(mut sent) = sent.lock() {
+            sent.insert(
+                id,
+                Sent {
+                    at: Instant::now(),
+                    expected: members.len() - 1,
+                    received: 0,
+                },
+            );
+        }
+        let frame = json!({ "type": "message.send", "data": {
+            "conversation_id": conversation, "text": format!("bench {id}"), "nonce": format!("{run}-{id}") } });
+        writers[sender]
+            .send(Message::text(frame.to_string()))
+            .await
+            .context("sending")?;
+    }
+    let sending = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for reader in &readers {
+        reader.abort();
+    }
+
+    let (expected, received, lost) = sent
+        .lock()
+        .map(|sent| {
+            sent.values().fold((0, 0, 0), |(e, r, l), entry| {
+                (
+                    e + entry.expected,
+                    r + entry.received.min(entry.expected),
+                    l + entry.expected.saturating_sub(entry.received),
+                )
+            })
+        })
+        .unwrap_or_default();
+    let latencies = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let duplicates = duplicates.lock().map(|d| *d).unwrap_or_default();
+    Ok(json!({
+        "scenario": "fanout",
+        "users": users,
+        "conversations": conversations.len(),
+        "instances": services.messages.len(),
+        "target_rate_per_s": rate,
+        "messages_sent": total,
+        "send_seconds": (sending.as_secs_f64() * 100.0).round() / 100.0,
+        "deliveries_expected": expected,
+        "deliveries_received": received,
+        "delivered_per_s": (received as f64 / sending.as_secs_f64()).round(),
+        "lost": lost,
+        "duplicated": duplicates,
+        "latency": percentiles(latencies),
+    }))
+}

@@ -1,0 +1,18 @@
+//! The chat platform's load generator: scenarios that drive a running stack over its public
+//! HTTP and WebSocket APIs and return their results as JSON (see `docs/benchmarks.md`).
+//!
+//! 1. [`fanout`]: WebSocket message fan-out, latency, lost and duplicated deliveries;
+//! 2. [`connections`]: idle WebSockets, connect rate, server memory per socket;
+//! 3. [`http`]: authenticated reads and writes at increasing concurrency;
+//! 4. [`flood`]: scenario 3 with and without a login flood, and what the flood gets back;
+//! 5. [`resume`]: clients dropping and resuming while messages flow.
+
+pub mod chart;
+pub mod connections;
+pub mod fanout;
+pub mod flood;
+pub mod http;
+pub mod resume;
+pub mod setup;
+pub mod stats;
+pub mod ws;

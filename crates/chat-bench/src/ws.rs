@@ -1,0 +1,56 @@
+//! Opening WebSockets to message-service.
+
+use std::net::{IpAddr, SocketAddr};
+
+use anyhow::{bail, Context as _};
+use futures::StreamExt as _;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::setup::User;
+
+/// A client socket.
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// Opens a socket as `user` (optionally from a given local address) and waits for `ready`.
+pub async fn open_socket(
+    base: &str,
+    user: &User,
+    source: Option<IpAddr>,
+) -> anyhow::Result<Socket> {
+    let url = format!("{}/ws", base.replacen("http://", "ws://", 1));
+    let mut request = url.as_str().into_client_request()?;
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {}", user.access).parse()?);
+    let host = request
+        .uri()
+        .authority()
+        .context("no host in the URL")?
+        .as_str()
+        .to_owned();
+    let address: SocketAddr = tokio::net::lookup_host(&host)
+        .await?
+        .next()
+        .context("cannot resolve the host")?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    if let Some(source) = source {
+        socket.bind(SocketAddr::new(source, 0))?;
+    }
+    let stream = socket.connect(address).await?;
+    let (mut socket, _) = tokio_tungstenite::client_async(request, stream).await?;
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => {
+                let frame: Value = serde_json::from_str(text.as_str())?;
+                if frame["type"] == "ready" {
+                    return Ok(socket);
+                }
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(error)) => return Err(error.into()),
+            None => bail!("closed before ready"),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The benchmark harness on a release build: every chat-bench scenario against a stack of its
+# own (user-, friends- and two message-services), then an SVG chart of the results.
+#
+#   scripts/bench.sh                         # all scenarios, defaults below (about 5 minutes)
+#   SCENARIOS="fanout resume" RATE=400 scripts/bench.sh
+#
+# Knobs (environment): USERS GROUP_SIZE RATE DURATION (fan-out), SOCKETS SOCKET_USERS
+# (connections, split over the two instances), HTTP_CONCURRENCY HTTP_DURATION (http),
+# FLOOD FLOOD_READERS (flood), RESUME_CLIENTS RESUME_RATE (resume).
+# Scratch schemas, Mongo database and Redis prefix; register and login rate limits lifted so
+# the costs themselves are measured. Results: target/bench/*.json and target/bench/summary.svg;
+# docs/benchmarks.md summarises them.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+LOG_TAG="bench"
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+
+USERS=${USERS:-20}
+GROUP_SIZE=${GROUP_SIZE:-5}
+RATE=${RATE:-200}
+DURATION=${DURATION:-20}
+SOCKETS=${SOCKETS:-20000}
+SOCKET_USERS=${SOCKET_USERS:-100}
+HTTP_CONCURRENCY=${HTTP_CONCURRENCY:-1,4,16}
+HTTP_DURATION=${HTTP_DURATION:-8}
+FLOOD=${FLOOD:-32}
+FLOOD_READERS=${FLOOD_READERS:-8}
+RESUME_CLIENTS=${RESUME_CLIENTS:-10}
+RESUME_RATE=${RESUME_RATE:-100}
+SCENARIOS=${SCENARIOS:-"fanout connections http flood resume"}
+BASE_PORT=${BENCH_PORT:-5911}
+WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/chat-bench.XXXXXX")"
+LIB_RUN_DIR="$WORK_DIR/run"
+OUT="$ROOT/target/bench"
+mkdir -p "$OUT"
+trap 'stop_started; rm -rf "$WORK_DIR"' EXIT
+
+ensure_rust
+ensure_apt_packages curl openssl
+ensure_mariadb
+ensure_redis
+ensure_mongo "$WORK_DIR/mongo-data"
+# Each socket is a file descriptor on both sides.
+ulimit -n "$(ulimit -Hn)" || true
+
+cargo build --release -p user-service -p friends-service -p message-service -p chat-bench
+openssl genpkey -algorithm ed25519 -out "$WORK_DIR/jwt.pem" 2>/dev/null
+
+RUN="bench_$$"
+COMMON=(MONGODB_URI="$MONGODB_URI" MONGODB_DATABASE="$RUN" REDIS_URL="$REDIS_URL"
+  REDIS_KEY_PREFIX="$RUN:" SERVICE_TOKEN="$(openssl rand -hex 32)" RUST_LOG=warn)
+USERS_URL="http://127.0.0.1:$BASE_PORT"
+FRIENDS_URL="http://127.0.0.1:$((BASE_PORT + 1))"
+M1="http://127.0.0.1:$((BASE_PORT + 2))"
+M2="http://127.0.0.1:$((BASE_PORT + 3))"
+
+start() { # name url env...
+  local name=$1 url=$2
+  shift 2
+  env "${COMMON[@]}" "$@" "target/release/$name" >"$WORK_DIR/$name-${url##*:}.log" 2>&1 &
+  register_started "$name ${url##*:}" $! 10
+  wait_http "$url/ready" 60 || { tail -30 "$WORK_DIR/$name-${url##*:}.log"; exit 1; }
+}
+start user-service "$USERS_URL" USER_SERVICE_ADDR="${USERS_URL#http://}" \
+  DATABASE_URL="$MYSQL_BASE_URL/${RUN}_users" JWT_PRIVATE_KEY_FILE="$WORK_DIR/jwt.pem" \
+  RATE_LIMIT_REGISTER_IP=100000000/60 RATE_LIMIT_LOGIN_IP=100000000/60
+start friends-service "$FRIENDS_URL" FRIENDS_SERVICE_ADDR="${FRIENDS_URL#http://}" \
+  DATABASE_URL="$MYSQL_BASE_URL/${RUN}_friends" USER_SERVICE_URL="$USERS_URL"
+for url in "$M1" "$M2"; do
+  start message-service "$url" MESSAGE_SERVICE_ADDR="${url#http://}" \
+    USER_SERVICE_URL="$USERS_URL" FRIENDS_SERVICE_URL="$FRIENDS_URL"
+done
+pid_of_port() { ss -ltnp "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
+M1_PID="$(pid_of_port "${M1##*:}")"
+M2_PID="$(pid_of_port "${M2##*:}")"
+
+BENCH=(target/release/chat-bench --users-url "$USERS_URL" --friends-url "$FRIENDS_URL")
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; $(rustc --version); commit $(git rev-parse --short HEAD)"
+for scenario in $SCENARIOS; do
+  case "$scenario" in
+    fanout)
+      echo "== 1. fan-out: $USERS users, groups of $GROUP_SIZE, $RATE msg/s for ${DURATION}s over two instances"
+      "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --out "$OUT/fanout.json" fanout \
+        --users "$USERS" --group-size "$GROUP_SIZE" --rate "$RATE" --duration "$DURATION"
+      ;;
+    connections)
+      # One process may hold 20,000 descriptors here: half the sockets per instance, each
+      # opened by a load-generator process of its own.
+      half=$((SOCKETS / 2))
+      echo "== 2. idle sockets: $SOCKETS ($half per instance, pids $M1_PID and $M2_PID)"
+      "${BENCH[@]}" --messages-url "$M1" --out "$OUT/connections-1.json" connections \
+        --target "$half" --users "$SOCKET_USERS" --server-pid "$M1_PID" &
+      first=$!
+      "${BENCH[@]}" --messages-url "$M2" --out "$OUT/connections-2.json" connections \
+        --target "$half" --users "$SOCKET_USERS" --server-pid "$M2_PID" --source-addresses 8
+      wait "$first"
+      ;;
+    http)
+      echo "== 3. HTTP reads and writes at concurrency $HTTP_CONCURRENCY, ${HTTP_DURATION}s each"
+      "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --out "$OUT/http.json" http \
+        --concurrency "$HTTP_CONCURRENCY" --duration "$HTTP_DURATION"
+      ;;
+    flood)
+      echo "== 4. login flood ($FLOOD loops) against reads ($FLOOD_READERS readers)"
+      "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --out "$OUT/flood.json" flood \
+        --flood "$FLOOD" --concurrency "$FLOOD_READERS" --duration "$HTTP_DURATION"
+      ;;
+    resume)
+      echo "== 5. resume: $RESUME_CLIENTS clients dropping and resuming at $RESUME_RATE msg/s"
+      "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --out "$OUT/resume.json" resume \
+        --clients "$RESUME_CLIENTS" --rate "$RESUME_RATE"
+      ;;
+    *) die "unknown scenario $scenario" ;;
+  esac
+done
+"${BENCH[@]}" chart --dir "$OUT" --svg "$OUT/summary.svg"
+
+for db in "${RUN}_users" "${RUN}_friends"; do
+  mysql_exec "DROP DATABASE IF EXISTS \`$db\`" >/dev/null 2>&1 || true
+done
