@@ -90,6 +90,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 ensure_rust
+# docker-compose validates the compose file (crates/chat-models/tests/deploy.rs).
+command -v docker-compose >/dev/null 2>&1 || ensure_apt_packages docker-compose
 ensure_mariadb
 ensure_redis
 ensure_mongo "$WORK_DIR/mongo-data"

@@ -39,6 +39,7 @@ pub async fn open_socket(
         socket.bind(SocketAddr::new(source, 0))?;
     }
     let stream = socket.connect(address).await?;
+    stream.set_nodelay(true)?;
     let (mut socket, _) = tokio_tungstenite::client_async(request, stream).await?;
     loop {
         match socket.next().await {

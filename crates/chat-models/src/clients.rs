@@ -44,12 +44,22 @@ impl InternalClient {
         })
     }
 
+    /// A request to an internal route with the service token and the current request id.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header(SERVICE_TOKEN_HEADER, self.token.expose_secret());
+        match crate::http::current_request_id() {
+            Some(id) => request.header("x-request-id", id),
+            None => request,
+        }
+    }
+
     /// POSTs `body` to an internal route; any failure is a 503 for our caller.
     async fn post<B: Serialize, R: DeserializeOwned>(&self, path: &str, body: &B) -> Result<R> {
         let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(SERVICE_TOKEN_HEADER, self.token.expose_secret())
+            .request(reqwest::Method::POST, path)
             .json(body)
             .send()
             .await
@@ -143,9 +153,7 @@ impl FriendsDirectory {
     pub async fn friends_of(&self, user: Uuid) -> Result<Vec<Uuid>> {
         let response = self
             .0
-            .http
-            .get(format!("{}/internal/friends/{user}", self.0.base))
-            .header(SERVICE_TOKEN_HEADER, self.0.token.expose_secret())
+            .request(reqwest::Method::GET, &format!("/internal/friends/{user}"))
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)

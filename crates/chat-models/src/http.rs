@@ -85,6 +85,8 @@ pub struct CommonLayers {
     pub body_limit_bytes: usize,
     /// Requests running longer are answered with 408.
     pub request_timeout: Duration,
+    /// The service's name, the `service` label of its metrics.
+    pub service: &'static str,
 }
 
 /// Wraps a service's router with the shared stack, outermost first: sensitive-header redaction,
@@ -151,6 +153,11 @@ pub fn with_common_layers(router: Router, layers: &CommonLayers) -> Router {
             tracing::error!("handler panicked");
             ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            layers.service,
+            crate::metrics::track,
+        ))
+        .layer(axum::middleware::from_fn(scope_request_id))
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
@@ -159,6 +166,28 @@ pub fn with_common_layers(router: Router, layers: &CommonLayers) -> Router {
             header::COOKIE,
             header::SET_COOKIE,
         ]))
+}
+
+tokio::task_local! {
+    /// The id of the request being handled, for calls to other services to carry on.
+    static REQUEST_ID: String;
+}
+
+/// Runs the rest of the request with its id in [`current_request_id`].
+async fn scope_request_id(request: Request, next: axum::middleware::Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    REQUEST_ID.scope(id, next.run(request)).await
+}
+
+/// The id of the request this task is handling, if any: internal calls send it on as
+/// `X-Request-Id`, so one id follows a request through every service's logs.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
 }
 
 /// Gives a JSON body to the bare error responses tower layers produce (the timeout's 408).

@@ -6,9 +6,11 @@ pub mod api;
 pub mod auth;
 #[cfg(feature = "client")]
 pub mod clients;
+pub mod config;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod metrics;
 #[cfg(feature = "mysql")]
 pub mod outbox;
 pub mod ratelimit;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use chat_models::auth::{Authenticator, JwtVerifier, ServiceToken, SessionRevocations};
 use chat_models::events::{stream_name, DomainEvent, EventConsumer, EventPublisher};
@@ -103,8 +104,14 @@ impl Application {
             allowed_origins: parse_origins(&config.cors_allowed_origins)?,
             body_limit_bytes: config.body_limit_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
+            service: "friends-service",
         };
-        let router = with_common_layers(crate::routes::router(state), &layers);
+        let sampler = Some(chat_models::metrics::pool_sampler(
+            "friends-service",
+            state.db.clone(),
+        ));
+        let router = crate::routes::router(state).merge(chat_models::metrics::router(sampler));
+        let router = with_common_layers(router, &layers);
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
@@ -128,7 +135,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let result = axum::serve(self.listener, self.router)
+        // Small frames and JSON answers go out at once (no Nagle delay).
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let result = axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         for task in self.background {

@@ -118,6 +118,10 @@ pub struct Config {
     )]
     pub cors_allowed_origins: String,
 
+    /// `development` or `production` (refuses placeholder secrets and insecure settings).
+    #[arg(long, env = "APP_ENV", default_value = "development")]
+    pub app_env: chat_models::config::AppEnv,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -134,11 +138,11 @@ pub struct Config {
 impl Config {
     /// Refuses to start with unusable settings.
     pub fn validate(&self) -> anyhow::Result<()> {
-        if self.service_token.expose_secret().len() < 16 {
-            anyhow::bail!(
-                "SERVICE_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`)"
-            );
-        }
+        chat_models::config::check_secret(
+            "SERVICE_TOKEN",
+            self.service_token.expose_secret(),
+            self.app_env,
+        )?;
         if self.max_group_members < 2 {
             anyhow::bail!("MAX_GROUP_MEMBERS must be at least 2");
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use chat_models::auth::{Authenticator, JwtVerifier, ServiceToken, SessionRevocations};
 use chat_models::clients::{FriendsDirectory, UserDirectory};
@@ -152,8 +153,11 @@ impl Application {
             allowed_origins: parse_origins(&config.cors_allowed_origins)?,
             body_limit_bytes: config.body_limit_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
+            service: "message-service",
         };
-        let router = with_common_layers(crate::routes::router(state), &layers);
+        let sampler = None;
+        let router = crate::routes::router(state).merge(chat_models::metrics::router(sampler));
+        let router = with_common_layers(router, &layers);
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
@@ -184,7 +188,11 @@ impl Application {
             shutdown.await;
             hub.close_all();
         };
-        let result = axum::serve(self.listener, self.router)
+        // Small frames and JSON answers go out at once (no Nagle delay).
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let result = axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         for task in self.background {

@@ -94,6 +94,10 @@ pub struct Config {
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
+    /// `development` or `production` (refuses placeholder secrets and insecure settings).
+    #[arg(long, env = "APP_ENV", default_value = "development")]
+    pub app_env: chat_models::config::AppEnv,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -170,10 +174,13 @@ impl Config {
 
     /// Refuses to start with an unusable service token.
     pub fn validate(&self) -> anyhow::Result<()> {
-        if self.service_token.expose_secret().len() < 16 {
-            anyhow::bail!(
-                "SERVICE_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`)"
-            );
+        chat_models::config::check_secret(
+            "SERVICE_TOKEN",
+            self.service_token.expose_secret(),
+            self.app_env,
+        )?;
+        if self.app_env == chat_models::config::AppEnv::Production && !self.cookie_secure {
+            anyhow::bail!("COOKIE_SECURE must be true with APP_ENV=production (serve over HTTPS)");
         }
         if self.access_token_ttl_secs == 0
             || self.refresh_token_ttl_secs <= self.access_token_ttl_secs

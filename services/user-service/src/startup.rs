@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use chat_models::auth::{Authenticator, ServiceToken, SessionRevocations};
 use chat_models::events::{stream_name, EventPublisher};
@@ -117,8 +118,14 @@ impl Application {
             allowed_origins: parse_origins(&config.cors_allowed_origins)?,
             body_limit_bytes: config.body_limit_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
+            service: "user-service",
         };
-        let router = with_common_layers(crate::routes::router(state), &layers);
+        let sampler = Some(chat_models::metrics::pool_sampler(
+            "user-service",
+            state.db.clone(),
+        ));
+        let router = crate::routes::router(state).merge(chat_models::metrics::router(sampler));
+        let router = with_common_layers(router, &layers);
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
@@ -145,7 +152,11 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service)
+        // Small answers go out at once (no Nagle delay).
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let result = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         self.relay.abort();

@@ -122,11 +122,13 @@ impl Hub {
         if let Ok(mut users) = self.users.write() {
             users.entry(user).or_default().push(entry);
         }
+        metrics::gauge!("ws_connections", "service" => "message-service").increment(1.0);
         Registration { id, rx, tx, kill }
     }
 
     /// Removes a socket.
     pub fn unregister(&self, user: Uuid, id: u64) {
+        metrics::gauge!("ws_connections", "service" => "message-service").decrement(1.0);
         if let Ok(mut users) = self.users.write() {
             if let Some(entries) = users.get_mut(&user) {
                 entries.retain(|entry| entry.id != id);
@@ -154,6 +156,8 @@ impl Hub {
                 }
             }
         }
+        metrics::counter!("ws_frames_delivered_total", "service" => "message-service")
+            .increment(delivered as u64);
         delivered
     }
 

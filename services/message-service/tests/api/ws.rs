@@ -471,3 +471,42 @@ async fn silent_sockets_are_closed_after_the_idle_timeout() {
     assert_eq!(quiet.closed().await, Some(CloseCode::Library(4009)));
     assert!(chatty.drain("still-open").await.is_empty());
 }
+
+#[tokio::test]
+async fn every_service_exposes_its_metrics_after_traffic() {
+    let stack = spawn_stack().await;
+    let (ann, bob, id) = friends_with_direct(&stack).await;
+    stack.send(&ann, &id, "counted").await;
+    let (mut ws, _) = Ws::open(&stack.messages, &bob).await;
+    stack.send(&ann, &id, "delivered live").await;
+    ws.next_of("message.created").await;
+    let metrics = |base: String| {
+        let client = stack.client.clone();
+        async move {
+            client
+                .get(format!("{base}/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let messages = metrics(stack.messages.clone()).await;
+    for series in [
+        r#"http_requests_total{service="message-service",method="POST",route="/conversations/{conversation_id}/messages",status="201"}"#,
+        r#"http_request_duration_seconds_bucket{service="message-service",method="POST",route="/conversations/{conversation_id}/messages",status="201""#,
+        r#"ws_connections{service="message-service"}"#,
+        r#"ws_frames_delivered_total{service="message-service"}"#,
+    ] {
+        assert!(messages.contains(series), "{series} missing:\n{messages}");
+    }
+    let users = metrics(stack.users.clone()).await;
+    assert!(users.contains(r#"http_requests_total{service="user-service",method="POST",route="/auth/register",status="201"}"#));
+    assert!(users.contains(r#"db_pool_connections{service="user-service",state="idle"}"#));
+    let friends = metrics(stack.friends.clone()).await;
+    assert!(friends.contains(r#"db_pool_connections{service="friends-service",state="in_use"}"#));
+    assert!(friends.contains(r#"route="/friends/requests""#));
+    drop(ws);
+}

@@ -256,3 +256,82 @@ async fn only_the_proxy_appended_forwarded_address_keys_rate_limits() {
         .unwrap();
     assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn shutdown_finishes_requests_in_flight_and_takes_no_new_ones() {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (app, serving) = crate::helpers::spawn_stoppable(
+        // A login that takes a while: many argon2 passes.
+        |config| config.argon2_iterations = 12,
+        async move {
+            let _ = stopped.await;
+        },
+    )
+    .await;
+    app.register_api("slowpoke").await;
+    let login = {
+        let app_client = app.client.clone();
+        let url = app.url("/auth/login");
+        tokio::spawn(async move {
+            app_client
+                .post(url)
+                .json(&serde_json::json!({ "login": "slowpoke", "password": "correct horse battery", "token_delivery": "body" }))
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    let _ = stop.send(());
+    let response = login
+        .await
+        .unwrap()
+        .expect("the in-flight login is answered");
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    tokio::time::timeout(std::time::Duration::from_secs(10), serving)
+        .await
+        .expect("the server stops once idle")
+        .unwrap()
+        .unwrap();
+    let after = crate::helpers::new_client()
+        .get(app.url("/health"))
+        .send()
+        .await;
+    assert!(after.is_err(), "nothing listens after shutdown");
+}
+
+#[tokio::test]
+async fn production_refuses_placeholder_secrets_and_insecure_cookies() {
+    let url = |name: &str| std::env::var(name).unwrap_or_default();
+    let production = || {
+        let mut config = base_config(
+            "mysql://unused:1/x",
+            &url("MONGODB_URI"),
+            "unused",
+            &url("REDIS_URL"),
+            "unused:",
+        );
+        config.app_env = chat_models::config::AppEnv::Production;
+        config.cookie_secure = true;
+        config
+    };
+    let mut placeholder = production();
+    placeholder.service_token = "change-me-to-a-long-random-secret".to_owned().into();
+    let error = Application::build(placeholder)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("SERVICE_TOKEN looks like a placeholder"),
+        "{error}"
+    );
+
+    let mut insecure = production();
+    insecure.cookie_secure = false;
+    let error = Application::build(insecure)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("COOKIE_SECURE"), "{error}");
+}

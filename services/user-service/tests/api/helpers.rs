@@ -59,6 +59,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app after `tweak` adjusts its configuration.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_stoppable(tweak, std::future::pending()).await.0
+}
+
+/// Starts the app, serving until `shutdown` resolves; returns the serving task too.
+pub async fn spawn_stoppable(
+    tweak: impl FnOnce(&mut Config),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
     let mysql_base = env_or_panic(&["TEST_MYSQL_URL", "DATABASE_URL"]);
     let mongo_uri = env_or_panic(&["MONGODB_URI"]);
     let redis_url = env_or_panic(&["REDIS_URL"]);
@@ -85,7 +93,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let serving = tokio::spawn(app.run_until_stopped(shutdown));
 
     let redis =
         redis::aio::ConnectionManager::new(redis::Client::open(redis_url.as_str()).unwrap())
@@ -95,7 +103,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .unwrap()
         .database(&mongo_database);
-    TestApp {
+    let app = TestApp {
         address,
         client: new_client(),
         jwt_pem,
@@ -105,7 +113,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         mysql_url,
         mongo_uri,
         redis_url,
-    }
+    };
+    (app, serving)
 }
 
 /// A configuration for tests; fields not named here keep their defaults.

@@ -1,0 +1,104 @@
+//! Prometheus metrics: one process-wide recorder, a middleware counting requests and their
+//! latency by route template and status, and the `GET /metrics` route.
+//!
+//! Series every service exposes:
+//! - `http_requests_total{service, method, route, status}`
+//! - `http_request_duration_seconds{service, method, route, status}` (histogram)
+//! - `db_pool_connections{service, state="idle"|"in_use"}` (services with a SQL pool)
+//!
+//! message-service adds `ws_connections{service}` and `ws_frames_delivered_total{service}`.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Latency buckets, in seconds: 0.5 ms to 10 s.
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// The process-wide Prometheus recorder, installed on first use (tests start several services
+/// in one process; they share it and tell themselves apart by the `service` label).
+pub fn handle() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("http_request_duration_seconds".to_owned()),
+                    BUCKETS,
+                )
+                .ok()?
+                .install_recorder()
+                .map_err(|error| tracing::warn!(error = %error, "metrics recorder not installed"))
+                .ok()
+        })
+        .clone()
+}
+
+/// Records every request of `service`: count and latency by method, route template (never the
+/// raw path, so ids do not explode the series) and status.
+pub async fn track(State(service): State<&'static str>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "<unmatched>".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    let labels = [
+        ("service", service.to_owned()),
+        ("method", method),
+        ("route", route),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Called before each scrape, to sample gauges (pool sizes).
+pub type Sampler = Arc<dyn Fn() + Send + Sync>;
+
+/// `GET /metrics` in the Prometheus text format. Installs the recorder, so call it while
+/// building the service, before any request is counted.
+pub fn router(sampler: Option<Sampler>) -> Router {
+    let _ = handle();
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let sampler = sampler.clone();
+            async move {
+                if let Some(sampler) = &sampler {
+                    sampler();
+                }
+                let body = handle().map(|handle| handle.render()).unwrap_or_default();
+                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+            }
+        }),
+    )
+}
+
+/// A sampler for a SQL pool's `db_pool_connections` gauge.
+#[cfg(feature = "mysql")]
+pub fn pool_sampler(service: &'static str, pool: sqlx::MySqlPool) -> Sampler {
+    Arc::new(move || {
+        let (size, idle) = (
+            pool.size(),
+            u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+        );
+        metrics::gauge!("db_pool_connections", "service" => service, "state" => "idle")
+            .set(f64::from(idle));
+        metrics::gauge!("db_pool_connections", "service" => service, "state" => "in_use")
+            .set(f64::from(size.saturating_sub(idle)));
+    })
+}
