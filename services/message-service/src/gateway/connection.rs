@@ -230,12 +230,12 @@ impl Connection {
                             }
                         }
                     }
-                    let _ = self.sink.send(close_message(code, reason)).await;
+                    self.close(stream, code, reason).await;
                     return;
                 }
                 _ = ping.tick() => {
                     if last_heard.elapsed() > settings.idle_timeout {
-                        let _ = self.sink.send(close_message(close::IDLE, "idle")).await;
+                        self.close(stream, close::IDLE, "idle").await;
                         return;
                     }
                     if self.sink.send(Message::Ping(Default::default())).await.is_err() {
@@ -260,6 +260,28 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Sends a close frame and waits (briefly) for the client's, completing the closing
+    /// handshake: dropping the socket with unread client frames would reset the connection,
+    /// and the client would see an error instead of the close code.
+    async fn close(
+        &mut self,
+        stream: &mut SplitStream<WebSocket>,
+        code: u16,
+        reason: &'static str,
+    ) {
+        if self.sink.send(close_message(code, reason)).await.is_err() {
+            return;
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+            while let Some(Ok(message)) = stream.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 
     async fn write(&mut self, text: Utf8Bytes) -> Result<()> {
