@@ -28,7 +28,7 @@ SERVICES=(
   "user-service     5001 rust chat_users   /ready"
   "friends-service  5002 rust chat_friends /ready"
   "message-service  5003 rust -            /ready"
-  # "frontend         3000 next -            /"
+  "frontend         3000 next -            /signin"
 )
 
 PROFILE=release

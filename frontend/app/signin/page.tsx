@@ -1,0 +1,47 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+
+import { AuthCard, Field, SubmitButton } from "@/components/AuthCard";
+import { api, describe } from "@/lib/api";
+
+export default function SignIn() {
+  const router = useRouter();
+  const [login, setLogin] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: React.FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api("users", "/auth/login", { method: "POST", body: { login, password } });
+      router.replace("/chat");
+    } catch (caught) {
+      setError(describe(caught));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <AuthCard
+      title="Welcome back"
+      subtitle="Sign in with your username or email"
+      footer={{ text: "New here?", link: "/signup", label: "Create an account" }}
+    >
+      <form onSubmit={submit} className="space-y-4" noValidate>
+        <Field label="Username or email" name="login" autoComplete="username" required value={login} onChange={(e) => setLogin(e.target.value)} />
+        <Field label="Password" name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+        {error && (
+          <p role="alert" className="rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-700">
+            {error}
+          </p>
+        )}
+        <SubmitButton busy={busy}>Sign in</SubmitButton>
+      </form>
+    </AuthCard>
+  );
+}

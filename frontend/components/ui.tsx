@@ -1,0 +1,62 @@
+import Link from "next/link";
+
+import type { Conversation, PublicUser } from "@/lib/api";
+
+const COLOURS = ["bg-indigo-500", "bg-emerald-500", "bg-amber-500", "bg-rose-500", "bg-sky-500", "bg-violet-500"];
+
+export function Avatar({ name, online, size = "h-10 w-10" }: { name: string; online?: boolean; size?: string }) {
+  const colour = COLOURS[[...name].reduce((sum, c) => sum + c.charCodeAt(0), 0) % COLOURS.length];
+  return (
+    <span className={`relative inline-flex ${size} shrink-0 items-center justify-center rounded-full ${colour} text-sm font-semibold uppercase text-white`}>
+      {name.slice(0, 1)}
+      {online !== undefined && (
+        <span
+          aria-label={online ? "online" : "offline"}
+          className={`absolute bottom-0 right-0 h-3 w-3 rounded-full border-2 border-white ${online ? "bg-emerald-500" : "bg-slate-300"}`}
+        />
+      )}
+    </span>
+  );
+}
+
+/** The other member of a direct conversation, or null for a group. */
+export function otherMember(conversation: Conversation, me: string): PublicUser | null {
+  if (conversation.is_group) return null;
+  return conversation.participants.find((user) => user.uuid !== me) ?? null;
+}
+
+export function conversationTitle(conversation: Conversation, me: string): string {
+  if (conversation.is_group) return conversation.name ?? "Group";
+  return otherMember(conversation, me)?.username ?? "Deleted account";
+}
+
+export function NavBar({ active }: { active: "chat" | "friends" | "settings" }) {
+  const item = (href: string, key: string, label: string) => (
+    <Link
+      href={href}
+      aria-current={active === key ? "page" : undefined}
+      className={`rounded-lg px-3 py-1.5 text-sm font-medium ${active === key ? "bg-indigo-50 text-indigo-700" : "text-slate-600 hover:bg-slate-100"}`}
+    >
+      {label}
+    </Link>
+  );
+  return (
+    <nav className="flex items-center gap-1" aria-label="Main">
+      {item("/chat", "chat", "Chats")}
+      {item("/friends", "friends", "Friends")}
+    </nav>
+  );
+}
+
+export function time(iso: string): string {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export function day(iso: string): string {
+  const date = new Date(iso);
+  const today = new Date();
+  const yesterday = new Date(today.getTime() - 86_400_000);
+  if (date.toDateString() === today.toDateString()) return "Today";
+  if (date.toDateString() === yesterday.toDateString()) return "Yesterday";
+  return date.toLocaleDateString([], { weekday: "long", month: "long", day: "numeric" });
+}

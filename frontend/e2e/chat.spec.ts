@@ -1,0 +1,91 @@
+import { expect, test, type Browser, type Page } from "@playwright/test";
+
+const run = Date.now().toString(36);
+const password = "correct horse battery";
+
+async function signUp(browser: Browser, name: string): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto("/signup");
+  await page.getByLabel("Username").fill(name);
+  await page.getByLabel("Email").fill(`${name}@example.com`);
+  await page.getByLabel("Password").fill(password);
+  await expect(page.getByText("✓ Available").first()).toBeVisible();
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/chat/);
+  await expect(page.getByText("● Connected")).toBeVisible();
+  return page;
+}
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: true });
+}
+
+test("two friends chat live: typing, read receipts, reload, offline delivery", async ({ browser }) => {
+  const ann = await signUp(browser, `ann_${run}`);
+  const bob = await signUp(browser, `bob_${run}`);
+  await shot(ann, "chat-empty-desktop");
+
+  // Ann finds Bob and asks; Bob accepts.
+  await ann.getByRole("link", { name: "Friends" }).click();
+  await ann.getByPlaceholder("Search by username").fill(`bob_${run}`);
+  await ann.getByRole("button", { name: "Add friend" }).click();
+  await expect(ann.getByRole("status").filter({ hasText: "Request sent" })).toBeVisible();
+  await bob.getByRole("link", { name: "Friends" }).click();
+  await bob.getByRole("button", { name: "Accept" }).click();
+  await expect(bob.getByRole("status").filter({ hasText: "are friends" })).toBeVisible();
+  await shot(bob, "friends-desktop");
+
+  // Bob opens the conversation and writes; Ann sees it appear live.
+  await bob.getByRole("button", { name: "Message" }).click();
+  await expect(bob).toHaveURL(/\/chat\?c=/);
+  const bobComposer = bob.getByLabel("Message", { exact: true });
+  await bobComposer.fill("Hi Ann!");
+  await bobComposer.press("Enter");
+  await expect(bob.getByTestId("message-text").filter({ hasText: "Hi Ann!" })).toBeVisible();
+
+  await ann.getByRole("link", { name: "Chats" }).click();
+  const conversation = ann.getByRole("button", { name: new RegExp(`bob_${run}`) });
+  await expect(conversation).toBeVisible();
+  await conversation.click();
+  await expect(ann.getByTestId("message-text").filter({ hasText: "Hi Ann!" })).toBeVisible();
+
+  // Typing shows on the other side; Ann's reply arrives live; Bob's message shows as seen.
+  const annComposer = ann.getByLabel("Message", { exact: true });
+  await annComposer.pressSequentially("Hello", { delay: 30 });
+  await expect(bob.getByText(`ann_${run} is typing…`)).toBeVisible();
+  await annComposer.press("Enter");
+  await expect(bob.getByTestId("message-text").filter({ hasText: "Hello" })).toBeVisible();
+  await expect(bob.getByTestId("read-receipt")).toBeVisible();
+  await expect(ann.getByTestId("read-receipt")).toBeVisible();
+  await shot(ann, "chat-desktop");
+
+  // A reload keeps the session and the history.
+  await ann.reload();
+  await expect(ann.getByText("● Connected")).toBeVisible();
+  await ann.getByRole("button", { name: new RegExp(`bob_${run}`) }).click();
+  await expect(ann.getByTestId("message-text").filter({ hasText: "Hi Ann!" })).toBeVisible();
+
+  // Ann goes offline; Bob writes; Ann sees it when she comes back.
+  await ann.context().setOffline(true);
+  await expect(ann.getByText(/Offline|Connecting/)).toBeVisible();
+  await bobComposer.fill("Are you there?");
+  await bobComposer.press("Enter");
+  await expect(bob.getByTestId("message-text").filter({ hasText: "Are you there?" })).toBeVisible();
+  await ann.context().setOffline(false);
+  await expect(ann.getByTestId("message-text").filter({ hasText: "Are you there?" })).toBeVisible({ timeout: 20_000 });
+
+  // Phone width.
+  await ann.setViewportSize({ width: 390, height: 780 });
+  await shot(ann, "chat-phone");
+});
+
+test("a wrong password gets a clear message", async ({ page }) => {
+  await page.goto("/signin");
+  await page.getByLabel("Username or email").fill(`nobody_${run}`);
+  await page.getByLabel("Password").fill("wrong password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Wrong" })).toHaveText("Wrong username, email or password.");
+  await page.setViewportSize({ width: 390, height: 780 });
+  await shot(page, "signin-phone");
+});
