@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole stack locally (README command #1).
 #
-#   scripts/stack.sh            # release build
-#   scripts/stack.sh --debug    # debug build (faster to compile)
+#   scripts/stack.sh                 # release build
+#   scripts/stack.sh --debug         # debug build of the services (faster to compile)
+#   scripts/stack.sh --frontend-dev  # `next dev` (hot reload) instead of a production build
 #
 # Reuses MariaDB / Redis if they already run (else installs + starts them),
 # starts secantusd-rs (MongoDB substitute, data kept in .local/mongo-data)
@@ -32,12 +33,14 @@ SERVICES=(
 )
 
 PROFILE=release
+FRONTEND_MODE=build
 for arg in "$@"; do
   case "$arg" in
     --debug) PROFILE=debug ;;
     --release) PROFILE=release ;;
-    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
-    *) die "unknown argument: $arg (use --debug)" ;;
+    --frontend-dev) FRONTEND_MODE=dev ;;
+    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) die "unknown argument: $arg (use --debug, --frontend-dev)" ;;
   esac
 done
 
@@ -172,13 +175,14 @@ start_service() {
           (cd "$ROOT/frontend" && npm install --no-audit --no-fund) >>"$logf" 2>&1
         fi
       fi
-      if [[ "$PROFILE" == release ]]; then
+      if [[ "$FRONTEND_MODE" == build ]]; then
         log "$name: next build"
         (cd "$ROOT/frontend" && env "${env_vars[@]}" npm run build) >>"$logf" 2>&1 ||
           { tail -n 30 "$logf" >&2; die "$name: build failed"; }
-        cmd=(bash -c "cd frontend && exec npm run start -- --hostname 127.0.0.1 --port $port")
+        # node directly (not npm/npx), so stopping the process group stops the server.
+        cmd=(bash -c "cd frontend && exec node node_modules/next/dist/bin/next start --hostname 127.0.0.1 --port $port")
       else
-        cmd=(bash -c "cd frontend && exec npm run dev -- --hostname 127.0.0.1 --port $port")
+        cmd=(bash -c "cd frontend && exec node node_modules/next/dist/bin/next dev --hostname 127.0.0.1 --port $port")
       fi
       ;;
     *) die "$name: unknown kind $kind" ;;

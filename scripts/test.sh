@@ -36,6 +36,19 @@ parse_cargo_results() {
   ' "$1"
 }
 
+# Playwright: its JSON report (frontend/test-results/results.json) has the counts.
+parse_playwright_results() {
+  local report="$ROOT/frontend/test-results/results.json"
+  if [[ ! -f "$report" ]]; then
+    echo "0 0"
+    return 0
+  fi
+  node -e '
+    const stats = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).stats;
+    console.log(`${stats.expected + stats.flaky} ${stats.unexpected}`);
+  ' "$report"
+}
+
 # ---------------------------------------------------------------------------
 # run_suite NAME PARSER CMD...
 #   Runs CMD (output shown and saved to $LOG_DIR/NAME.log), parses the counts
@@ -110,18 +123,37 @@ read -r -a _cargo_extra <<<"${CARGO_TEST_ARGS:-}"
 run_suite cargo parse_cargo_results \
   cargo test --workspace --all-targets --no-fail-fast "${_cargo_extra[@]}"
 
-# ---- add further suites here ----------------------------------------------
-# Write a parser that prints "PASSED FAILED" for the tool's output, e.g.
-#   parse_vitest_results()     { ... "Tests  12 passed | 1 failed" ... }
-#   parse_playwright_results() { ... "  12 passed" / "  1 failed" ... }
-# and append, for example:
-#   if [[ -f frontend/package.json ]]; then
-#     run_suite frontend-unit parse_vitest_results \
-#       bash -c 'cd frontend && npm ci --no-audit --no-fund && npx vitest run'
-#     run_suite frontend-e2e parse_playwright_results \
-#       bash -c 'cd frontend && npx playwright test --reporter=line'
-#   fi
-# ---------------------------------------------------------------------------
+# 2. Browser: the whole stack (debug services, production frontend build) and the Playwright
+#    tests in Debian's Chromium. SKIP_E2E=1 skips it (it is still counted as skipped, not passed).
+if [[ -f frontend/package.json && "${SKIP_E2E:-}" != 1 ]]; then
+  command -v npm >/dev/null 2>&1 || ensure_apt_packages nodejs npm
+  [[ -x /usr/bin/chromium ]] || ensure_apt_packages chromium
+  for port in 5001 5002 5003 3000; do
+    port_open 127.0.0.1 "$port" && die "port $port is busy: stop the running stack before scripts/test.sh"
+  done
+  log "browser: npm ci"
+  (cd frontend && npm ci --no-audit --no-fund) >"$LOG_DIR/npm-ci.log" 2>&1 ||
+    { tail -n 20 "$LOG_DIR/npm-ci.log" >&2; die "npm ci failed (log $LOG_DIR/npm-ci.log)"; }
+  # Sign-ups from one address would hit the production limit (10 an hour).
+  RATE_LIMIT_REGISTER_IP=1000/60 setsid bash scripts/stack.sh --debug >"$LOG_DIR/stack.log" 2>&1 &
+  register_started "stack (browser tests)" $! 60
+  stack_pid=$!
+  for _ in $(seq 1 600); do
+    grep -q "Stack is up" "$LOG_DIR/stack.log" 2>/dev/null && break
+    kill -0 "$stack_pid" 2>/dev/null || break
+    sleep 1
+  done
+  if grep -q "Stack is up" "$LOG_DIR/stack.log"; then
+    rm -rf frontend/test-results
+    run_suite browser parse_playwright_results \
+      bash -c 'cd frontend && FRONTEND_URL=http://127.0.0.1:3000 npx playwright test'
+  else
+    tail -n 40 "$LOG_DIR/stack.log" >&2
+    log "browser: the stack did not come up (log $LOG_DIR/stack.log)"
+    SUITES_FAILED+=(browser)
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+  fi
+fi
 
 # Stop servers before the summary so that it really is the last line.
 cleanup
