@@ -44,6 +44,7 @@ export function NavBar({ active }: { active: "chat" | "friends" | "settings" }) 
     <nav className="flex items-center gap-1" aria-label="Main">
       {item("/chat", "chat", "Chats")}
       {item("/friends", "friends", "Friends")}
+      {item("/settings", "settings", "Settings")}
     </nav>
   );
 }

@@ -89,3 +89,23 @@ test("a wrong password gets a clear message", async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 780 });
   await shot(page, "signin-phone");
 });
+
+test("signing out everywhere ends the session on the other device", async ({ browser }) => {
+  const name = `cal_${run}`;
+  const laptop = await signUp(browser, name);
+  const phoneContext = await browser.newContext({ viewport: { width: 390, height: 780 } });
+  const phone = await phoneContext.newPage();
+  await phone.goto("/signin");
+  await phone.getByLabel("Username or email").fill(name);
+  await phone.getByLabel("Password").fill(password);
+  await phone.getByRole("button", { name: "Sign in" }).click();
+  await expect(phone.getByText("● Connected")).toBeVisible();
+
+  await laptop.getByRole("link", { name: "Settings" }).click();
+  await expect(laptop.getByText("This device")).toBeVisible();
+  await shot(laptop, "settings-desktop");
+  await laptop.getByRole("button", { name: "Sign out everywhere" }).click();
+  await expect(laptop).toHaveURL(/\/signin/);
+  await expect(phone).toHaveURL(/\/signin/, { timeout: 15_000 });
+  await shot(phone, "signed-out-phone");
+});

@@ -1,0 +1,161 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useCallback, useEffect, useState } from "react";
+
+import { NavBar } from "@/components/ui";
+import { api, describe, type Me } from "@/lib/api";
+
+/** "Chrome on Linux" from a User-Agent. */
+function device(agent: string | null): string {
+  if (!agent) return "Unknown device";
+  const browser = /Edg\//.test(agent) ? "Edge" : /Firefox\//.test(agent) ? "Firefox" : /Chrome\//.test(agent) ? "Chrome" : /Safari\//.test(agent) ? "Safari" : "A browser";
+  const system = /Android/.test(agent) ? "Android" : /iPhone|iPad/.test(agent) ? "iOS" : /Windows/.test(agent) ? "Windows" : /Mac OS X/.test(agent) ? "macOS" : /Linux/.test(agent) ? "Linux" : "an unknown system";
+  return `${browser} on ${system}`;
+}
+
+type Session = { session_id: string; created_at: string; last_used_at?: string; user_agent: string | null; current: boolean };
+
+export default function SettingsPage() {
+  const router = useRouter();
+  const [me, setMe] = useState<Me | null>(null);
+  const [profile, setProfile] = useState({ username: "", email: "", bio: "" });
+  const [passwords, setPasswords] = useState({ current_password: "", new_password: "" });
+  const [sessions, setSessions] = useState<Session[] | null>(null);
+  const [notice, setNotice] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const [user, list] = await Promise.all([
+        api<Me>("users", "/users/me"),
+        api<{ sessions: Session[] }>("users", "/auth/sessions"),
+      ]);
+      setMe(user);
+      setProfile({ username: user.username, email: user.email, bio: user.bio ?? "" });
+      setSessions(list.sessions);
+    } catch (caught) {
+      setNotice({ kind: "error", text: describe(caught) });
+    }
+  }, []);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  async function act(action: () => Promise<unknown>, done: string) {
+    try {
+      await action();
+      setNotice({ kind: "ok", text: done });
+      await load();
+    } catch (caught) {
+      setNotice({ kind: "error", text: describe(caught) });
+    }
+  }
+
+  async function signOut(everywhere: boolean) {
+    try {
+      await api("users", everywhere ? "/auth/logout-all" : "/auth/logout", { method: "POST" });
+    } finally {
+      router.replace("/signin");
+    }
+  }
+
+  async function deleteAccount() {
+    const password = window.prompt("This deletes your account and conversations. Enter your password to confirm.");
+    if (!password) return;
+    try {
+      await api("users", "/users/me", { method: "DELETE", body: { password } });
+      router.replace("/signup");
+    } catch (caught) {
+      setNotice({ kind: "error", text: describe(caught) });
+    }
+  }
+
+  const input = "mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm outline-none focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/20";
+  const section = "rounded-2xl border border-slate-200 bg-white p-4 shadow-sm";
+  const primary = "rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500";
+  return (
+    <div className="min-h-full">
+      <header className="flex items-center gap-3 border-b border-slate-200 bg-white px-4 py-2">
+        <span className="text-lg font-semibold text-indigo-600">Chat</span>
+        <NavBar active="settings" />
+      </header>
+      <main className="mx-auto max-w-2xl space-y-4 p-4">
+        {notice && (
+          <p role={notice.kind === "error" ? "alert" : "status"} className={`rounded-lg px-3 py-2 text-sm ${notice.kind === "error" ? "bg-rose-50 text-rose-700" : "bg-emerald-50 text-emerald-700"}`}>
+            {notice.text}
+          </p>
+        )}
+        <section className={section} aria-labelledby="profile">
+          <h2 id="profile" className="font-semibold">Profile</h2>
+          {me === null ? (
+            <p className="mt-2 text-sm text-slate-500">Loading…</p>
+          ) : (
+            <form
+              className="mt-2 space-y-3"
+              onSubmit={(event) => {
+                event.preventDefault();
+                act(() => api("users", "/users/me", { method: "PATCH", body: { ...profile, bio: profile.bio.trim() ? profile.bio : null } }), "Profile saved.");
+              }}
+            >
+              <label className="block text-sm font-medium">Username<input className={input} value={profile.username} onChange={(e) => setProfile({ ...profile, username: e.target.value })} /></label>
+              <label className="block text-sm font-medium">Email<input className={input} type="email" value={profile.email} onChange={(e) => setProfile({ ...profile, email: e.target.value })} /></label>
+              <label className="block text-sm font-medium">Bio<input className={input} value={profile.bio} onChange={(e) => setProfile({ ...profile, bio: e.target.value })} /></label>
+              <button className={primary}>Save profile</button>
+            </form>
+          )}
+        </section>
+        <section className={section} aria-labelledby="password">
+          <h2 id="password" className="font-semibold">Password</h2>
+          <form
+            className="mt-2 space-y-3"
+            onSubmit={(event) => {
+              event.preventDefault();
+              act(() => api("users", "/users/me/password", { method: "PUT", body: passwords }), "Password changed; your other sessions were signed out.");
+              setPasswords({ current_password: "", new_password: "" });
+            }}
+          >
+            <label className="block text-sm font-medium">Current password<input className={input} type="password" autoComplete="current-password" value={passwords.current_password} onChange={(e) => setPasswords({ ...passwords, current_password: e.target.value })} /></label>
+            <label className="block text-sm font-medium">New password<input className={input} type="password" autoComplete="new-password" value={passwords.new_password} onChange={(e) => setPasswords({ ...passwords, new_password: e.target.value })} /></label>
+            <button className={primary}>Change password</button>
+          </form>
+        </section>
+        <section className={section} aria-labelledby="sessions">
+          <h2 id="sessions" className="font-semibold">Where you are signed in</h2>
+          <ul className="mt-2 divide-y divide-slate-100">
+            {(sessions ?? []).map((session) => (
+              <li key={session.session_id} className="flex items-center gap-3 py-2 text-sm">
+                <span className="flex-1">
+                  <span className="block font-medium" title={session.user_agent ?? undefined}>{device(session.user_agent)}</span>
+                  <span className="text-xs text-slate-500">Since {new Date(session.created_at).toLocaleString()}</span>
+                </span>
+                {session.current ? (
+                  <span className="rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700">This device</span>
+                ) : (
+                  <button className="rounded-lg px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100" onClick={() => act(() => api("users", `/auth/sessions/${session.session_id}`, { method: "DELETE" }), "Session signed out.")}>
+                    Sign out
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+          <div className="mt-3 flex flex-wrap gap-2">
+            <button className="rounded-lg border border-slate-300 px-4 py-2 text-sm font-medium hover:bg-slate-50" onClick={() => signOut(false)}>
+              Sign out
+            </button>
+            <button className="rounded-lg border border-slate-300 px-4 py-2 text-sm font-medium hover:bg-slate-50" onClick={() => signOut(true)}>
+              Sign out everywhere
+            </button>
+          </div>
+        </section>
+        <section className={`${section} border-rose-200`} aria-labelledby="danger">
+          <h2 id="danger" className="font-semibold text-rose-700">Delete account</h2>
+          <p className="mt-1 text-sm text-slate-500">Your account, friendships and direct conversations are removed for good.</p>
+          <button className="mt-3 rounded-lg bg-rose-600 px-4 py-2 text-sm font-semibold text-white hover:bg-rose-500" onClick={deleteAccount}>
+            Delete my account
+          </button>
+        </section>
+      </main>
+    </div>
+  );
+}
