@@ -109,3 +109,35 @@ test("signing out everywhere ends the session on the other device", async ({ bro
   await expect(phone).toHaveURL(/\/signin/, { timeout: 15_000 });
   await shot(phone, "signed-out-phone");
 });
+
+test("a group is created, renamed and read by its members", async ({ browser }) => {
+  const dee = await signUp(browser, `dee_${run}`);
+  const eli = await signUp(browser, `eli_${run}`);
+  // Eli asks, Dee accepts (from the Friends page).
+  await eli.getByRole("link", { name: "Friends" }).click();
+  await eli.getByPlaceholder("Search by username").fill(`dee_${run}`);
+  await eli.getByRole("button", { name: "Add friend" }).click();
+  await expect(eli.getByRole("status").filter({ hasText: "Request sent" })).toBeVisible();
+  await dee.getByRole("link", { name: "Friends" }).click();
+  await dee.getByRole("button", { name: "Accept" }).click();
+  await expect(dee.getByRole("status").filter({ hasText: "are friends" })).toBeVisible();
+
+  await dee.getByRole("link", { name: "Chats" }).click();
+  await dee.getByRole("button", { name: "New group" }).click();
+  await dee.getByLabel("Name").fill("Weekend trip");
+  await dee.getByRole("checkbox", { name: `eli_${run}` }).check();
+  await dee.getByRole("button", { name: "Create group" }).click();
+  const composer = dee.getByLabel("Message", { exact: true });
+  await composer.fill("Who brings the tent?");
+  await composer.press("Enter");
+
+  await eli.getByRole("link", { name: "Chats" }).click();
+  await eli.getByRole("button", { name: /Weekend trip/ }).click();
+  await expect(eli.getByTestId("message-text").filter({ hasText: "Who brings the tent?" })).toBeVisible();
+
+  await dee.getByRole("button", { name: "Group details" }).click();
+  await dee.getByRole("textbox", { name: "Name" }).fill("Weekend trip 🏕");
+  await dee.getByRole("button", { name: "Save" }).click();
+  await expect(eli.getByRole("button", { name: /Weekend trip 🏕/ })).toBeVisible();
+  await shot(dee, "group-desktop");
+});

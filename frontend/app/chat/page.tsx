@@ -2,6 +2,7 @@
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
+import { GroupPanel, NewGroupDialog } from "@/components/GroupPanel";
 import { Avatar, conversationTitle, day, NavBar, otherMember, time } from "@/components/ui";
 import { api, describe, type Conversation, type Me, type Message, type Presence } from "@/lib/api";
 import { ChatSocket, type ConnectionState, type Frame } from "@/lib/socket";
@@ -23,6 +24,8 @@ export default function ChatPage() {
   const [typing, setTyping] = useState<Record<string, Record<string, number>>>({});
   const [connection, setConnection] = useState<ConnectionState>("connecting");
   const [error, setError] = useState<string | null>(null);
+  const [newGroup, setNewGroup] = useState(false);
+  const [details, setDetails] = useState(false);
   const socket = useRef<ChatSocket | null>(null);
 
   // Session, list and socket; `?c=<id>` opens a conversation (links from Friends).
@@ -267,7 +270,13 @@ export default function ChatPage() {
       )}
       <div className="flex min-h-0 flex-1">
         <aside className={`${selected ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-80`} aria-label="Conversations">
-          <ConversationList conversations={conversations} me={me?.uuid ?? ""} presence={presence} selected={selected} onSelect={setSelected} />
+          <div className="flex items-center justify-between border-b border-slate-100 px-4 py-2">
+            <h1 className="text-sm font-semibold text-slate-700">Conversations</h1>
+            <button onClick={() => setNewGroup(true)} className="rounded-lg px-2 py-1 text-sm font-medium text-indigo-600 hover:bg-indigo-50">
+              New group
+            </button>
+          </div>
+          <ConversationList conversations={conversations} me={me?.uuid ?? ""} presence={presence} selected={selected} onSelect={(id) => { setSelected(id); setDetails(false); }} />
         </aside>
         <main className={`${selected ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
           {current && me ? (
@@ -286,12 +295,36 @@ export default function ChatPage() {
               onEdit={edit}
               onDelete={remove}
               onTyping={(started) => socket.current?.send(started ? "typing.start" : "typing.stop", { conversation_id: current.id })}
+              onDetails={current.is_group ? () => setDetails(!details) : undefined}
             />
           ) : (
             <div className="flex flex-1 items-center justify-center text-sm text-slate-500">Pick a conversation, or start one from Friends.</div>
           )}
         </main>
+        {details && current?.is_group && me && (
+          <GroupPanel
+            key={current.id}
+            group={current}
+            me={me.uuid}
+            onClose={() => setDetails(false)}
+            onLeft={() => {
+              setDetails(false);
+              setSelected(null);
+              refreshList();
+            }}
+          />
+        )}
       </div>
+      {newGroup && (
+        <NewGroupDialog
+          onClose={() => setNewGroup(false)}
+          onCreated={(id) => {
+            setNewGroup(false);
+            refreshList();
+            setSelected(id);
+          }}
+        />
+      )}
     </div>
   );
 }
@@ -369,6 +402,7 @@ function Pane(props: {
   onEdit: (message: Message) => void;
   onDelete: (message: Message) => void;
   onTyping: (started: boolean) => void;
+  onDetails?: () => void;
 }) {
   const { conversation, me, messages, presence } = props;
   const [draft, setDraft] = useState("");
@@ -442,6 +476,11 @@ function Pane(props: {
                 : `${conversation.participants.length} members`}
           </p>
         </div>
+        {props.onDetails && (
+          <button onClick={props.onDetails} className="ml-auto rounded-lg px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100">
+            Group details
+          </button>
+        )}
       </div>
       <div ref={scroller} onScroll={onScroll} className="flex-1 space-y-1 overflow-y-auto bg-slate-50 px-4 py-4" role="log" aria-label={`Messages with ${title}`}>
         {props.hasMore && <p className="text-center text-xs text-slate-400">Scroll up for older messages</p>}
