@@ -122,6 +122,12 @@ test("a group is created, renamed and read by its members", async ({ browser }) 
   await dee.getByRole("button", { name: "Accept" }).click();
   await expect(dee.getByRole("status").filter({ hasText: "are friends" })).toBeVisible();
 
+  // Eli's profile, as Dee sees it now.
+  await dee.getByRole("link", { name: `eli_${run}` }).click();
+  await expect(dee.getByRole("heading", { name: `eli_${run}` })).toBeVisible();
+  await expect(dee.getByRole("button", { name: "Remove friend" })).toBeVisible();
+  await shot(dee, "profile-desktop");
+
   await dee.getByRole("link", { name: "Chats" }).click();
   await dee.getByRole("button", { name: "New group" }).click();
   await dee.getByLabel("Name").fill("Weekend trip");

@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { GroupPanel, NewGroupDialog } from "@/components/GroupPanel";
@@ -463,7 +464,15 @@ function Pane(props: {
         </button>
         <Avatar name={title} online={other ? (presence[other.uuid]?.online ?? false) : undefined} />
         <div className="min-w-0">
-          <h2 className="truncate font-semibold">{title}</h2>
+          <h2 className="truncate font-semibold">
+            {other ? (
+              <Link href={`/users/${encodeURIComponent(other.username)}`} className="hover:underline">
+                {title}
+              </Link>
+            ) : (
+              title
+            )}
+          </h2>
           <p className="text-xs text-slate-500" aria-live="polite">
             {props.typists.length > 0
               ? `${props.typists.join(", ")} ${props.typists.length > 1 ? "are" : "is"} typing…`

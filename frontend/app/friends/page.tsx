@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useState } from "react";
 
@@ -99,7 +100,7 @@ export default function FriendsPage() {
             {results.map((user) => (
               <li key={user.uuid} className="flex items-center gap-3 py-2">
                 <Avatar name={user.username} size="h-8 w-8" />
-                <span className="flex-1 text-sm font-medium">{user.username}</span>
+                <Link href={`/users/${encodeURIComponent(user.username)}`} className="flex-1 text-sm font-medium hover:underline">{user.username}</Link>
                 <button
                   className={`${button} bg-indigo-600 text-white hover:bg-indigo-500`}
                   onClick={() => act(() => api("friends", "/friends/requests", { method: "POST", body: { user_uuid: user.uuid } }), `Request sent to ${user.username}.`)}
@@ -164,7 +165,7 @@ export default function FriendsPage() {
               {friends.map(({ user }) => (
                 <li key={user.uuid} className="flex items-center gap-3 py-2">
                   <Avatar name={user.username} size="h-8 w-8" />
-                  <span className="flex-1 text-sm font-medium">{user.username}</span>
+                  <Link href={`/users/${encodeURIComponent(user.username)}`} className="flex-1 text-sm font-medium hover:underline">{user.username}</Link>
                   <button className={`${button} bg-indigo-600 text-white hover:bg-indigo-500`} onClick={() => message(user)}>
                     Message
                   </button>
