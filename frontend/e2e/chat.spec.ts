@@ -147,3 +147,21 @@ test("a group is created, renamed and read by its members", async ({ browser }) 
   await expect(eli.getByRole("button", { name: /Weekend trip 🏕/ })).toBeVisible();
   await shot(dee, "group-desktop");
 });
+
+test("an expired access token is refreshed once, transparently", async ({ browser }) => {
+  const page = await signUp(browser, `fay_${run}`);
+  // Drop the access cookie (as if it had expired); the refresh cookie stays.
+  const context = page.context();
+  const cookies = await context.cookies();
+  expect(cookies.some((cookie) => cookie.name === "refresh_token")).toBe(true);
+  await context.clearCookies({ name: "access_token" });
+  await page.reload();
+  await expect(page.getByText(`fay_${run}`)).toBeVisible();
+  await expect(page.getByText("● Connected")).toBeVisible({ timeout: 20_000 });
+  expect((await context.cookies()).some((cookie) => cookie.name === "access_token")).toBe(true);
+
+  // Without a refresh cookie either, the app goes back to sign-in.
+  await context.clearCookies();
+  await page.getByRole("link", { name: "Settings" }).click();
+  await expect(page).toHaveURL(/\/signin/, { timeout: 15_000 });
+});

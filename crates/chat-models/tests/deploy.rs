@@ -47,8 +47,8 @@ fn the_compose_file_validates_and_demands_its_secrets() {
             "{part} missing from the compose file"
         );
     }
-    assert_eq!(config.matches("condition: service_healthy").count(), 10);
-    assert!(config.matches("healthcheck:").count() >= 6);
+    assert_eq!(config.matches("condition: service_healthy").count(), 13);
+    assert!(config.matches("healthcheck:").count() >= 7);
 
     let missing = compose_config(&[("MYSQL_ROOT_PASSWORD", "x"), ("MYSQL_PASSWORD", "y")]);
     assert!(!missing.status.success());
@@ -56,7 +56,7 @@ fn the_compose_file_validates_and_demands_its_secrets() {
 }
 
 #[test]
-fn service_images_are_multi_stage_non_root_and_health_checked() {
+fn images_are_multi_stage_non_root_and_health_checked() {
     for service in ["user-service", "friends-service", "message-service"] {
         let path = root().join(format!("services/{service}/Dockerfile"));
         let text = std::fs::read_to_string(&path).unwrap();
