@@ -124,7 +124,7 @@ run_suite cargo parse_cargo_results \
   cargo test --workspace --all-targets --no-fail-fast "${_cargo_extra[@]}"
 
 # 2. Browser: the whole stack (debug services, production frontend build) and the Playwright
-#    tests in Debian's Chromium. SKIP_E2E=1 skips it (it is still counted as skipped, not passed).
+#    tests in Debian's Chromium. SKIP_E2E=1 leaves it out.
 if [[ -f frontend/package.json && "${SKIP_E2E:-}" != 1 ]]; then
   command -v npm >/dev/null 2>&1 || ensure_apt_packages nodejs npm
   [[ -x /usr/bin/chromium ]] || ensure_apt_packages chromium

@@ -6,7 +6,8 @@
 //! - `http_request_duration_seconds{service, method, route, status}` (histogram)
 //! - `db_pool_connections{service, state="idle"|"in_use"}` (services with a SQL pool)
 //!
-//! message-service adds `ws_connections{service}` and `ws_frames_delivered_total{service}`.
+//! message-service adds `ws_connections{service}`, `ws_frames_delivered_total{service}` and
+//! `mongo_pool_connections_in_use{service}`.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;

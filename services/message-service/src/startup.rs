@@ -207,6 +207,17 @@ async fn connect_mongo(config: &Config) -> anyhow::Result<Store> {
         .await
         .context("MONGODB_URI is not a valid MongoDB URL")?;
     options.app_name = Some("message-service".to_owned());
+    // Connections in use, for /metrics (the driver's pool reports check-outs and check-ins).
+    options.cmap_event_handler = Some(mongodb::event::EventHandler::callback(|event| {
+        use mongodb::event::cmap::CmapEvent;
+        let gauge =
+            || metrics::gauge!("mongo_pool_connections_in_use", "service" => "message-service");
+        match event {
+            CmapEvent::ConnectionCheckedOut(_) => gauge().increment(1.0),
+            CmapEvent::ConnectionCheckedIn(_) => gauge().decrement(1.0),
+            _ => {}
+        }
+    }));
     options.server_selection_timeout = Some(Duration::from_secs(5));
     options.connect_timeout = Some(Duration::from_secs(5));
     let client = mongodb::Client::with_options(options).context("building the MongoDB client")?;

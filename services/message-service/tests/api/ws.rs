@@ -499,6 +499,7 @@ async fn every_service_exposes_its_metrics_after_traffic() {
         r#"http_request_duration_seconds_bucket{service="message-service",method="POST",route="/conversations/{conversation_id}/messages",status="201""#,
         r#"ws_connections{service="message-service"}"#,
         r#"ws_frames_delivered_total{service="message-service"}"#,
+        r#"mongo_pool_connections_in_use{service="message-service"}"#,
     ] {
         assert!(messages.contains(series), "{series} missing:\n{messages}");
     }
