@@ -35,6 +35,9 @@ test("two friends chat live: typing, read receipts, reload, offline delivery", a
   await bob.getByRole("button", { name: "Accept" }).click();
   await expect(bob.getByRole("status").filter({ hasText: "are friends" })).toBeVisible();
   await shot(bob, "friends-desktop");
+  await bob.setViewportSize({ width: 390, height: 780 });
+  await shot(bob, "friends-phone");
+  await bob.setViewportSize({ width: 1280, height: 720 });
 
   // Bob opens the conversation and writes; Ann sees it appear live.
   await bob.getByRole("button", { name: "Message" }).click();
@@ -104,6 +107,8 @@ test("signing out everywhere ends the session on the other device", async ({ bro
   await laptop.getByRole("link", { name: "Settings" }).click();
   await expect(laptop.getByText("This device")).toBeVisible();
   await shot(laptop, "settings-desktop");
+  await laptop.setViewportSize({ width: 390, height: 780 });
+  await shot(laptop, "settings-phone");
   await laptop.getByRole("button", { name: "Sign out everywhere" }).click();
   await expect(laptop).toHaveURL(/\/signin/);
   await expect(phone).toHaveURL(/\/signin/, { timeout: 15_000 });

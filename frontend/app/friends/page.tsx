@@ -12,20 +12,23 @@ export default function FriendsPage() {
   const [incoming, setIncoming] = useState<FriendRequest[] | null>(null);
   const [outgoing, setOutgoing] = useState<FriendRequest[] | null>(null);
   const [friends, setFriends] = useState<UserSince[] | null>(null);
+  const [blocked, setBlocked] = useState<UserSince[]>([]);
   const [query, setQuery] = useState("");
   const [results, setResults] = useState<PublicUser[]>([]);
   const [notice, setNotice] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
 
   const reload = useCallback(async () => {
     try {
-      const [inc, out, fr] = await Promise.all([
+      const [inc, out, fr, bl] = await Promise.all([
         api<{ requests: FriendRequest[] }>("friends", "/friends/requests/incoming"),
         api<{ requests: FriendRequest[] }>("friends", "/friends/requests/outgoing"),
         api<{ users: UserSince[] }>("friends", "/friends?limit=100"),
+        api<{ users: UserSince[] }>("friends", "/blocks?limit=100"),
       ]);
       setIncoming(inc.requests);
       setOutgoing(out.requests);
       setFriends(fr.users);
+      setBlocked(bl.users);
     } catch (caught) {
       setNotice({ kind: "error", text: describe(caught) });
     }
@@ -180,6 +183,22 @@ export default function FriendsPage() {
             </ul>
           )}
         </section>
+        {blocked.length > 0 && (
+          <section className={`${section} md:col-span-2`} aria-labelledby="blocked">
+            <h2 id="blocked" className="font-semibold">Blocked</h2>
+            <ul className="mt-2 divide-y divide-slate-100">
+              {blocked.map(({ user }) => (
+                <li key={user.uuid} className="flex items-center gap-3 py-2">
+                  <Avatar name={user.username} size="h-8 w-8" />
+                  <span className="flex-1 text-sm font-medium">{user.username}</span>
+                  <button className={`${button} text-slate-600 hover:bg-slate-100`} onClick={() => act(() => api("friends", `/blocks/${user.uuid}`, { method: "DELETE" }), `Unblocked ${user.username}.`)}>
+                    Unblock
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
       </main>
     </div>
   );
