@@ -2,7 +2,7 @@
 // conversation and, after every reconnect, asks the server to replay what it missed
 // (`resume`), so nothing is lost while offline (docs/websocket.md).
 
-import { baseUrl, refreshSession } from "./api";
+import { api, baseUrl } from "./api";
 
 export type Frame = { type: string; data: any };
 type Listener = (frame: Frame) => void;
@@ -129,14 +129,9 @@ export class ChatSocket {
         window.location.assign("/signin");
         return;
       }
-      // An expired access token: refresh once, then reconnect; a failed refresh signs out.
-      if (event.code === 4003 || event.code === 1006) {
-        const refreshed = await refreshSession();
-        if (!refreshed && event.code === 4003) {
-          window.location.assign("/signin");
-          return;
-        }
-      }
+      // The access cookie may have expired while the socket was open: a cheap authenticated
+      // call refreshes it first (and sends the user to sign-in if the session is gone).
+      await api("users", "/users/me").catch(() => undefined);
       const delay = Math.min(10_000, 500 * 2 ** this.attempts++) * (0.5 + Math.random() / 2);
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;

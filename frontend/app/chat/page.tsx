@@ -33,15 +33,27 @@ export default function ChatPage() {
   useEffect(() => {
     const wanted = new URLSearchParams(window.location.search).get("c");
     if (wanted) setSelected(wanted);
-    api<Me>("users", "/users/me").then(setMe).catch(() => undefined);
-    const chat = new ChatSocket();
-    socket.current = chat;
-    const offState = chat.onState(setConnection);
-    const off = chat.on((frame) => handleFrame(frame));
+    // The session first (refreshed if the access token expired), then the socket, so the
+    // upgrade carries a valid cookie.
+    let chat: ChatSocket | null = null;
+    let offState = () => {};
+    let off = () => {};
+    let cancelled = false;
+    api<Me>("users", "/users/me")
+      .then((user) => {
+        if (cancelled) return;
+        setMe(user);
+        chat = new ChatSocket();
+        socket.current = chat;
+        offState = chat.onState(setConnection);
+        off = chat.on((frame) => handleFrame(frame));
+      })
+      .catch((caught) => setError(describe(caught)));
     return () => {
+      cancelled = true;
       off();
       offState();
-      chat.close();
+      chat?.close();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
