@@ -3,14 +3,15 @@ import { expect, test, type Browser, type Page } from "@playwright/test";
 const run = Date.now().toString(36);
 const password = "correct horse battery";
 
-async function signUp(browser: Browser, name: string): Promise<Page> {
-  const context = await browser.newContext();
+async function signUp(browser: Browser, name: string, phone = false): Promise<Page> {
+  const context = await browser.newContext(phone ? { viewport: { width: 390, height: 780 } } : {});
   const page = await context.newPage();
   await page.goto("/signup");
   await page.getByLabel("Username").fill(name);
   await page.getByLabel("Email").fill(`${name}@example.com`);
   await page.getByLabel("Password").fill(password);
   await expect(page.getByText("✓ Available").first()).toBeVisible();
+  if (phone) await shot(page, "signup-phone");
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/chat/);
   await expect(page.getByText("● Connected")).toBeVisible();
@@ -117,7 +118,7 @@ test("signing out everywhere ends the session on the other device", async ({ bro
 
 test("a group is created, renamed and read by its members", async ({ browser }) => {
   const dee = await signUp(browser, `dee_${run}`);
-  const eli = await signUp(browser, `eli_${run}`);
+  const eli = await signUp(browser, `eli_${run}`, true);
   // Eli asks, Dee accepts (from the Friends page).
   await eli.getByRole("link", { name: "Friends" }).click();
   await eli.getByPlaceholder("Search by username").fill(`dee_${run}`);
@@ -143,8 +144,16 @@ test("a group is created, renamed and read by its members", async ({ browser }) 
   await composer.press("Enter");
 
   await eli.getByRole("link", { name: "Chats" }).click();
+  await expect(eli.getByRole("button", { name: /Weekend trip/ })).toBeVisible();
+  await shot(eli, "chat-list-phone");
   await eli.getByRole("button", { name: /Weekend trip/ }).click();
   await expect(eli.getByTestId("message-text").filter({ hasText: "Who brings the tent?" })).toBeVisible();
+  await shot(eli, "group-phone");
+  await eli.getByRole("button", { name: "Group details" }).click();
+  await expect(eli.getByRole("complementary", { name: "Group details" })).toBeVisible();
+  await shot(eli, "group-details-phone");
+  await eli.getByRole("button", { name: "Close group details" }).click();
+  await eli.getByRole("button", { name: "Back to conversations" }).click();
 
   await dee.getByRole("button", { name: "Group details" }).click();
   await dee.getByRole("textbox", { name: "Name" }).fill("Weekend trip 🏕");

@@ -263,12 +263,15 @@ export default function ChatPage() {
     <div className="flex h-full flex-col">
       <header className="flex items-center justify-between border-b border-slate-200 bg-white px-4 py-2">
         <div className="flex items-center gap-3">
-          <span className="text-lg font-semibold text-indigo-600">Chat</span>
+          <span className="hidden text-lg font-semibold text-indigo-600 sm:inline">Chat</span>
           <NavBar active="chat" />
         </div>
         <div className="flex items-center gap-3 text-sm text-slate-500">
-          <span aria-live="polite" className={connection === "online" ? "text-emerald-600" : "text-amber-600"}>
-            {connection === "online" ? "● Connected" : connection === "connecting" ? "○ Connecting…" : "○ Offline, retrying…"}
+          <span aria-live="polite" className={`whitespace-nowrap ${connection === "online" ? "text-emerald-600" : "text-amber-600"}`}>
+            {connection === "online" ? "●" : "○"}
+            <span className="sr-only sm:not-sr-only">
+              {connection === "online" ? " Connected" : connection === "connecting" ? " Connecting…" : " Offline, retrying…"}
+            </span>
           </span>
           {me && <span className="hidden font-medium text-slate-700 sm:inline">{me.username}</span>}
         </div>
@@ -291,7 +294,7 @@ export default function ChatPage() {
           </div>
           <ConversationList conversations={conversations} me={me?.uuid ?? ""} presence={presence} selected={selected} onSelect={(id) => { setSelected(id); setDetails(false); }} />
         </aside>
-        <main className={`${selected ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
+        <main className={`${selected && !(details && current?.is_group) ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
           {current && me ? (
             <Pane
               key={current.id}
