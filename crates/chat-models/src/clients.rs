@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::api::friend::{FriendsCheckRequest, FriendsCheckResponse};
 use crate::api::user::{BatchUsersRequest, BatchUsersResponse, PublicUser};
-use crate::auth::{Jwks, SERVICE_TOKEN_HEADER};
+use crate::auth::{Authenticator, Jwks, JwtVerifier, SessionRevocations, SERVICE_TOKEN_HEADER};
 use crate::{ApiError, Result};
 
 /// A service's base URL with the shared token; calls time out after 5 s.
@@ -102,6 +102,27 @@ impl UserDirectory {
             .into_iter()
             .map(|user| (user.uuid, user))
             .collect())
+    }
+
+    /// An authenticator for a service that does not sign tokens: user-service's published
+    /// keys (fetched from `jwks_url` now) and the shared revocation list.
+    pub async fn authenticator(
+        &self,
+        jwks_url: &str,
+        issuer: &str,
+        audience: &str,
+        revocations: SessionRevocations,
+    ) -> anyhow::Result<Authenticator> {
+        let jwks = self
+            .jwks(jwks_url)
+            .await
+            .context("cannot load the access-token keys")?;
+        let mut verifier = JwtVerifier::new(issuer, audience);
+        verifier.add_jwks(&jwks)?;
+        Ok(Authenticator {
+            verifier: std::sync::Arc::new(verifier),
+            revocations,
+        })
     }
 
     /// The public keys that verify access tokens.

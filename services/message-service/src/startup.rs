@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::serve::ListenerExt as _;
 use axum::Router;
-use chat_models::auth::{Authenticator, JwtVerifier, ServiceToken, SessionRevocations};
+use chat_models::auth::{ServiceToken, SessionRevocations};
 use chat_models::clients::{FriendsDirectory, UserDirectory};
 use chat_models::events::{stream_name, EventConsumer, EventPublisher, EventTail};
 use chat_models::http::{parse_origins, with_common_layers, CommonLayers};
@@ -54,21 +54,20 @@ impl Application {
         let friends =
             FriendsDirectory::new(&config.friends_service_url, config.service_token.clone())?;
 
-        let mut verifier = JwtVerifier::new(&config.jwt_issuer, &config.jwt_audience);
-        let jwks = users
-            .jwks(&config.jwks_url())
-            .await
-            .context("cannot load the access-token keys")?;
-        verifier.add_jwks(&jwks)?;
         let prefix = config.redis_key_prefix.clone();
-        let auth = Authenticator {
-            verifier: Arc::new(verifier),
-            revocations: SessionRevocations::new(
-                redis.clone(),
-                &prefix,
-                Duration::from_secs(config.access_token_ttl_secs + 60),
-            ),
-        };
+        let revocations = SessionRevocations::new(
+            redis.clone(),
+            &prefix,
+            Duration::from_secs(config.access_token_ttl_secs + 60),
+        );
+        let auth = users
+            .authenticator(
+                &config.jwks_url(),
+                &config.jwt_issuer,
+                &config.jwt_audience,
+                revocations,
+            )
+            .await?;
         let events = EventPublisher::new(redis.clone(), stream_name(&prefix), EVENT_STREAM_MAX_LEN);
         let presence = PresenceStore::new(
             redis.clone(),

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use mongodb::ClientSession;
 
-use super::{commit, is_duplicate_key, retry_transaction, Store, TxError};
+use super::{in_transaction, is_duplicate_key, Store, TxError};
 
 /// A stored conversation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -278,25 +278,10 @@ pub async fn hide_for(store: &Store, id: ObjectId, user: Uuid) -> Result<bool> {
 pub async fn delete_if(store: &Store, id: ObjectId, extra: Document) -> Result<bool> {
     let mut filter = doc! { "_id": id };
     filter.extend(extra);
-    let mut session = store.client.start_session().await?;
-    let started = std::time::Instant::now();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        session.start_transaction().await?;
-        let outcome = match delete_once(store, &mut session, id, filter.clone()).await {
-            Ok(deleted) => commit(&mut session).await.map(|()| deleted),
-            Err(error) => {
-                let _ = session.abort_transaction().await;
-                Err(error)
-            }
-        };
-        match outcome {
-            Ok(deleted) => return Ok(deleted),
-            Err(error) if retry_transaction(&error, attempt, started).await => continue,
-            Err(error) => return Err(error.into()),
-        }
-    }
+    in_transaction(store, &(id, filter), |store, session, (id, filter)| {
+        Box::pin(delete_once(store, session, *id, filter.clone()))
+    })
+    .await
 }
 
 async fn delete_once(

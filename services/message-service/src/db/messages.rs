@@ -16,9 +16,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::conversations::{member_filter, uuid_of, ConversationDoc};
-use mongodb::error::TRANSIENT_TRANSACTION_ERROR;
-
-use super::{commit, contended, retry_transaction, Store, TxError};
+use super::{in_transaction, Store, TxError};
 use crate::domain::preview;
 
 /// A stored message.
@@ -98,28 +96,10 @@ pub enum Sent {
 /// the conversation, and moves the sender's read position to it, all in one transaction.
 /// A send repeating an earlier nonce returns the earlier message instead.
 pub async fn send(store: &Store, new: &NewMessage) -> Result<Sent> {
-    let mut session = store.client.start_session().await?;
-    let started = std::time::Instant::now();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        session.start_transaction().await?;
-        let outcome = match send_once(store, &mut session, new).await {
-            Ok(sent) => commit(&mut session).await.map(|()| sent),
-            Err(error) => {
-                let _ = session.abort_transaction().await;
-                Err(error)
-            }
-        };
-        match outcome {
-            Ok(sent) => return Ok(sent),
-            Err(error) if retry_transaction(&error, attempt, started).await => continue,
-            Err(TxError::Mongo(error)) if error.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
-                return Err(contended())
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
+    in_transaction(store, new, |store, session, new| {
+        Box::pin(send_once(store, session, new))
+    })
+    .await
 }
 
 /// One attempt of [`send`], inside its transaction.

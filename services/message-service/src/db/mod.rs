@@ -117,7 +117,7 @@ pub const TRANSACTION_BUDGET: Duration = Duration::from_secs(5);
 /// Whether a failed transaction attempt should be run again: MongoDB labels write conflicts
 /// (two sends bumping one conversation) as transient. Pauses a little, growing with the
 /// attempt and jittered, before saying so; gives up once `started` is `TRANSACTION_BUDGET` ago.
-pub async fn retry_transaction(error: &TxError, attempt: u32, started: std::time::Instant) -> bool {
+async fn retry_transaction(error: &TxError, attempt: u32, started: std::time::Instant) -> bool {
     let transient =
         matches!(error, TxError::Mongo(error) if error.contains_label(TRANSIENT_TRANSACTION_ERROR));
     if !transient || started.elapsed() >= TRANSACTION_BUDGET {
@@ -129,6 +129,40 @@ pub async fn retry_transaction(error: &TxError, attempt: u32, started: std::time
     true
 }
 
+/// One attempt of a transaction's work, given the session to run it in.
+pub type Attempt<'a, T> = futures::future::BoxFuture<'a, Result<T, TxError>>;
+
+/// Runs `attempt` in a transaction, committing it, and runs it again while MongoDB reports a
+/// transient conflict (within `TRANSACTION_BUDGET`; after that `503 server_busy`).
+pub async fn in_transaction<C: Sync + ?Sized, T>(
+    store: &Store,
+    context: &C,
+    attempt: for<'a> fn(&'a Store, &'a mut ClientSession, &'a C) -> Attempt<'a, T>,
+) -> chat_models::Result<T> {
+    let mut session = store.client.start_session().await?;
+    let started = std::time::Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        session.start_transaction().await?;
+        let outcome = match attempt(store, &mut session, context).await {
+            Ok(value) => commit(&mut session).await.map(|()| value),
+            Err(error) => {
+                let _ = session.abort_transaction().await;
+                Err(error)
+            }
+        };
+        match outcome {
+            Ok(value) => return Ok(value),
+            Err(error) if retry_transaction(&error, attempts, started).await => continue,
+            Err(TxError::Mongo(error)) if error.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                return Err(contended())
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
 /// What a transaction that still conflicts after its budget answers: busy, retry shortly.
 pub fn contended() -> ApiError {
     ApiError::Unavailable {
@@ -138,7 +172,7 @@ pub fn contended() -> ApiError {
 }
 
 /// Commits, retrying while the outcome is unknown (as the MongoDB drivers' spec advises).
-pub async fn commit(session: &mut ClientSession) -> Result<(), TxError> {
+async fn commit(session: &mut ClientSession) -> Result<(), TxError> {
     for _ in 0..3 {
         match session.commit_transaction().await {
             Ok(()) => return Ok(()),
