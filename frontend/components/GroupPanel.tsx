@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "react";
 
+import { Notice, useNotice } from "@/components/Notice";
 import { Avatar } from "@/components/ui";
 import { api, describe, type Conversation, type UserSince } from "@/lib/api";
 
@@ -93,18 +94,10 @@ export function GroupPanel({ group, me, onClose, onLeft }: { group: Conversation
   const [name, setName] = useState(group.name ?? "");
   const [description, setDescription] = useState(group.description ?? "");
   const [chosen, setChosen] = useState<Set<string>>(new Set());
-  const [notice, setNotice] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const { notice, act } = useNotice();
   const admin = group.admin === me;
   const addable = friends.filter(({ user }) => !group.participant_uuids.includes(user.uuid));
 
-  async function act(action: () => Promise<unknown>, done: string) {
-    try {
-      await action();
-      setNotice({ kind: "ok", text: done });
-    } catch (caught) {
-      setNotice({ kind: "error", text: describe(caught) });
-    }
-  }
 
   const path = `/conversations/${group.id}`;
   return (
@@ -113,11 +106,7 @@ export function GroupPanel({ group, me, onClose, onLeft }: { group: Conversation
         <h2 className="font-semibold">Group details</h2>
         <button onClick={onClose} aria-label="Close group details" className="rounded-lg px-2 py-1 text-slate-500 hover:bg-slate-100">✕</button>
       </div>
-      {notice && (
-        <p role={notice.kind === "error" ? "alert" : "status"} className={`mb-3 rounded-lg px-3 py-2 text-sm ${notice.kind === "error" ? "bg-rose-50 text-rose-700" : "bg-emerald-50 text-emerald-700"}`}>
-          {notice.text}
-        </p>
-      )}
+      <Notice notice={notice} className="mb-3" />
       {admin ? (
         <form
           className="space-y-2"

@@ -4,8 +4,9 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useState } from "react";
 
+import { Notice, useNotice } from "@/components/Notice";
 import { Avatar, NavBar } from "@/components/ui";
-import { api, describe, type FriendRequest, type PublicUser, type UserSince } from "@/lib/api";
+import { api, type FriendRequest, type PublicUser, type UserSince } from "@/lib/api";
 
 export default function FriendsPage() {
   const router = useRouter();
@@ -15,7 +16,7 @@ export default function FriendsPage() {
   const [blocked, setBlocked] = useState<UserSince[]>([]);
   const [query, setQuery] = useState("");
   const [results, setResults] = useState<PublicUser[]>([]);
-  const [notice, setNotice] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const { notice, act, fail } = useNotice(() => reload());
 
   const reload = useCallback(async () => {
     try {
@@ -30,7 +31,7 @@ export default function FriendsPage() {
       setFriends(fr.users);
       setBlocked(bl.users);
     } catch (caught) {
-      setNotice({ kind: "error", text: describe(caught) });
+      fail(caught);
     }
   }, []);
 
@@ -55,22 +56,13 @@ export default function FriendsPage() {
     return () => clearTimeout(timer);
   }, [query]);
 
-  async function act(action: () => Promise<unknown>, done: string) {
-    try {
-      await action();
-      setNotice({ kind: "ok", text: done });
-      await reload();
-    } catch (caught) {
-      setNotice({ kind: "error", text: describe(caught) });
-    }
-  }
 
   async function message(user: PublicUser) {
     try {
       const conversation = await api<{ id: string }>("messages", "/conversations/direct", { method: "POST", body: { user_uuid: user.uuid } });
       router.push(`/chat?c=${conversation.id}`);
     } catch (caught) {
-      setNotice({ kind: "error", text: describe(caught) });
+      fail(caught);
     }
   }
 
@@ -83,11 +75,7 @@ export default function FriendsPage() {
         <NavBar active="friends" />
       </header>
       <main className="mx-auto grid max-w-4xl gap-4 p-4 md:grid-cols-2">
-        {notice && (
-          <p role={notice.kind === "error" ? "alert" : "status"} className={`md:col-span-2 rounded-lg px-3 py-2 text-sm ${notice.kind === "error" ? "bg-rose-50 text-rose-700" : "bg-emerald-50 text-emerald-700"}`}>
-            {notice.text}
-          </p>
-        )}
+        <Notice notice={notice} className="md:col-span-2" />
         <section className={`${section} md:col-span-2`} aria-labelledby="find">
           <h2 id="find" className="font-semibold">Find people</h2>
           <label className="mt-2 block">

@@ -3,8 +3,9 @@
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useState } from "react";
 
+import { Notice, useNotice } from "@/components/Notice";
 import { NavBar } from "@/components/ui";
-import { api, describe, type Me } from "@/lib/api";
+import { api, type Me } from "@/lib/api";
 
 /** "Chrome on Linux" from a User-Agent. */
 function device(agent: string | null): string {
@@ -22,7 +23,7 @@ export default function SettingsPage() {
   const [profile, setProfile] = useState({ username: "", email: "", bio: "" });
   const [passwords, setPasswords] = useState({ current_password: "", new_password: "" });
   const [sessions, setSessions] = useState<Session[] | null>(null);
-  const [notice, setNotice] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const { notice, act, fail } = useNotice(() => load());
 
   const load = useCallback(async () => {
     try {
@@ -34,7 +35,7 @@ export default function SettingsPage() {
       setProfile({ username: user.username, email: user.email, bio: user.bio ?? "" });
       setSessions(list.sessions);
     } catch (caught) {
-      setNotice({ kind: "error", text: describe(caught) });
+      fail(caught);
     }
   }, []);
 
@@ -42,15 +43,6 @@ export default function SettingsPage() {
     load();
   }, [load]);
 
-  async function act(action: () => Promise<unknown>, done: string) {
-    try {
-      await action();
-      setNotice({ kind: "ok", text: done });
-      await load();
-    } catch (caught) {
-      setNotice({ kind: "error", text: describe(caught) });
-    }
-  }
 
   async function signOut(everywhere: boolean) {
     try {
@@ -67,7 +59,7 @@ export default function SettingsPage() {
       await api("users", "/users/me", { method: "DELETE", body: { password } });
       router.replace("/signup");
     } catch (caught) {
-      setNotice({ kind: "error", text: describe(caught) });
+      fail(caught);
     }
   }
 
@@ -81,11 +73,7 @@ export default function SettingsPage() {
         <NavBar active="settings" />
       </header>
       <main className="mx-auto max-w-2xl space-y-4 p-4">
-        {notice && (
-          <p role={notice.kind === "error" ? "alert" : "status"} className={`rounded-lg px-3 py-2 text-sm ${notice.kind === "error" ? "bg-rose-50 text-rose-700" : "bg-emerald-50 text-emerald-700"}`}>
-            {notice.text}
-          </p>
-        )}
+        <Notice notice={notice} />
         <section className={section} aria-labelledby="profile">
           <h2 id="profile" className="font-semibold">Profile</h2>
           {me === null ? (

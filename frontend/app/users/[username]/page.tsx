@@ -3,8 +3,9 @@
 import { useParams, useRouter } from "next/navigation";
 import { useCallback, useEffect, useState } from "react";
 
+import { Notice, useNotice } from "@/components/Notice";
 import { Avatar, NavBar } from "@/components/ui";
-import { api, describe, type PublicUser } from "@/lib/api";
+import { api, type PublicUser } from "@/lib/api";
 
 type Relationship = { status: "none" | "outgoing" | "incoming" | "friends" | "blocked" | "blocked_by"; request_id?: number };
 
@@ -13,7 +14,7 @@ export default function ProfilePage() {
   const router = useRouter();
   const [user, setUser] = useState<PublicUser | null>(null);
   const [relationship, setRelationship] = useState<Relationship | null>(null);
-  const [notice, setNotice] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const { notice, act, fail } = useNotice(() => load());
   const [missing, setMissing] = useState(false);
 
   const load = useCallback(async () => {
@@ -25,7 +26,7 @@ export default function ProfilePage() {
       const code = (caught as { code?: string }).code;
       if (code === "user_not_found") setMissing(true);
       else if (code === "cannot_target_self") router.replace("/settings");
-      else setNotice({ kind: "error", text: describe(caught) });
+      else fail(caught);
     }
   }, [username, router]);
 
@@ -33,15 +34,6 @@ export default function ProfilePage() {
     load();
   }, [load]);
 
-  async function act(action: () => Promise<unknown>, done: string) {
-    try {
-      await action();
-      setNotice({ kind: "ok", text: done });
-      await load();
-    } catch (caught) {
-      setNotice({ kind: "error", text: describe(caught) });
-    }
-  }
 
   async function message() {
     if (!user) return;
@@ -49,7 +41,7 @@ export default function ProfilePage() {
       const conversation = await api<{ id: string }>("messages", "/conversations/direct", { method: "POST", body: { user_uuid: user.uuid } });
       router.push(`/chat?c=${conversation.id}`);
     } catch (caught) {
-      setNotice({ kind: "error", text: describe(caught) });
+      fail(caught);
     }
   }
 
@@ -62,11 +54,7 @@ export default function ProfilePage() {
         <NavBar active="friends" />
       </header>
       <main className="mx-auto max-w-xl p-4">
-        {notice && (
-          <p role={notice.kind === "error" ? "alert" : "status"} className={`mb-4 rounded-lg px-3 py-2 text-sm ${notice.kind === "error" ? "bg-rose-50 text-rose-700" : "bg-emerald-50 text-emerald-700"}`}>
-            {notice.text}
-          </p>
-        )}
+        <Notice notice={notice} className="mb-4" />
         {missing ? (
           <p className="text-sm text-slate-500">No user called {username}.</p>
         ) : !user || !relationship ? (
