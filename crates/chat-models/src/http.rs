@@ -211,30 +211,3 @@ pub fn parse_origins(list: &str) -> anyhow::Result<Vec<HeaderValue>> {
         })
         .collect()
 }
-
-/// Declares the two ways to send an access token (`bearer` header, `cookie`) in a service's
-/// OpenAPI document: `#[openapi(modifiers(&chat_models::http::AccessTokenSecurity))]`.
-#[derive(Debug, Clone, Copy)]
-pub struct AccessTokenSecurity;
-
-impl utoipa::Modify for AccessTokenSecurity {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{
-            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
-        };
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "cookie",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::ACCESS_COOKIE))),
-        );
-    }
-}

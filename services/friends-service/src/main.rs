@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use friends_service::config::Config;
-use friends_service::startup::Application;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -12,22 +11,7 @@ async fn main() -> ExitCode {
     let config = Config::parse();
     chat_models::telemetry::init_tracing(
         "info,friends_service=debug,tower_http=info",
-        config.log_format,
+        config.common.log_format,
     );
-    match run(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("friends-service stopped: {error:#}");
-            eprintln!("friends-service: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run(config: Config) -> anyhow::Result<()> {
-    let app = Application::build(config).await?;
-    tracing::info!(port = app.port(), "friends-service listening");
-    app.run_until_stopped(chat_models::telemetry::shutdown_signal())
-        .await?;
-    Ok(())
+    chat_models::service::run("friends-service", friends_service::startup::build(config)).await
 }

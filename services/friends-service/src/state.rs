@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use chat_models::auth::{Authenticator, ServiceToken};
+use chat_models::health::{self, Checks, Readiness};
 use chat_models::outbox::OutboxSignal;
 use sqlx::MySqlPool;
 
@@ -26,6 +27,15 @@ pub struct AppState {
     pub service_token: ServiceToken,
     /// Fixed at start-up.
     pub settings: Arc<Settings>,
+}
+
+impl Readiness for AppState {
+    fn check(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Checks> + Send + '_>> {
+        Box::pin(async move {
+            let (mysql, redis) = tokio::join!(health::mysql(&self.db), health::redis(&self.redis));
+            vec![("mysql", mysql), ("redis", redis)]
+        })
+    }
 }
 
 /// Start-up settings handlers need.

@@ -1,9 +1,15 @@
-//! Rules without I/O: validation of texts, names and nonces, previews, paging cursors, the
-//! direct-conversation key, and who becomes admin when the admin leaves.
+//! Rules without I/O: validation of ids, texts, names and nonces, previews, page sizes and
+//! cursors, the direct-conversation key, and who becomes admin when the admin leaves.
 
 use bson::oid::ObjectId;
+use chat_models::api::PageLimit;
 use chat_models::{ApiError, ErrorCode, FieldError, Result};
 use uuid::Uuid;
+
+/// Conversation list pages: 20 unless asked, at most 50.
+pub const LIST_PAGES: PageLimit = PageLimit::new(20, 50);
+/// History pages: 50 messages unless asked, at most 100.
+pub const HISTORY_PAGES: PageLimit = PageLimit::new(50, 100);
 
 /// Longest message, in characters after trimming.
 pub const MAX_TEXT_CHARS: usize = 4000;
@@ -119,6 +125,16 @@ pub fn direct_key(a: Uuid, b: Uuid) -> String {
     }
 }
 
+/// A conversation id from a path or frame; a malformed one is simply not found.
+pub fn conversation_id(raw: &str) -> Result<ObjectId> {
+    object_id("path", raw, ErrorCode::ConversationNotFound)
+}
+
+/// A message id from a path or frame; a malformed one is simply not found.
+pub fn message_id(raw: &str) -> Result<ObjectId> {
+    object_id("path", raw, ErrorCode::MessageNotFound)
+}
+
 /// A conversation or message id from a path or body (24 hex characters).
 pub fn object_id(field: &'static str, value: &str, missing: ErrorCode) -> Result<ObjectId> {
     ObjectId::parse_str(value).map_err(|_| {
@@ -137,20 +153,18 @@ pub fn object_id(field: &'static str, value: &str, missing: ErrorCode) -> Result
 /// Members after `leaver` leaves, and who is admin then: the admin stays unless it is the
 /// leaver, in which case the longest-standing remaining member takes over.
 pub fn after_leaving(
-    participants: &[String],
-    admin: Option<&str>,
-    leaver: &str,
-) -> (Vec<String>, Option<String>) {
-    let remaining: Vec<String> = participants
+    participants: &[Uuid],
+    admin: Option<Uuid>,
+    leaver: Uuid,
+) -> (Vec<Uuid>, Option<Uuid>) {
+    let remaining: Vec<Uuid> = participants
         .iter()
-        .filter(|member| member.as_str() != leaver)
-        .cloned()
+        .copied()
+        .filter(|member| *member != leaver)
         .collect();
     let admin = match admin {
-        Some(admin) if admin != leaver && remaining.iter().any(|member| member == admin) => {
-            Some(admin.to_owned())
-        }
-        _ => remaining.first().cloned(),
+        Some(admin) if admin != leaver && remaining.contains(&admin) => Some(admin),
+        _ => remaining.first().copied(),
     };
     (remaining, admin)
 }
@@ -173,19 +187,6 @@ pub fn parse_list_cursor(cursor: &str) -> Result<(i64, ObjectId)> {
     let millis = millis.parse().map_err(|_| invalid())?;
     let id = ObjectId::parse_str(id).map_err(|_| invalid())?;
     Ok((millis, id))
-}
-
-/// A page size within `1..=max`, `default` when absent.
-pub fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<i64> {
-    let limit = limit.unwrap_or(default);
-    if !(1..=max).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            "out_of_range",
-            format!("Use a limit from 1 to {max}."),
-        ));
-    }
-    Ok(i64::from(limit))
 }
 
 #[cfg(test)]
@@ -221,19 +222,11 @@ mod tests {
 
     #[test]
     fn a_leaving_admin_hands_over_to_the_longest_member() {
-        let members = ["a", "b", "c"].map(str::to_owned);
-        assert_eq!(
-            after_leaving(&members, Some("a"), "a"),
-            (vec!["b".to_owned(), "c".to_owned()], Some("b".to_owned()))
-        );
-        assert_eq!(
-            after_leaving(&members, Some("a"), "c"),
-            (vec!["a".to_owned(), "b".to_owned()], Some("a".to_owned()))
-        );
-        assert_eq!(
-            after_leaving(&["a".to_owned()], Some("a"), "a"),
-            (vec![], None)
-        );
+        let [a, b, c] = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
+        let members = [a, b, c];
+        assert_eq!(after_leaving(&members, Some(a), a), (vec![b, c], Some(b)));
+        assert_eq!(after_leaving(&members, Some(a), c), (vec![a, b], Some(a)));
+        assert_eq!(after_leaving(&[a], Some(a), a), (vec![], None));
     }
 
     #[test]

@@ -2,13 +2,24 @@
 //! and the real-time WebSocket gateway. Profiles come from user-service's internal batch route
 //! and friendships from friends-service's; every change is published to the Redis event
 //! stream, which every instance's gateway reads to reach the sockets it holds.
+//!
+//! Layout: use cases in [`conversations`], [`groups`], [`messaging`] and [`event_handlers`]
+//! (with [`views`]), over the store in [`db`] and the rules in [`domain`]; the REST routes
+//! (`routes`) and the [`gateway`] are adapters over the use cases and never call each other;
+//! [`startup`] assembles them.
 
 pub mod config;
+pub mod conversations;
 pub mod db;
 pub mod domain;
+pub mod event_handlers;
 pub mod gateway;
+pub mod groups;
+pub mod messaging;
+pub mod presence;
 mod routes;
 pub mod startup;
 pub mod state;
+pub mod views;
 
 pub use routes::ApiDoc;

@@ -1,4 +1,4 @@
-//! The state every handler can extract from.
+//! The state every handler and use case can extract from.
 
 use std::sync::Arc;
 
@@ -6,16 +6,18 @@ use axum::extract::FromRef;
 use chat_models::auth::{Authenticator, ServiceToken};
 use chat_models::clients::{FriendsDirectory, UserDirectory};
 use chat_models::events::{DomainEvent, EventPublisher};
+use chat_models::health::{self, Checks, Readiness};
 
 use crate::db::Store;
 use crate::gateway::Gateway;
+use crate::presence::PresenceStore;
 
 /// Shared, cheaply cloned state.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     /// MongoDB collections.
     pub store: Store,
-    /// Redis, for readiness checks.
+    /// Redis (typing over pub/sub, readiness).
     pub redis: redis::aio::ConnectionManager,
     /// Access-token verification and revocation checks.
     pub auth: Authenticator,
@@ -25,6 +27,8 @@ pub struct AppState {
     pub friends: FriendsDirectory,
     /// The event stream.
     pub events: EventPublisher,
+    /// Who is online, across instances.
+    pub presence: PresenceStore,
     /// The `/internal` shared secret.
     pub service_token: ServiceToken,
     /// Fixed at start-up.
@@ -33,11 +37,13 @@ pub struct AppState {
     pub gateway: Gateway,
 }
 
-/// Start-up settings handlers need.
+/// Start-up settings the use cases need.
 #[derive(Debug)]
 pub struct Settings {
     /// Most members of a group, admin included.
     pub max_group_members: usize,
+    /// Most messages one `resume` replays per conversation.
+    pub resume_max_messages: i64,
 }
 
 impl AppState {
@@ -49,5 +55,15 @@ impl AppState {
         if let Err(error) = self.events.publish(event).await {
             tracing::warn!(event = name, error = %error, "could not publish an event");
         }
+    }
+}
+
+impl Readiness for AppState {
+    fn check(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Checks> + Send + '_>> {
+        Box::pin(async move {
+            let (mongodb, redis) =
+                tokio::join!(health::mongo(&self.store.db), health::redis(&self.redis));
+            vec![("mongodb", mongodb), ("redis", redis)]
+        })
     }
 }

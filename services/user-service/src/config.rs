@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chat_models::config::{AppEnv, CommonConfig};
 use chat_models::ratelimit::RateLimit;
-use chat_models::telemetry::LogFormat;
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 
 /// user-service settings.
 #[derive(Debug, Clone, clap::Parser)]
@@ -37,19 +37,6 @@ pub struct Config {
     #[arg(long, env = "MONGODB_DATABASE", default_value = "chat")]
     pub mongodb_database: String,
 
-    /// Redis URL (events, rate limits, revoked sessions).
-    #[arg(
-        long,
-        env = "REDIS_URL",
-        default_value = "redis://127.0.0.1:6379",
-        hide_env_values = true
-    )]
-    pub redis_url: SecretString,
-
-    /// Prefix of every Redis key and of the event stream; all services must agree on it.
-    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "chat:")]
-    pub redis_key_prefix: String,
-
     /// Path of the Ed25519 private key (PKCS#8 PEM) that signs access tokens.
     #[arg(long, env = "JWT_PRIVATE_KEY_FILE")]
     pub jwt_private_key_file: Option<PathBuf>,
@@ -58,33 +45,9 @@ pub struct Config {
     #[arg(long, env = "JWT_PRIVATE_KEY", hide_env_values = true)]
     pub jwt_private_key: Option<SecretString>,
 
-    /// `iss` claim of access tokens.
-    #[arg(long, env = "JWT_ISSUER", default_value = "chat-user-service")]
-    pub jwt_issuer: String,
-
-    /// `aud` claim of access tokens.
-    #[arg(long, env = "JWT_AUDIENCE", default_value = "chat")]
-    pub jwt_audience: String,
-
-    /// Access-token lifetime in seconds.
-    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
-    pub access_token_ttl_secs: u64,
-
     /// Refresh-token lifetime in seconds; each refresh starts a new period (sliding session).
     #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 604_800)]
     pub refresh_token_ttl_secs: u64,
-
-    /// Shared secret other services send in `X-Service-Token` to call `/internal/...`.
-    #[arg(long, env = "SERVICE_TOKEN", hide_env_values = true)]
-    pub service_token: SecretString,
-
-    /// Comma-separated browser origins allowed to call with credentials.
-    #[arg(
-        long,
-        env = "CORS_ALLOWED_ORIGINS",
-        default_value = "http://localhost:3000,http://127.0.0.1:3000"
-    )]
-    pub cors_allowed_origins: String,
 
     /// Mark cookies `Secure` (set it whenever the site is served over HTTPS).
     #[arg(long, env = "COOKIE_SECURE", default_value_t = false)]
@@ -93,14 +56,6 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
-
-    /// `development` or `production` (refuses placeholder secrets and insecure settings).
-    #[arg(long, env = "APP_ENV", default_value = "development")]
-    pub app_env: chat_models::config::AppEnv,
-
-    /// Log format: `text` or `json`.
-    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
-    pub log_format: LogFormat,
 
     /// argon2id memory cost in KiB.
     #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = 19_456)]
@@ -142,13 +97,9 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_LOOKUP_IP", default_value = "120/60")]
     pub rate_limit_lookup_ip: RateLimit,
 
-    /// Largest request body in bytes.
-    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 65_536)]
-    pub body_limit_bytes: usize,
-
-    /// Requests running longer are answered with 408.
-    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 15)]
-    pub request_timeout_secs: u64,
+    /// Settings every service shares.
+    #[command(flatten)]
+    pub common: CommonConfig,
 }
 
 impl Config {
@@ -172,19 +123,14 @@ impl Config {
         Ok(SecretString::from(pem))
     }
 
-    /// Refuses to start with an unusable service token.
+    /// Refuses to start with unusable settings.
     pub fn validate(&self) -> anyhow::Result<()> {
-        chat_models::config::check_secret(
-            "SERVICE_TOKEN",
-            self.service_token.expose_secret(),
-            self.app_env,
-        )?;
-        if self.app_env == chat_models::config::AppEnv::Production && !self.cookie_secure {
+        self.common.validate()?;
+        if self.common.app_env == AppEnv::Production && !self.cookie_secure {
             anyhow::bail!("COOKIE_SECURE must be true with APP_ENV=production (serve over HTTPS)");
         }
-        if self.access_token_ttl_secs == 0
-            || self.refresh_token_ttl_secs <= self.access_token_ttl_secs
-        {
+        let access_ttl = self.common.access_token_ttl_secs;
+        if access_ttl == 0 || self.refresh_token_ttl_secs <= access_ttl {
             anyhow::bail!("REFRESH_TOKEN_TTL_SECS must be longer than ACCESS_TOKEN_TTL_SECS, and both positive");
         }
         Ok(())

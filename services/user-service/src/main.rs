@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use user_service::config::Config;
-use user_service::startup::Application;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -12,24 +11,7 @@ async fn main() -> ExitCode {
     let config = Config::parse();
     chat_models::telemetry::init_tracing(
         "info,user_service=debug,tower_http=info",
-        config.log_format,
+        config.common.log_format,
     );
-    match run(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            // One line with the whole cause chain, not a debug dump: this is what an operator
-            // reads when the service refuses to start.
-            tracing::error!("user-service stopped: {error:#}");
-            eprintln!("user-service: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run(config: Config) -> anyhow::Result<()> {
-    let app = Application::build(config).await?;
-    tracing::info!(port = app.port(), "user-service listening");
-    app.run_until_stopped(chat_models::telemetry::shutdown_signal())
-        .await?;
-    Ok(())
+    chat_models::service::run("user-service", user_service::startup::build(config)).await
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use chat_models::auth::{Authenticator, ServiceToken};
 use chat_models::events::EventPublisher;
+use chat_models::health::{self, Checks, Readiness};
 use chat_models::ratelimit::{RateLimit, RateLimiter};
 use sqlx::MySqlPool;
 
@@ -41,6 +42,19 @@ pub struct AppState {
     pub service_token: ServiceToken,
     /// Everything else that is fixed at start-up.
     pub settings: Arc<Settings>,
+}
+
+impl Readiness for AppState {
+    fn check(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Checks> + Send + '_>> {
+        Box::pin(async move {
+            let (mysql, mongodb, redis) = tokio::join!(
+                health::mysql(&self.db),
+                health::mongo(&self.mongo),
+                health::redis(&self.redis),
+            );
+            vec![("mysql", mysql), ("mongodb", mongodb), ("redis", redis)]
+        })
+    }
 }
 
 /// Start-up settings handlers need.

@@ -93,7 +93,7 @@ pub struct ReadStateView {
 }
 
 /// A conversation as its member sees it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ConversationView {
     /// What everyone sees.
     #[serde(flatten)]
@@ -177,7 +177,7 @@ pub struct TransferAdmin {
 }
 
 /// `POST /conversations/{id}/messages` (and the WebSocket `message.send` frame).
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 pub struct SendMessage {
     /// 1-4000 characters after trimming.
     pub text: String,

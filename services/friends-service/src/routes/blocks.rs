@@ -12,7 +12,7 @@ use chat_models::Result;
 use uuid::Uuid;
 
 use super::friends::page_of_users;
-use super::{emit, other_user, page_limit};
+use super::{emit, other_user, PAGES};
 use crate::db::relationships::lock_pair;
 use crate::db::{blocks, friendships, parse_uuid, requests};
 use crate::state::AppState;
@@ -94,7 +94,7 @@ pub async fn list_blocks(
     auth: AuthUser,
     AppQuery(query): AppQuery<UserPageQuery>,
 ) -> Result<AppJson<UserSincePage>> {
-    let limit = page_limit(query.limit)?;
+    let limit = PAGES.resolve(query.limit)?;
     let rows = blocks::list_blocks(&state.db, auth.user_id, query.after, limit + 1).await?;
     let rows = rows
         .into_iter()

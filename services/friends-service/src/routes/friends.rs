@@ -12,7 +12,7 @@ use chat_models::{ApiError, ErrorCode, Result};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{emit, page_limit};
+use super::{emit, PAGES};
 use crate::db::relationships::lock_pair;
 use crate::db::{friendships, parse_uuid};
 use crate::state::AppState;
@@ -57,7 +57,7 @@ pub async fn list_friends(
     auth: AuthUser,
     AppQuery(query): AppQuery<UserPageQuery>,
 ) -> Result<AppJson<UserSincePage>> {
-    let limit = page_limit(query.limit)?;
+    let limit = PAGES.resolve(query.limit)?;
     let rows = friendships::list_friends(&state.db, auth.user_id, query.after, limit + 1).await?;
     let rows = rows
         .into_iter()

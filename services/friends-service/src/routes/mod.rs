@@ -3,14 +3,16 @@
 mod blocks;
 mod docs;
 mod friends;
-mod health;
 mod relationships;
 mod requests;
 
+use std::sync::Arc;
+
 use axum::Router;
 use chat_models::api::user::PublicUser;
+use chat_models::api::PageLimit;
 use chat_models::events::{DomainEvent, EventEnvelope};
-use chat_models::{ApiError, ErrorCode, FieldError, Result};
+use chat_models::{ApiError, ErrorCode, Result};
 use sqlx::MySqlConnection;
 use uuid::Uuid;
 
@@ -21,13 +23,15 @@ pub use docs::ApiDoc;
 /// Every route of the service, with its state.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(health::router())
         .merge(requests::router())
         .merge(friends::router())
         .merge(blocks::router())
         .merge(relationships::router())
-        .with_state(state)
-        .merge(docs::router())
+        .with_state(state.clone())
+        .merge(chat_models::health::router(Arc::new(state)))
+        .merge(chat_models::docs::router(
+            <ApiDoc as utoipa::OpenApi>::openapi(),
+        ))
 }
 
 /// Records an event in the caller's transaction (published by the outbox relay after commit).
@@ -54,15 +58,5 @@ async fn other_user(state: &AppState, me: Uuid, other: Uuid) -> Result<PublicUse
         .ok_or(ApiError::NotFound(ErrorCode::UserNotFound))
 }
 
-/// A page size: default 50, 1-100.
-fn page_limit(limit: Option<u32>) -> Result<u32> {
-    let limit = limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "limit",
-            "out_of_range",
-            "Use a limit from 1 to 100.",
-        )]));
-    }
-    Ok(limit)
-}
+/// Page sizes of the lists: 50 unless asked, at most 100.
+const PAGES: PageLimit = PageLimit::new(50, 100);

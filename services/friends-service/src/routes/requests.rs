@@ -16,7 +16,7 @@ use chat_models::{ApiError, ErrorCode, FieldError, Result};
 use sqlx::MySqlConnection;
 use uuid::Uuid;
 
-use super::{emit, other_user, page_limit};
+use super::{emit, other_user, PAGES};
 use crate::db::relationships::{count_outgoing, fetch_facts, insert_request, lock_pair};
 use crate::db::requests::{self, Direction, RequestRow, Settle};
 use crate::db::{friendships, parse_uuid};
@@ -148,7 +148,7 @@ async fn list(
     direction: Direction,
     query: RequestPageQuery,
 ) -> Result<FriendRequestPage> {
-    let limit = page_limit(query.limit)?;
+    let limit = PAGES.resolve(query.limit)?;
     let mut rows = requests::list_pending(&state.db, me, direction, query.after, limit + 1).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);

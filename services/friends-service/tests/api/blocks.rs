@@ -5,15 +5,15 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{error_code, spawn_stack, SERVICE_TOKEN};
+use chat_testkit::{error_code, Stack, SERVICE_TOKEN};
 
 #[tokio::test]
 async fn blocking_ends_the_friendship_and_pending_requests_and_refuses_new_ones() {
-    let stack = spawn_stack().await;
+    let stack = Stack::friends().await;
     let (ann, bob, cat) = (
-        stack.user("ann").await,
-        stack.user("bob").await,
-        stack.user("cat").await,
+        stack.register("ann").await,
+        stack.register("bob").await,
+        stack.register("cat").await,
     );
     stack.send_request(&ann, &bob).await;
     stack.send_request(&bob, &ann).await;
@@ -79,11 +79,11 @@ async fn blocking_ends_the_friendship_and_pending_requests_and_refuses_new_ones(
 
 #[tokio::test]
 async fn other_services_ask_about_a_pair_with_the_service_token() {
-    let stack = spawn_stack().await;
+    let stack = Stack::friends().await;
     let (ann, bob, cat) = (
-        stack.user("ann").await,
-        stack.user("bob").await,
-        stack.user("cat").await,
+        stack.register("ann").await,
+        stack.register("bob").await,
+        stack.register("cat").await,
     );
     stack.send_request(&ann, &bob).await;
     stack.send_request(&bob, &ann).await;
@@ -148,11 +148,11 @@ async fn other_services_ask_about_a_pair_with_the_service_token() {
 
 #[tokio::test]
 async fn a_deleted_account_leaves_no_rows_behind() {
-    let stack = spawn_stack().await;
+    let stack = Stack::friends().await;
     let (ann, bob, cat) = (
-        stack.user("ann").await,
-        stack.user("bob").await,
-        stack.user("cat").await,
+        stack.register("ann").await,
+        stack.register("bob").await,
+        stack.register("cat").await,
     );
     stack.send_request(&ann, &bob).await;
     stack.send_request(&bob, &ann).await;
@@ -179,7 +179,7 @@ async fn a_deleted_account_leaves_no_rows_behind() {
                   + (SELECT COUNT(*) FROM blocks WHERE blocker_uuid = ? OR blocked_uuid = ?)",
         )
         .bind(&bob.id).bind(&bob.id).bind(&bob.id).bind(&bob.id).bind(&bob.id).bind(&bob.id)
-        .fetch_one(&stack.friends_db)
+        .fetch_one(stack.friends_db())
         .await
         .unwrap();
         if remaining == 0 {
@@ -193,7 +193,7 @@ async fn a_deleted_account_leaves_no_rows_behind() {
 
 #[tokio::test]
 async fn health_readiness_and_docs_are_served() {
-    let stack = spawn_stack().await;
+    let stack = Stack::friends().await;
     let ready: serde_json::Value = stack
         .client
         .get(format!("{}/ready", stack.friends))

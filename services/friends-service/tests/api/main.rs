@@ -4,5 +4,4 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod blocks;
-mod helpers;
 mod requests;

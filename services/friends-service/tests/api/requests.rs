@@ -3,12 +3,12 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{error_code, spawn_stack, spawn_stack_with};
+use chat_testkit::{error_code, Service, Stack};
 
 #[tokio::test]
 async fn a_request_by_username_accepted_makes_friends_on_both_sides() {
-    let stack = spawn_stack().await;
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let stack = Stack::friends().await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
 
     let sent = stack.send_request(&ann, &bob).await;
     assert_eq!(sent.status(), StatusCode::CREATED);
@@ -63,8 +63,8 @@ async fn a_request_by_username_accepted_makes_friends_on_both_sides() {
 
 #[tokio::test]
 async fn requests_can_be_rejected_by_the_receiver_and_cancelled_by_the_sender_only() {
-    let stack = spawn_stack().await;
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let stack = Stack::friends().await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
 
     let first: serde_json::Value = stack.send_request(&ann, &bob).await.json().await.unwrap();
     let first = first["relationship"]["request_id"].as_u64().unwrap();
@@ -119,8 +119,8 @@ async fn requests_can_be_rejected_by_the_receiver_and_cancelled_by_the_sender_on
 
 #[tokio::test]
 async fn asking_someone_who_already_asked_you_accepts_their_request() {
-    let stack = spawn_stack().await;
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let stack = Stack::friends().await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
     stack.send_request(&ann, &bob).await;
 
     let crossing = stack.send_request(&bob, &ann).await;
@@ -133,7 +133,7 @@ async fn asking_someone_who_already_asked_you_accepts_their_request() {
     assert_eq!(stack.names("/friends", &ann).await, ["bob"]);
     let pending: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM friend_requests WHERE status = 'pending'")
-            .fetch_one(&stack.friends_db)
+            .fetch_one(stack.friends_db())
             .await
             .unwrap();
     assert_eq!(pending, 0);
@@ -141,8 +141,8 @@ async fn asking_someone_who_already_asked_you_accepts_their_request() {
 
 #[tokio::test]
 async fn the_rules_refuse_self_unknown_duplicate_and_existing_friends() {
-    let stack = spawn_stack().await;
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let stack = Stack::friends().await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
 
     let to_self = stack.send_request(&ann, &ann).await;
     assert_eq!(to_self.status(), StatusCode::BAD_REQUEST);
@@ -205,11 +205,11 @@ async fn the_rules_refuse_self_unknown_duplicate_and_existing_friends() {
 
 #[tokio::test]
 async fn concurrent_requests_between_two_users_never_leave_two_pending() {
-    let stack = spawn_stack().await;
+    let stack = Stack::friends().await;
     for round in 0..5 {
         let (ann, bob) = (
-            stack.user(&format!("ann{round}")).await,
-            stack.user(&format!("bob{round}")).await,
+            stack.register(&format!("ann{round}")).await,
+            stack.register(&format!("bob{round}")).await,
         );
 
         let (a1, b1, a2, b2) = tokio::join!(
@@ -231,7 +231,7 @@ async fn concurrent_requests_between_two_users_never_leave_two_pending() {
         )
         .bind(&ann.id)
         .bind(&bob.id)
-        .fetch_one(&stack.friends_db)
+        .fetch_one(stack.friends_db())
         .await
         .unwrap();
         let friends = stack.relationship(&ann, &bob).await == "friends";
@@ -245,12 +245,15 @@ async fn concurrent_requests_between_two_users_never_leave_two_pending() {
 
 #[tokio::test]
 async fn outgoing_requests_are_capped() {
-    let stack = spawn_stack_with(|config| config.max_outgoing_requests = 2).await;
-    let ann = stack.user("ann").await;
+    let stack = Stack::builder(Service::Friends)
+        .friends_config(|config| config.max_outgoing_requests = 2)
+        .start()
+        .await;
+    let ann = stack.register("ann").await;
     let (bob, cat, dan) = (
-        stack.user("bob").await,
-        stack.user("cat").await,
-        stack.user("dan").await,
+        stack.register("bob").await,
+        stack.register("cat").await,
+        stack.register("dan").await,
     );
     assert_eq!(
         stack.send_request(&ann, &bob).await.status(),
@@ -272,8 +275,8 @@ async fn outgoing_requests_are_capped() {
 
 #[tokio::test]
 async fn removing_a_friend_ends_it_for_both_and_is_announced() {
-    let stack = spawn_stack().await;
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let stack = Stack::friends().await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
     stack.send_request(&ann, &bob).await;
     stack.send_request(&bob, &ann).await;
 
@@ -299,10 +302,10 @@ async fn removing_a_friend_ends_it_for_both_and_is_announced() {
 
 #[tokio::test]
 async fn the_friends_list_pages_without_repeats() {
-    let stack = spawn_stack().await;
-    let ann = stack.user("ann").await;
+    let stack = Stack::friends().await;
+    let ann = stack.register("ann").await;
     for name in ["bob", "cat", "dan"] {
-        let friend = stack.user(name).await;
+        let friend = stack.register(name).await;
         stack.send_request(&friend, &ann).await;
         stack.send_request(&ann, &friend).await;
     }

@@ -1,6 +1,7 @@
 //! `conversations`: direct conversations (one per pair, by `directKey`) and groups (with an
-//! admin). Field names follow the seed where it had them (`participants`, `isGroup`, `admin`,
-//! `groupName`, `groupPicture`, `description`, `lastMessage`).
+//! admin; their writes are in [`super::groups`]). Field names follow the seed where it had
+//! them (`participants`, `isGroup`, `admin`, `groupName`, `groupPicture`, `description`,
+//! `lastMessage`).
 
 use bson::oid::ObjectId;
 use bson::{doc, DateTime as BsonDateTime, Document};
@@ -8,27 +9,32 @@ use chat_models::api::message::{ConversationInfo, LastMessage};
 use chat_models::{ApiError, ErrorCode, Result};
 use futures::TryStreamExt as _;
 use mongodb::options::ReturnDocument;
+use mongodb::ClientSession;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use mongodb::ClientSession;
-
-use super::{in_transaction, is_duplicate_key, Store, TxError};
+use super::{in_transaction, is_duplicate_key, uuids, Store, TxError};
+use crate::domain;
 
 /// A stored conversation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationDoc {
     /// Id.
     #[serde(rename = "_id")]
     pub id: ObjectId,
-    /// Member uuids, in the order they joined.
-    pub participants: Vec<String>,
+    /// Members, in the order they joined.
+    #[serde(with = "uuids::list")]
+    pub participants: Vec<Uuid>,
     /// Group or direct.
     pub is_group: bool,
     /// The group's admin.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "uuids::option"
+    )]
+    pub admin: Option<Uuid>,
     /// The group's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
@@ -48,8 +54,8 @@ pub struct ConversationDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direct_key: Option<String>,
     /// Members who deleted (hid) this direct conversation; cleared by the next message.
-    #[serde(default)]
-    pub hidden_for: Vec<String>,
+    #[serde(default, with = "uuids::list")]
+    pub hidden_for: Vec<Uuid>,
     /// Creation time.
     pub created_at: BsonDateTime,
     /// Last message or change.
@@ -57,7 +63,7 @@ pub struct ConversationDoc {
 }
 
 /// The preview of the newest message.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LastMessageDoc {
     /// The message.
@@ -67,26 +73,29 @@ pub struct LastMessageDoc {
     /// The start of its text.
     pub text: String,
     /// Its author.
-    pub sender_uuid: String,
+    #[serde(with = "uuids::one")]
+    pub sender_uuid: Uuid,
     /// When it was sent.
     pub timestamp: BsonDateTime,
-}
-
-/// A stored uuid (ours are always valid; anything else reads as nil rather than failing a page).
-pub fn uuid_of(value: &str) -> Uuid {
-    Uuid::parse_str(value).unwrap_or_default()
 }
 
 impl ConversationDoc {
     /// Whether `user` is a member.
     pub fn has_member(&self, user: Uuid) -> bool {
-        let user = user.hyphenated().to_string();
         self.participants.contains(&user)
     }
 
     /// Members as uuids.
     pub fn member_uuids(&self) -> Vec<Uuid> {
-        self.participants.iter().map(|id| uuid_of(id)).collect()
+        self.participants.clone()
+    }
+
+    /// The member of a direct conversation who is not `me`.
+    pub fn other_member(&self, me: Uuid) -> Option<Uuid> {
+        self.participants
+            .iter()
+            .copied()
+            .find(|member| *member != me)
     }
 
     /// What every member sees; `can_send` comes from friends-service for direct conversations.
@@ -94,15 +103,15 @@ impl ConversationDoc {
         ConversationInfo {
             id: self.id.to_hex(),
             is_group: self.is_group,
-            participant_uuids: self.member_uuids(),
-            admin: self.admin.as_deref().map(uuid_of),
+            participant_uuids: self.participants.clone(),
+            admin: self.admin,
             name: self.group_name.clone(),
             description: self.description.clone(),
             picture: self.group_picture.clone(),
             last_message: self.last_message.as_ref().map(|last| LastMessage {
                 id: last.message_id.to_hex(),
                 seq: last.seq,
-                sender_uuid: uuid_of(&last.sender_uuid),
+                sender_uuid: last.sender_uuid,
                 preview: last.text.clone(),
                 created_at: last.timestamp.to_chrono(),
             }),
@@ -115,17 +124,27 @@ impl ConversationDoc {
 }
 
 /// The filter "this conversation, and `user` is a member".
-pub fn member_filter(id: ObjectId, user: Uuid) -> Document {
-    doc! { "_id": id, "participants": user.hyphenated().to_string() }
+pub(super) fn member_filter(id: ObjectId, user: Uuid) -> Document {
+    doc! { "_id": id, "participants": uuids::bson(user) }
 }
 
 /// A conversation `user` belongs to; 404 otherwise (non-members cannot tell it exists).
 pub async fn find_for_member(store: &Store, id: ObjectId, user: Uuid) -> Result<ConversationDoc> {
-    store
-        .conversations
-        .find_one(member_filter(id, user))
+    find_if_member(store, id, user)
         .await?
         .ok_or(ApiError::NotFound(ErrorCode::ConversationNotFound))
+}
+
+/// A conversation `user` belongs to, if they do.
+pub async fn find_if_member(
+    store: &Store,
+    id: ObjectId,
+    user: Uuid,
+) -> Result<Option<ConversationDoc>> {
+    Ok(store
+        .conversations
+        .find_one(member_filter(id, user))
+        .await?)
 }
 
 /// How [`open_direct`] found the conversation.
@@ -145,30 +164,28 @@ pub async fn open_direct(
     store: &Store,
     opener: Uuid,
     other: Uuid,
-    key: String,
 ) -> Result<(ConversationDoc, Opened)> {
-    let me = opener.hyphenated().to_string();
+    let key = domain::direct_key(opener, other);
+    let me = uuids::bson(opener);
     for _ in 0..3 {
-        let unhide = doc! { "$pull": { "hiddenFor": &me } };
         let existing = store
             .conversations
-            .find_one_and_update(doc! { "directKey": &key, "hiddenFor": &me }, unhide)
+            .find_one_and_update(
+                doc! { "directKey": &key, "hiddenFor": &me },
+                doc! { "$pull": { "hiddenFor": &me } },
+            )
             .return_document(ReturnDocument::After)
             .await?;
         if let Some(conversation) = existing {
             return Ok((conversation, Opened::Reopened));
         }
-        if let Some(conversation) = store
-            .conversations
-            .find_one(doc! { "directKey": &key })
-            .await?
-        {
+        if let Some(conversation) = find_direct(store, opener, other).await? {
             return Ok((conversation, Opened::Existing));
         }
         let now = BsonDateTime::now();
         let conversation = ConversationDoc {
             id: ObjectId::new(),
-            participants: vec![me.clone(), other.hyphenated().to_string()],
+            participants: vec![opener, other],
             is_group: false,
             admin: None,
             group_name: None,
@@ -192,36 +209,18 @@ pub async fn open_direct(
     )))
 }
 
-/// The direct conversation of a pair, if it exists.
-pub async fn find_direct(store: &Store, key: &str) -> Result<Option<ConversationDoc>> {
+/// The direct conversation of two users, if it exists.
+pub async fn find_direct(store: &Store, a: Uuid, b: Uuid) -> Result<Option<ConversationDoc>> {
     Ok(store
         .conversations
-        .find_one(doc! { "directKey": key })
+        .find_one(doc! { "directKey": domain::direct_key(a, b) })
         .await?)
 }
 
-/// The member of a direct conversation who is not `me`.
-pub fn other_member(conversation: &ConversationDoc, me: Uuid) -> Option<Uuid> {
-    conversation
-        .member_uuids()
-        .into_iter()
-        .find(|member| *member != me)
-}
-
-/// Stores a new group.
-pub async fn insert_group(store: &Store, group: &ConversationDoc) -> Result<()> {
-    store.conversations.insert_one(group).await?;
-    Ok(())
-}
-
-/// One page of `user`'s visible conversations, most recently active first, after `cursor`.
-pub async fn list_for_member(
-    store: &Store,
-    user: Uuid,
-    cursor: Option<(i64, ObjectId)>,
-    limit: i64,
-) -> Result<Vec<ConversationDoc>> {
-    let me = user.hyphenated().to_string();
+/// The filter and sort of a page of `user`'s visible conversations, most recently active
+/// first, after `cursor` (`updatedAt` in ms, id); backed by the `participants_updatedAt` index.
+pub fn list_query(user: Uuid, cursor: Option<(i64, ObjectId)>) -> (Document, Document) {
+    let me = uuids::bson(user);
     let mut filter = doc! { "participants": &me, "hiddenFor": { "$ne": &me } };
     if let Some((millis, id)) = cursor {
         let at = BsonDateTime::from_millis(millis);
@@ -233,36 +232,30 @@ pub async fn list_for_member(
             ],
         );
     }
+    (filter, doc! { "updatedAt": -1, "_id": -1 })
+}
+
+/// One page of `user`'s visible conversations (see [`list_query`]).
+pub async fn list_for_member(
+    store: &Store,
+    user: Uuid,
+    cursor: Option<(i64, ObjectId)>,
+    limit: i64,
+) -> Result<Vec<ConversationDoc>> {
+    let (filter, sort) = list_query(user, cursor);
     Ok(store
         .conversations
         .find(filter)
-        .sort(doc! { "updatedAt": -1, "_id": -1 })
+        .sort(sort)
         .limit(limit)
         .await?
         .try_collect()
         .await?)
 }
 
-/// Applies `update` to a group if `extra` still holds (the caller's checks, made atomic);
-/// returns the group after the change, or `None` when the conditions no longer hold.
-pub async fn update_group_if(
-    store: &Store,
-    id: ObjectId,
-    extra: Document,
-    update: Document,
-) -> Result<Option<ConversationDoc>> {
-    let mut filter = doc! { "_id": id, "isGroup": true };
-    filter.extend(extra);
-    Ok(store
-        .conversations
-        .find_one_and_update(filter, update)
-        .return_document(ReturnDocument::After)
-        .await?)
-}
-
 /// Hides a direct conversation from one member's list (the other keeps it).
 pub async fn hide_for(store: &Store, id: ObjectId, user: Uuid) -> Result<bool> {
-    let me = user.hyphenated().to_string();
+    let me = uuids::bson(user);
     let done = store
         .conversations
         .update_one(
@@ -273,9 +266,15 @@ pub async fn hide_for(store: &Store, id: ObjectId, user: Uuid) -> Result<bool> {
     Ok(done.matched_count == 1)
 }
 
-/// Deletes a conversation with its messages and read states, if `extra` holds; returns whether
-/// it was deleted. One transaction: all of it goes, or none.
-pub async fn delete_if(store: &Store, id: ObjectId, extra: Document) -> Result<bool> {
+/// Deletes a conversation with its messages and read states; whether it existed.
+pub async fn delete(store: &Store, id: ObjectId) -> Result<bool> {
+    delete_where(store, id, Document::new()).await
+}
+
+/// Deletes a conversation with its messages and read states if `extra` (more conditions on
+/// the conversation) still holds; returns whether it was deleted. One transaction: all of it
+/// goes, or none.
+pub(super) async fn delete_where(store: &Store, id: ObjectId, extra: Document) -> Result<bool> {
     let mut filter = doc! { "_id": id };
     filter.extend(extra);
     in_transaction(store, &(id, filter), |store, session, (id, filter)| {
@@ -316,7 +315,7 @@ async fn delete_once(
 pub async fn all_of_member(store: &Store, user: Uuid) -> Result<Vec<ConversationDoc>> {
     Ok(store
         .conversations
-        .find(doc! { "participants": user.hyphenated().to_string() })
+        .find(doc! { "participants": uuids::bson(user) })
         .await?
         .try_collect()
         .await?)

@@ -15,8 +15,8 @@ use mongodb::ClientSession;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::conversations::{member_filter, uuid_of, ConversationDoc};
-use super::{in_transaction, Store, TxError};
+use super::conversations::{member_filter, ConversationDoc};
+use super::{in_transaction, uuids, Store, TxError};
 use crate::domain::preview;
 
 /// A stored message.
@@ -31,7 +31,8 @@ pub struct MessageDoc {
     /// Position in the conversation (1, 2, 3…).
     pub seq: i64,
     /// Author.
-    pub sender_uuid: String,
+    #[serde(with = "uuids::one")]
+    pub sender_uuid: Uuid,
     /// Text (empty once deleted).
     pub text: String,
     /// Sent at.
@@ -57,7 +58,7 @@ impl MessageDoc {
             id: self.id.to_hex(),
             conversation_id: self.conversation_id.to_hex(),
             seq: self.seq,
-            sender_uuid: uuid_of(&self.sender_uuid),
+            sender_uuid: self.sender_uuid,
             text: self.text.clone(),
             reply_to: self.reply_to.map(|id| id.to_hex()),
             nonce: self.nonce.clone(),
@@ -108,7 +109,7 @@ async fn send_once(
     session: &mut ClientSession,
     new: &NewMessage,
 ) -> Result<Sent, TxError> {
-    let sender = new.sender.hyphenated().to_string();
+    let sender = uuids::bson(new.sender);
     if let Some(nonce) = &new.nonce {
         let earlier = store
             .messages
@@ -144,7 +145,7 @@ async fn send_once(
         id,
         conversation_id: new.conversation_id,
         seq: bumped.last_seq,
-        sender_uuid: sender.clone(),
+        sender_uuid: new.sender,
         text: new.text.clone(),
         timestamp: now,
         reply_to: new.reply_to,
@@ -246,17 +247,6 @@ pub fn history_query(conversation: ObjectId, page: Page) -> (Document, i32) {
     }
 }
 
-/// Why an edit or delete did not apply.
-fn refusal(existing: Option<MessageDoc>, author: &str) -> ApiError {
-    match existing {
-        None => ApiError::NotFound(ErrorCode::MessageNotFound),
-        Some(message) if message.sender_uuid != author => {
-            ApiError::Forbidden(ErrorCode::NotMessageAuthor)
-        }
-        Some(_) => ApiError::Conflict(ErrorCode::MessageDeleted),
-    }
-}
-
 /// Changes the text of the author's own, not deleted message.
 pub async fn edit(
     store: &Store,
@@ -265,29 +255,8 @@ pub async fn edit(
     author: Uuid,
     text: &str,
 ) -> Result<MessageDoc> {
-    let author = author.hyphenated().to_string();
-    let filter = doc! {
-        "_id": id,
-        "conversationId": conversation,
-        "senderUuid": &author,
-        "deletedAt": { "$exists": false },
-    };
-    let update = doc! { "$set": { "text": text, "editedAt": BsonDateTime::now() } };
-    match store
-        .messages
-        .find_one_and_update(filter, update)
-        .return_document(ReturnDocument::After)
-        .await?
-    {
-        Some(message) => Ok(message),
-        None => {
-            let existing = store
-                .messages
-                .find_one(doc! { "_id": id, "conversationId": conversation })
-                .await?;
-            Err(refusal(existing, &author))
-        }
-    }
+    let change = doc! { "text": text, "editedAt": BsonDateTime::now() };
+    change_own(store, conversation, id, author, change).await
 }
 
 /// Deletes the author's own message: the text goes, the place in the history stays.
@@ -297,29 +266,39 @@ pub async fn soft_delete(
     id: ObjectId,
     author: Uuid,
 ) -> Result<MessageDoc> {
-    let author = author.hyphenated().to_string();
+    let change = doc! { "text": "", "deletedAt": BsonDateTime::now() };
+    change_own(store, conversation, id, author, change).await
+}
+
+/// Sets `change` on the author's own, not deleted message; says why when it does not apply.
+async fn change_own(
+    store: &Store,
+    conversation: ObjectId,
+    id: ObjectId,
+    author: Uuid,
+    change: Document,
+) -> Result<MessageDoc> {
     let filter = doc! {
         "_id": id,
         "conversationId": conversation,
-        "senderUuid": &author,
+        "senderUuid": uuids::bson(author),
         "deletedAt": { "$exists": false },
     };
-    let update = doc! { "$set": { "text": "", "deletedAt": BsonDateTime::now() } };
-    match store
+    if let Some(message) = store
         .messages
-        .find_one_and_update(filter, update)
+        .find_one_and_update(filter, doc! { "$set": change })
         .return_document(ReturnDocument::After)
         .await?
     {
-        Some(message) => Ok(message),
-        None => {
-            let existing = store
-                .messages
-                .find_one(doc! { "_id": id, "conversationId": conversation })
-                .await?;
-            Err(refusal(existing, &author))
-        }
+        return Ok(message);
     }
+    Err(match find(store, conversation, id).await {
+        Err(error) => error,
+        Ok(message) if message.sender_uuid != author => {
+            ApiError::Forbidden(ErrorCode::NotMessageAuthor)
+        }
+        Ok(_) => ApiError::Conflict(ErrorCode::MessageDeleted),
+    })
 }
 
 /// Messages from others after `seq`, deleted ones not counted (a range of the
@@ -335,7 +314,7 @@ pub async fn count_unread(
         .count_documents(doc! {
             "conversationId": conversation,
             "seq": { "$gt": seq },
-            "senderUuid": { "$ne": reader.hyphenated().to_string() },
+            "senderUuid": { "$ne": uuids::bson(reader) },
             "deletedAt": { "$exists": false },
         })
         .await?)
@@ -347,7 +326,7 @@ pub async fn blank_all_of(store: &Store, user: Uuid) -> Result<()> {
         .messages
         .update_many(
             doc! {
-                "senderUuid": user.hyphenated().to_string(),
+                "senderUuid": uuids::bson(user),
                 "deletedAt": { "$exists": false },
             },
             doc! { "$set": { "text": "", "deletedAt": BsonDateTime::now() } },

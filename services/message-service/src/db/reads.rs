@@ -12,8 +12,7 @@ use futures::TryStreamExt as _;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::conversations::uuid_of;
-use super::{is_duplicate_key, Store};
+use super::{is_duplicate_key, uuids, Store};
 
 /// A member's read position in a conversation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,7 +21,8 @@ pub struct ReadStateDoc {
     /// The conversation.
     pub conversation_id: ObjectId,
     /// The reader.
-    pub user_uuid: String,
+    #[serde(with = "uuids::one")]
+    pub user_uuid: Uuid,
     /// The newest message read (its position).
     pub last_read_seq: i64,
     /// The newest message read.
@@ -37,7 +37,7 @@ impl ReadStateDoc {
     /// As clients see it.
     pub fn view(&self) -> ReadStateView {
         ReadStateView {
-            user_uuid: uuid_of(&self.user_uuid),
+            user_uuid: self.user_uuid,
             last_read_message_id: self.last_read_message_id.map(|id| id.to_hex()),
             last_read_seq: self.last_read_seq,
             updated_at: self.updated_at.map(BsonDateTime::to_chrono),
@@ -54,11 +54,10 @@ pub async fn mark_read(
     message: ObjectId,
     seq: i64,
 ) -> Result<Option<ReadStateDoc>> {
-    let reader = reader.hyphenated().to_string();
     let now = BsonDateTime::now();
     let filter = doc! {
         "conversationId": conversation,
-        "userUuid": &reader,
+        "userUuid": uuids::bson(reader),
         "lastReadSeq": { "$lt": seq },
     };
     let update = doc! { "$set": {
@@ -92,10 +91,11 @@ pub async fn mark_read(
 
 /// Forgets the positions of users (re)joining a group, so no stale receipt comes back.
 pub async fn forget_many(store: &Store, conversation: ObjectId, users: &[Uuid]) -> Result<()> {
-    let users: Vec<String> = users.iter().map(|u| u.hyphenated().to_string()).collect();
     store
         .reads
-        .delete_many(doc! { "conversationId": conversation, "userUuid": { "$in": users } })
+        .delete_many(
+            doc! { "conversationId": conversation, "userUuid": { "$in": uuids::bson_list(users) } },
+        )
         .await?;
     Ok(())
 }
@@ -110,7 +110,7 @@ pub async fn positions_of(
         .reads
         .find(doc! {
             "conversationId": { "$in": conversations },
-            "userUuid": reader.hyphenated().to_string(),
+            "userUuid": uuids::bson(reader),
         })
         .await?
         .try_collect()
@@ -137,7 +137,7 @@ pub async fn forget(store: &Store, conversation: ObjectId, user: Uuid) -> Result
         .reads
         .delete_one(doc! {
             "conversationId": conversation,
-            "userUuid": user.hyphenated().to_string(),
+            "userUuid": uuids::bson(user),
         })
         .await?;
     Ok(())
@@ -147,7 +147,7 @@ pub async fn forget(store: &Store, conversation: ObjectId, user: Uuid) -> Result
 pub async fn forget_user(store: &Store, user: Uuid) -> Result<()> {
     store
         .reads
-        .delete_many(doc! { "userUuid": user.hyphenated().to_string() })
+        .delete_many(doc! { "userUuid": uuids::bson(user) })
         .await?;
     Ok(())
 }

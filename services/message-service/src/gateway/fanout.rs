@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
 use chat_models::api::ws::{Membership, ServerFrame};
 use chat_models::events::{DomainEvent, EventEnvelope};
 use futures::StreamExt as _;
@@ -12,13 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::hub::{Hub, Outbound};
-
-/// Serialises a frame for the wire.
-pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
-    serde_json::to_string(frame)
-        .unwrap_or_else(|_| r#"{"type":"error","data":{"ref":null,"error":{"code":"internal","message":"unencodable frame"}}}"#.to_owned())
-        .into()
-}
+use super::protocol::encode;
 
 /// Who should see an event, and as what frame (`None`: not for sockets).
 pub fn frame_for(event: DomainEvent) -> Option<(Vec<Uuid>, Outbound)> {

@@ -7,22 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
+use chat_models::api::ws::close;
 use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
-
-/// Close codes the gateway uses (4000-4999 are the application's).
-pub mod close {
-    /// The session was signed out.
-    pub const SESSION_REVOKED: u16 = 4001;
-    /// No valid credentials in time.
-    pub const UNAUTHENTICATED: u16 = 4003;
-    /// The client read too slowly; reconnect and resume.
-    pub const TOO_SLOW: u16 = 4008;
-    /// No frame or pong for too long.
-    pub const IDLE: u16 = 4009;
-    /// The server is shutting down; reconnect (to another instance) and resume.
-    pub const GOING_AWAY: u16 = 1001;
-}
 
 /// A frame on its way to a socket.
 #[derive(Debug, Clone)]

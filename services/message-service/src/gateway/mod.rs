@@ -1,26 +1,29 @@
 //! The real-time gateway, `GET /ws`: authenticated WebSockets receiving every event that
 //! concerns their user, from whichever instance it came (see `docs/websocket.md`).
+//!
+//! - [`handshake`]: the upgrade (origin, token) and the `authenticate` frame;
+//! - [`protocol`]: client frames decoded, server frames encoded, limits;
+//! - [`session`]: one socket's loop and its frame handlers, over a [`backend::Backend`];
+//! - [`dedup`]: each message written to a socket once;
+//! - [`hub`] and [`fanout`]: this instance's sockets, and events and typing delivered to them.
 
-mod connection;
+pub mod backend;
+pub mod dedup;
 pub mod fanout;
+pub mod handshake;
 pub mod hub;
-pub mod presence;
+pub mod protocol;
+pub mod session;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::Response;
+use axum::http::HeaderValue;
 use axum::routing::get;
 use axum::Router;
-use chat_models::auth::access_token;
-use chat_models::{ApiError, ErrorCode, Result};
 
 use crate::state::AppState;
 use hub::Hub;
-use presence::PresenceStore;
 
 /// Limits and timings of the gateway.
 #[derive(Debug, Clone)]
@@ -37,8 +40,6 @@ pub struct GatewaySettings {
     pub auth_timeout: Duration,
     /// A `typing.start` not renewed within this is stopped by the server.
     pub typing_ttl: Duration,
-    /// Most messages replayed per conversation on `resume`.
-    pub resume_max_messages: i64,
     /// Browser origins allowed to open sockets.
     pub allowed_origins: Vec<HeaderValue>,
     /// Redis key prefix (ephemeral channel).
@@ -50,43 +51,13 @@ pub struct GatewaySettings {
 pub struct Gateway {
     /// The sockets of this instance.
     pub hub: Arc<Hub>,
-    /// Presence across instances.
-    pub presence: PresenceStore,
     /// Settings.
     pub settings: Arc<GatewaySettings>,
     /// Unique per process, to name its sockets in the presence sets.
     pub instance: String,
 }
 
+/// `GET /ws`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/ws", get(upgrade))
-}
-
-/// # `GET /ws`
-/// Upgrades to a WebSocket. Credentials: the access cookie or `Authorization: Bearer` on the
-/// upgrade, or an `authenticate` frame within a few seconds. Browsers' `Origin` must be allowed.
-pub async fn upgrade(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> Result<Response> {
-    let settings = state.gateway.settings.clone();
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        if !settings.allowed_origins.contains(origin) {
-            return Err(ApiError::Forbidden(ErrorCode::OriginNotAllowed));
-        }
-    }
-    // A token on the upgrade must be valid: refuse before upgrading, with a JSON error.
-    let auth = match access_token(&headers)? {
-        Some(token) => Some(state.auth.authenticate(&token).await?),
-        None => None,
-    };
-    // Small socket buffers: tungstenite's default 128 KiB read buffer per socket made an idle
-    // socket cost about 140 KB (docs/benchmarks.md). Frames are small; buffers grow if needed.
-    Ok(upgrade
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(4 * 1024)
-        .max_message_size(settings.max_frame_bytes)
-        .max_frame_size(settings.max_frame_bytes)
-        .on_upgrade(move |socket| connection::serve(socket, state, auth)))
+    Router::new().route("/ws", get(handshake::upgrade))
 }

@@ -1,33 +1,34 @@
-//! The OpenAPI document (`/openapi.json`) and interactive docs (`/docs`).
+//! The OpenAPI document of message-service (served with the shared parts by
+//! `chat_models::docs::router`).
 
-use axum::Router;
-use chat_models::http::AccessTokenSecurity;
 use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
 
-use super::{conversations, health, messages};
+use super::{conversations, groups, messages};
 
 /// message-service's API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "message-service", description = "Conversations, messages and read state of the chat platform. \
+    info(
+        title = "message-service",
+        description = "Conversations, messages and read state of the chat platform. \
         Ids of conversations and messages are 24 hexadecimal characters. \
-        Errors are always `{\"error\": {\"code\", \"message\", \"details\"?}}`."),
-    paths(
-        health::health, health::ready,
-        conversations::list_conversations, conversations::open_direct, conversations::create_group,
-        conversations::get_conversation, conversations::update_group, conversations::add_members,
-        conversations::remove_member, conversations::transfer_admin, conversations::delete_conversation,
-        messages::send_message, messages::history, messages::edit_message, messages::delete_message,
-        messages::mark_read,
+        Errors are always `{\"error\": {\"code\", \"message\", \"details\"?}}`."
     ),
-    components(schemas(chat_models::error::ErrorBody, chat_models::ErrorCode)),
-    modifiers(&AccessTokenSecurity),
+    paths(
+        conversations::list_conversations,
+        conversations::open_direct,
+        conversations::get_conversation,
+        conversations::delete_conversation,
+        groups::create_group,
+        groups::update_group,
+        groups::add_members,
+        groups::remove_member,
+        groups::transfer_admin,
+        messages::send_message,
+        messages::history,
+        messages::edit_message,
+        messages::delete_message,
+        messages::mark_read,
+    )
 )]
 pub struct ApiDoc;
-
-pub fn router() -> Router {
-    SwaggerUi::new("/docs")
-        .url("/openapi.json", ApiDoc::openapi())
-        .into()
-}

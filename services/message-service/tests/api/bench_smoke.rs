@@ -4,11 +4,11 @@
 use chat_bench::setup::Services;
 use chat_bench::{fanout, resume};
 
-use crate::helpers::spawn_stack;
+use chat_testkit::Stack;
 
 #[tokio::test]
 async fn the_fanout_and_resume_scenarios_lose_nothing() {
-    let stack = spawn_stack().await;
+    let stack = Stack::messages().await;
     let second = stack.instance(&[]).await;
     let services = Services::new(
         &stack.users,

@@ -1,12 +1,12 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{code, spawn_stack, spawn_stack_with};
+use chat_testkit::{code, Service, Stack};
 
 #[tokio::test]
 async fn a_direct_conversation_is_one_per_pair_even_under_concurrent_opens() {
-    let stack = spawn_stack().await;
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let stack = Stack::messages().await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
     stack.befriend(&ann, &bob).await;
 
     let opens = (0..8).map(|i| {
@@ -59,8 +59,8 @@ async fn a_direct_conversation_is_one_per_pair_even_under_concurrent_opens() {
 
 #[tokio::test]
 async fn direct_conversations_need_a_friendship() {
-    let stack = spawn_stack().await;
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let stack = Stack::messages().await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
     let refused = stack
         .expect(
             Method::POST,
@@ -154,8 +154,8 @@ async fn direct_conversations_need_a_friendship() {
 
 #[tokio::test]
 async fn the_list_is_ordered_by_activity_paginated_and_empty_for_newcomers() {
-    let stack = spawn_stack().await;
-    let ann = stack.user("ann").await;
+    let stack = Stack::messages().await;
+    let ann = stack.register("ann").await;
     let empty = stack
         .expect(Method::GET, "/conversations", &ann, None, StatusCode::OK)
         .await;
@@ -164,7 +164,7 @@ async fn the_list_is_ordered_by_activity_paginated_and_empty_for_newcomers() {
 
     let mut conversations = Vec::new();
     for name in ["bob", "cat", "dan", "eve", "fay"] {
-        let friend = stack.user(name).await;
+        let friend = stack.register(name).await;
         stack.befriend(&ann, &friend).await;
         let id = stack.direct(&ann, &friend).await;
         stack
@@ -227,11 +227,11 @@ async fn the_list_is_ordered_by_activity_paginated_and_empty_for_newcomers() {
 
 #[tokio::test]
 async fn outsiders_cannot_see_or_touch_a_conversation() {
-    let stack = spawn_stack().await;
+    let stack = Stack::messages().await;
     let (ann, bob, eve) = (
-        stack.user("ann").await,
-        stack.user("bob").await,
-        stack.user("eve").await,
+        stack.register("ann").await,
+        stack.register("bob").await,
+        stack.register("eve").await,
     );
     stack.befriend(&ann, &bob).await;
     let id = stack.direct(&ann, &bob).await;
@@ -285,13 +285,16 @@ async fn outsiders_cannot_see_or_touch_a_conversation() {
 
 #[tokio::test]
 async fn group_admins_manage_members_and_details() {
-    let stack = spawn_stack_with(|config| config.max_group_members = 4).await;
+    let stack = Stack::builder(Service::Messages)
+        .messages_config(|config| config.max_group_members = 4)
+        .start()
+        .await;
     let (ann, bob, cat, dan, eve) = (
-        stack.user("ann").await,
-        stack.user("bob").await,
-        stack.user("cat").await,
-        stack.user("dan").await,
-        stack.user("eve").await,
+        stack.register("ann").await,
+        stack.register("bob").await,
+        stack.register("cat").await,
+        stack.register("dan").await,
+        stack.register("eve").await,
     );
     for friend in [&bob, &cat, &dan] {
         stack.befriend(&ann, friend).await;
@@ -499,8 +502,8 @@ async fn group_admins_manage_members_and_details() {
 
 #[tokio::test]
 async fn deleting_a_direct_conversation_hides_it_until_the_next_message() {
-    let stack = spawn_stack().await;
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+    let stack = Stack::messages().await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
     stack.befriend(&ann, &bob).await;
     let id = stack.direct(&ann, &bob).await;
     stack.send(&bob, &id, "one").await;
@@ -532,11 +535,11 @@ async fn deleting_a_direct_conversation_hides_it_until_the_next_message() {
 
 #[tokio::test]
 async fn a_deleted_account_leaves_its_conversations() {
-    let stack = spawn_stack().await;
+    let stack = Stack::messages().await;
     let (ann, bob, cat) = (
-        stack.user("ann").await,
-        stack.user("bob").await,
-        stack.user("cat").await,
+        stack.register("ann").await,
+        stack.register("bob").await,
+        stack.register("cat").await,
     );
     stack.befriend(&ann, &bob).await;
     stack.befriend(&ann, &cat).await;
@@ -614,11 +617,14 @@ async fn a_deleted_account_leaves_its_conversations() {
 
 #[tokio::test]
 async fn concurrent_additions_never_pass_the_member_cap() {
-    let stack = spawn_stack_with(|config| config.max_group_members = 4).await;
-    let ann = stack.user("ann").await;
+    let stack = Stack::builder(Service::Messages)
+        .messages_config(|config| config.max_group_members = 4)
+        .start()
+        .await;
+    let ann = stack.register("ann").await;
     let mut friends = Vec::new();
     for name in ["bob", "cat", "dan", "eve", "fay"] {
-        let friend = stack.user(name).await;
+        let friend = stack.register(name).await;
         stack.befriend(&ann, &friend).await;
         friends.push(friend);
     }

@@ -5,6 +5,5 @@
 
 mod bench_smoke;
 mod conversations;
-mod helpers;
 mod messages;
 mod ws;

@@ -4,10 +4,10 @@ use bson::oid::ObjectId;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{code, spawn_stack, Stack, User};
+use chat_testkit::{code, Stack, TestUser};
 
-async fn pair(stack: &Stack) -> (User, User, String) {
-    let (ann, bob) = (stack.user("ann").await, stack.user("bob").await);
+async fn pair(stack: &Stack) -> (TestUser, TestUser, String) {
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
     stack.befriend(&ann, &bob).await;
     let id = stack.direct(&ann, &bob).await;
     (ann, bob, id)
@@ -15,7 +15,7 @@ async fn pair(stack: &Stack) -> (User, User, String) {
 
 #[tokio::test]
 async fn concurrent_retries_with_one_nonce_store_one_message() {
-    let stack = spawn_stack().await;
+    let stack = Stack::messages().await;
     let (ann, bob, id) = pair(&stack).await;
     let path = format!("/conversations/{id}/messages");
     let retries = (0..6).map(|_| {
@@ -74,10 +74,10 @@ async fn concurrent_retries_with_one_nonce_store_one_message() {
 
 #[tokio::test]
 async fn concurrent_first_reads_keep_the_furthest_position() {
-    let stack = spawn_stack().await;
-    let ann = stack.user("ann").await;
+    let stack = Stack::messages().await;
+    let ann = stack.register("ann").await;
     for round in 0..4 {
-        let reader = stack.user(&format!("reader{round}")).await;
+        let reader = stack.register(&format!("reader{round}")).await;
         stack.befriend(&ann, &reader).await;
         let id = stack.direct(&ann, &reader).await;
         let mut ids = Vec::new();
@@ -109,7 +109,7 @@ async fn concurrent_first_reads_keep_the_furthest_position() {
 
 #[tokio::test]
 async fn paging_after_a_message_misses_nothing_while_others_write() {
-    let stack = spawn_stack().await;
+    let stack = Stack::messages().await;
     let (ann, bob, id) = pair(&stack).await;
     let first = stack.send(&ann, &id, "m0").await;
     const WRITES: usize = 40;
@@ -181,7 +181,7 @@ async fn paging_after_a_message_misses_nothing_while_others_write() {
 
 #[tokio::test]
 async fn unread_counts_follow_reads_and_receipts_show_in_direct_conversations() {
-    let stack = spawn_stack().await;
+    let stack = Stack::messages().await;
     let (ann, bob, id) = pair(&stack).await;
     let mut sent = Vec::new();
     for text in ["one", "two", "three"] {
@@ -264,7 +264,7 @@ async fn unread_counts_follow_reads_and_receipts_show_in_direct_conversations() 
 
 #[tokio::test]
 async fn authors_edit_and_delete_their_own_messages_which_keep_their_place() {
-    let stack = spawn_stack().await;
+    let stack = Stack::messages().await;
     let (ann, bob, id) = pair(&stack).await;
     let first = stack.send(&ann, &id, "frist").await;
     let reply = stack
@@ -375,7 +375,7 @@ async fn authors_edit_and_delete_their_own_messages_which_keep_their_place() {
 
 #[tokio::test]
 async fn bad_messages_get_clear_errors() {
-    let stack = spawn_stack().await;
+    let stack = Stack::messages().await;
     let (ann, _bob, id) = pair(&stack).await;
     let path = format!("/conversations/{id}/messages");
     for (body, field, problem) in [
@@ -508,7 +508,7 @@ fn assert_index_backed(stages: &[String], index: &str) {
 
 #[tokio::test]
 async fn history_and_the_conversation_list_are_index_backed() {
-    let stack = spawn_stack().await;
+    let stack = Stack::messages().await;
     let (ann, _bob, id) = pair(&stack).await;
     for i in 0..30 {
         stack.send(&ann, &id, &format!("m{i}")).await;
@@ -523,14 +523,16 @@ async fn history_and_the_conversation_list_are_index_backed() {
         let stages = plan_stages(&stack, "messages", filter, bson::doc! { "seq": order }).await;
         assert_index_backed(&stages, "conversation_seq");
     }
-    let stages = plan_stages(
-        &stack,
-        "conversations",
-        bson::doc! { "participants": &ann.id, "hiddenFor": { "$ne": &ann.id } },
-        bson::doc! { "updatedAt": -1, "_id": -1 },
-    )
-    .await;
-    assert_index_backed(&stages, "participants_updatedAt");
+    // The list's own query, first page and a later one.
+    let me = uuid::Uuid::parse_str(&ann.id).unwrap();
+    for cursor in [
+        None,
+        Some((bson::DateTime::now().timestamp_millis(), ObjectId::new())),
+    ] {
+        let (filter, sort) = message_service::db::conversations::list_query(me, cursor);
+        let stages = plan_stages(&stack, "conversations", filter, sort).await;
+        assert_index_backed(&stages, "participants_updatedAt");
+    }
     // The check can fail: a query on an unindexed field is a collection scan.
     let unindexed = plan_stages(
         &stack,
@@ -544,7 +546,7 @@ async fn history_and_the_conversation_list_are_index_backed() {
 
 #[tokio::test]
 async fn health_readiness_and_docs_are_served() {
-    let stack = spawn_stack().await;
+    let stack = Stack::messages().await;
     for path in ["/health", "/ready", "/openapi.json"] {
         let response = stack
             .client

@@ -1,33 +1,37 @@
-//! The OpenAPI document (`/openapi.json`) and interactive docs (`/docs`).
+//! The OpenAPI document of user-service (served with the shared parts by
+//! `chat_models::docs::router`).
 
-use axum::Router;
-use chat_models::http::AccessTokenSecurity;
 use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
 
-use super::{auth, health, internal, me, sessions, users};
+use super::{auth, internal, keys, me, sessions, users};
 
 /// user-service's API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "user-service", description = "Accounts, sign-in, sessions and profiles of the chat platform. \
-        Errors are always `{\"error\": {\"code\", \"message\", \"details\"?}}`."),
-    paths(
-        health::health, health::ready, health::jwks,
-        auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all,
-        auth::check_email, auth::check_username,
-        sessions::list_sessions, sessions::revoke_session,
-        me::get_me, me::update_me, me::change_password, me::delete_me,
-        users::get_user, users::get_user_by_username, users::search_users,
-        internal::batch_users,
+    info(
+        title = "user-service",
+        description = "Accounts, sign-in, sessions and profiles of the chat platform. \
+        Errors are always `{\"error\": {\"code\", \"message\", \"details\"?}}`."
     ),
-    components(schemas(chat_models::error::ErrorBody, chat_models::ErrorCode)),
-    modifiers(&AccessTokenSecurity),
+    paths(
+        keys::jwks,
+        auth::register,
+        auth::login,
+        auth::refresh,
+        auth::logout,
+        auth::logout_all,
+        auth::check_email,
+        auth::check_username,
+        sessions::list_sessions,
+        sessions::revoke_session,
+        me::get_me,
+        me::update_me,
+        me::change_password,
+        me::delete_me,
+        users::get_user,
+        users::get_user_by_username,
+        users::search_users,
+        internal::batch_users,
+    )
 )]
 pub struct ApiDoc;
-
-pub fn router() -> Router {
-    SwaggerUi::new("/docs")
-        .url("/openapi.json", ApiDoc::openapi())
-        .into()
-}

@@ -2,13 +2,14 @@
 
 mod auth;
 mod docs;
-mod health;
 mod internal;
+mod keys;
 mod me;
 mod sessions;
 mod users;
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -20,17 +21,20 @@ use crate::state::AppState;
 
 pub use docs::ApiDoc;
 
-/// Every route of the service, with its state.
+/// Every route of the service, with its state; health and docs as on every service.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(health::router())
+        .merge(keys::router())
         .merge(auth::router())
         .merge(sessions::router())
         .merge(me::router())
         .merge(users::router())
         .merge(internal::router())
-        .with_state(state)
-        .merge(docs::router())
+        .with_state(state.clone())
+        .merge(chat_models::health::router(Arc::new(state)))
+        .merge(chat_models::docs::router(
+            <ApiDoc as utoipa::OpenApi>::openapi(),
+        ))
 }
 
 /// The client's address: the socket peer, or the last `X-Forwarded-For` hop (the one the

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use chat_models::api::user::{PublicUser, UserPage, UserSearchQuery};
+use chat_models::api::PageLimit;
 use chat_models::auth::AuthUser;
 use chat_models::http::{AppJson, AppPath, AppQuery};
 use chat_models::{ApiError, ErrorCode, FieldError, Result};
@@ -52,6 +53,9 @@ pub async fn get_user_by_username(
     Ok(AppJson(user.into_public()?))
 }
 
+/// Search pages: 20 users unless asked, at most 50.
+const SEARCH_PAGES: PageLimit = PageLimit::new(20, 50);
+
 /// # `GET /users/search?q=&limit=&after=`
 /// Users whose username starts with `q` (case-insensitive), by username, a page at a time.
 #[utoipa::path(get, path = "/users/search", tag = "users", params(UserSearchQuery),
@@ -73,14 +77,10 @@ pub async fn search_users(
             "Search with 1 to 32 characters.",
         ));
     }
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=50).contains(&limit) {
-        errors.push(FieldError::new(
-            "limit",
-            "out_of_range",
-            "Use a limit from 1 to 50.",
-        ));
-    }
+    let limit = SEARCH_PAGES.check(query.limit).unwrap_or_else(|field| {
+        errors.push(field);
+        0
+    });
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }

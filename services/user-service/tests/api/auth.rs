@@ -3,12 +3,12 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{error_code, new_client, spawn_app, spawn_app_with, PASSWORD};
+use chat_testkit::{error_code, new_client, Service, Stack, PASSWORD};
 
 #[tokio::test]
 async fn register_signs_in_with_httponly_cookies_and_no_tokens_in_the_body() {
     // Arrange
-    let app = spawn_app().await;
+    let app = Stack::users().await;
 
     // Act
     let response = app
@@ -62,7 +62,7 @@ async fn register_signs_in_with_httponly_cookies_and_no_tokens_in_the_body() {
 
 #[tokio::test]
 async fn register_with_body_delivery_returns_tokens_and_sets_no_cookie() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     let response = app
         .post(
             "/auth/register",
@@ -83,7 +83,7 @@ async fn register_with_body_delivery_returns_tokens_and_sets_no_cookie() {
 
 #[tokio::test]
 async fn register_reports_every_invalid_field_with_its_code() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     let cases = [
         (
             json!({ "username": "ab", "email": "a@example.com", "password": PASSWORD }),
@@ -154,7 +154,7 @@ async fn register_reports_every_invalid_field_with_its_code() {
 
 #[tokio::test]
 async fn a_username_differing_only_in_case_is_taken() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     app.register_with(&new_client(), "Carol", "carol@example.com")
         .await;
 
@@ -171,7 +171,7 @@ async fn a_username_differing_only_in_case_is_taken() {
 
 #[tokio::test]
 async fn a_duplicate_email_is_taken_whatever_its_case() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     app.register_with(&new_client(), "dave", "dave@example.com")
         .await;
 
@@ -188,12 +188,12 @@ async fn a_duplicate_email_is_taken_whatever_its_case() {
 
 #[tokio::test]
 async fn login_works_by_email_or_by_username_in_any_case() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     app.register_with(&new_client(), "Erin", "erin@example.com")
         .await;
 
     for login in ["erin@example.com", "ERIN@example.com", "Erin", "erin"] {
-        let session = app.login_api(login, PASSWORD).await;
+        let session = app.login(login, PASSWORD).await;
         assert_eq!(
             app.get_as("/users/me", &session.access).await.status(),
             StatusCode::OK,
@@ -204,7 +204,7 @@ async fn login_works_by_email_or_by_username_in_any_case() {
 
 #[tokio::test]
 async fn login_with_a_wrong_password_or_unknown_account_is_the_same_401() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     app.register_with(&new_client(), "frank", "frank@example.com")
         .await;
 
@@ -222,8 +222,10 @@ async fn login_with_a_wrong_password_or_unknown_account_is_the_same_401() {
 
 #[tokio::test]
 async fn repeated_bad_logins_lock_the_account_with_429_and_retry_after() {
-    let app =
-        spawn_app_with(|config| config.rate_limit_login_account = "3/60".parse().unwrap()).await;
+    let app = Stack::builder(Service::Users)
+        .users_config(|config| config.rate_limit_login_account = "3/60".parse().unwrap())
+        .start()
+        .await;
     app.register_with(&new_client(), "grace", "grace@example.com")
         .await;
 
@@ -248,15 +250,17 @@ async fn repeated_bad_logins_lock_the_account_with_429_and_retry_after() {
 
 #[tokio::test]
 async fn a_successful_login_resets_the_failure_count() {
-    let app =
-        spawn_app_with(|config| config.rate_limit_login_account = "3/60".parse().unwrap()).await;
+    let app = Stack::builder(Service::Users)
+        .users_config(|config| config.rate_limit_login_account = "3/60".parse().unwrap())
+        .start()
+        .await;
     app.register_with(&new_client(), "heidi", "heidi@example.com")
         .await;
 
     for _ in 0..2 {
         app.try_login("heidi", "wrong password").await;
     }
-    app.login_api("heidi", PASSWORD).await;
+    app.login("heidi", PASSWORD).await;
     for _ in 0..2 {
         assert_eq!(
             app.try_login("heidi", "wrong password").await.status(),
@@ -271,11 +275,13 @@ async fn a_successful_login_resets_the_failure_count() {
 
 #[tokio::test]
 async fn logins_and_registrations_are_limited_per_address() {
-    let app = spawn_app_with(|config| {
-        config.rate_limit_login_ip = "2/60".parse().unwrap();
-        config.rate_limit_register_ip = "1/60".parse().unwrap();
-    })
-    .await;
+    let app = Stack::builder(Service::Users)
+        .users_config(|config| {
+            config.rate_limit_login_ip = "2/60".parse().unwrap();
+            config.rate_limit_register_ip = "1/60".parse().unwrap();
+        })
+        .start()
+        .await;
     app.register_with(&new_client(), "ivan", "ivan@example.com")
         .await;
 
@@ -296,10 +302,10 @@ async fn logins_and_registrations_are_limited_per_address() {
 
 #[tokio::test]
 async fn refresh_rotates_the_refresh_token_and_issues_a_working_access_token() {
-    let app = spawn_app().await;
-    let first = app.register_api("kim").await;
+    let app = Stack::users().await;
+    let first = app.register("kim").await;
 
-    let response = app.refresh_api(&first.refresh).await;
+    let response = app.refresh(&first.refresh).await;
 
     assert_eq!(response.status(), StatusCode::OK);
     let body: serde_json::Value = response.json().await.unwrap();
@@ -316,20 +322,15 @@ async fn refresh_rotates_the_refresh_token_and_issues_a_working_access_token() {
         StatusCode::OK
     );
     // The new token rotates again.
-    assert_eq!(app.refresh_api(new_refresh).await.status(), StatusCode::OK);
+    assert_eq!(app.refresh(new_refresh).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn reusing_a_rotated_refresh_token_revokes_the_whole_session() {
     // Arrange: A is rotated into B.
-    let app = spawn_app().await;
-    let session = app.register_api("leo").await;
-    let rotated: serde_json::Value = app
-        .refresh_api(&session.refresh)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let app = Stack::users().await;
+    let session = app.register("leo").await;
+    let rotated: serde_json::Value = app.refresh(&session.refresh).await.json().await.unwrap();
     let token_b = rotated["tokens"]["refresh_token"]
         .as_str()
         .unwrap()
@@ -340,13 +341,13 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_session() {
         .to_owned();
 
     // Act: A is presented again (a thief's replay, or the owner's).
-    let replay = app.refresh_api(&session.refresh).await;
+    let replay = app.refresh(&session.refresh).await;
 
     // Assert: refused, and B and B's access token are dead too.
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(replay).await, "invalid_refresh_token");
     assert_eq!(
-        app.refresh_api(&token_b).await.status(),
+        app.refresh(&token_b).await.status(),
         StatusCode::UNAUTHORIZED
     );
     let me = app.get_as("/users/me", &access_b).await;
@@ -354,15 +355,15 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_session() {
     assert_eq!(error_code(me).await, "session_revoked");
     let event = app.wait_for_event("session.revoked").await;
     assert_eq!(event["data"]["session_ids"][0], session.session_id.as_str());
-    assert_eq!(event["data"]["user_uuid"], session.user_id.as_str());
+    assert_eq!(event["data"]["user_uuid"], session.id.as_str());
 }
 
 #[tokio::test]
 async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
-    let app = spawn_app().await;
-    let session = app.register_api("mia").await;
+    let app = Stack::users().await;
+    let session = app.register("mia").await;
 
-    let attempts = (0..4).map(|_| app.refresh_api(&session.refresh));
+    let attempts = (0..4).map(|_| app.refresh(&session.refresh));
     let statuses: Vec<StatusCode> = futures::future::join_all(attempts)
         .await
         .iter()
@@ -384,7 +385,7 @@ async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
 
 #[tokio::test]
 async fn browsers_refresh_with_the_cookie_and_get_new_cookies() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     app.register_with(&app.client, "nina", "nina@example.com")
         .await;
 
@@ -436,16 +437,18 @@ async fn browsers_refresh_with_the_cookie_and_get_new_cookies() {
 
 #[tokio::test]
 async fn refreshes_are_limited_per_account() {
-    let app =
-        spawn_app_with(|config| config.rate_limit_refresh_account = "2/60".parse().unwrap()).await;
-    let session = app.register_api("omar").await;
+    let app = Stack::builder(Service::Users)
+        .users_config(|config| config.rate_limit_refresh_account = "2/60".parse().unwrap())
+        .start()
+        .await;
+    let session = app.register("omar").await;
 
     let mut token = session.refresh;
     for _ in 0..2 {
-        let body: serde_json::Value = app.refresh_api(&token).await.json().await.unwrap();
+        let body: serde_json::Value = app.refresh(&token).await.json().await.unwrap();
         token = body["tokens"]["refresh_token"].as_str().unwrap().to_owned();
     }
-    let third = app.refresh_api(&token).await;
+    let third = app.refresh(&token).await;
 
     assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(third.headers().contains_key("retry-after"));
@@ -453,9 +456,9 @@ async fn refreshes_are_limited_per_account() {
 
 #[tokio::test]
 async fn logout_kills_the_access_and_refresh_tokens_of_that_session_only() {
-    let app = spawn_app().await;
-    let phone = app.register_api("pat").await;
-    let laptop = app.login_api("pat", PASSWORD).await;
+    let app = Stack::users().await;
+    let phone = app.register("pat").await;
+    let laptop = app.login("pat", PASSWORD).await;
 
     let response = app
         .send_as(
@@ -471,7 +474,7 @@ async fn logout_kills_the_access_and_refresh_tokens_of_that_session_only() {
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(me).await, "session_revoked");
     assert_eq!(
-        app.refresh_api(&phone.refresh).await.status(),
+        app.refresh(&phone.refresh).await.status(),
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
@@ -484,7 +487,7 @@ async fn logout_kills_the_access_and_refresh_tokens_of_that_session_only() {
 
 #[tokio::test]
 async fn logout_clears_browser_cookies() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     app.register_with(&app.client, "quinn", "quinn@example.com")
         .await;
 
@@ -510,10 +513,10 @@ async fn logout_clears_browser_cookies() {
 
 #[tokio::test]
 async fn logout_all_signs_out_every_session() {
-    let app = spawn_app().await;
-    let first = app.register_api("rita").await;
-    let second = app.login_api("rita", PASSWORD).await;
-    let third = app.login_api("rita", PASSWORD).await;
+    let app = Stack::users().await;
+    let first = app.register("rita").await;
+    let second = app.login("rita", PASSWORD).await;
+    let third = app.login("rita", PASSWORD).await;
 
     let response = app
         .send_as(
@@ -531,19 +534,19 @@ async fn logout_all_signs_out_every_session() {
             StatusCode::UNAUTHORIZED
         );
         assert_eq!(
-            app.refresh_api(&session.refresh).await.status(),
+            app.refresh(&session.refresh).await.status(),
             StatusCode::UNAUTHORIZED
         );
     }
     let event = app.wait_for_event("session.revoked").await;
     assert_eq!(event["data"]["session_ids"].as_array().unwrap().len(), 3);
     // Signing in again works.
-    app.login_api("rita", PASSWORD).await;
+    app.login("rita", PASSWORD).await;
 }
 
 #[tokio::test]
 async fn availability_checks_answer_for_email_and_username() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     app.register_with(&new_client(), "Sam", "sam@example.com")
         .await;
 
@@ -583,23 +586,20 @@ async fn availability_checks_answer_for_email_and_username() {
 async fn refresh_and_logout_racing_leave_no_live_session() {
     // Whatever order the two land in, the session ends: no refresh token of it works afterwards.
     for _ in 0..5 {
-        let app = spawn_app().await;
-        let session = app.register_api("race").await;
+        let app = Stack::users().await;
+        let session = app.register("race").await;
         let logout = app.send_as(
             reqwest::Method::POST,
             "/auth/logout",
             &session.access,
             json!({}),
         );
-        let refresh = app.refresh_api(&session.refresh);
+        let refresh = app.refresh(&session.refresh);
         let (_, refreshed) = tokio::join!(logout, refresh);
         if refreshed.status() == StatusCode::OK {
             let body: serde_json::Value = refreshed.json().await.unwrap();
             let next = body["tokens"]["refresh_token"].as_str().unwrap();
-            assert_eq!(
-                app.refresh_api(next).await.status(),
-                StatusCode::UNAUTHORIZED
-            );
+            assert_eq!(app.refresh(next).await.status(), StatusCode::UNAUTHORIZED);
         }
         let sessions = app
             .try_login("race", PASSWORD)
@@ -629,28 +629,25 @@ async fn a_replay_racing_the_owner_still_revokes_the_session() {
     // Thief and owner present the same token at once: one rotates, the other is a replay, and
     // the replay must take the winner's fresh token down with the session.
     for _ in 0..5 {
-        let app = spawn_app().await;
-        let session = app.register_api("victim").await;
-        let (a, b) = tokio::join!(
-            app.refresh_api(&session.refresh),
-            app.refresh_api(&session.refresh)
-        );
+        let app = Stack::users().await;
+        let session = app.register("victim").await;
+        let (a, b) = tokio::join!(app.refresh(&session.refresh), app.refresh(&session.refresh));
         let winner = [a, b]
             .into_iter()
             .find(|r| r.status() == StatusCode::OK)
             .expect("one wins");
         let body: serde_json::Value = winner.json().await.unwrap();
         let fresh = body["tokens"]["refresh_token"].as_str().unwrap();
-        assert_eq!(
-            app.refresh_api(fresh).await.status(),
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(app.refresh(fresh).await.status(), StatusCode::UNAUTHORIZED);
     }
 }
 
 #[tokio::test]
 async fn an_oversized_refresh_body_gets_a_json_413() {
-    let app = spawn_app_with(|config| config.body_limit_bytes = 1024).await;
+    let app = Stack::builder(Service::Users)
+        .users_config(|config| config.common.body_limit_bytes = 1024)
+        .start()
+        .await;
     let response = app
         .post(
             "/auth/refresh",
@@ -663,8 +660,10 @@ async fn an_oversized_refresh_body_gets_a_json_413() {
 
 #[tokio::test]
 async fn the_account_limit_holds_however_the_login_is_spelled() {
-    let app =
-        spawn_app_with(|config| config.rate_limit_login_account = "3/60".parse().unwrap()).await;
+    let app = Stack::builder(Service::Users)
+        .users_config(|config| config.rate_limit_login_account = "3/60".parse().unwrap())
+        .start()
+        .await;
     app.register_with(&new_client(), "tom", "tom@example.com")
         .await;
 

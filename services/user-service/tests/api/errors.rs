@@ -2,13 +2,12 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use user_service::startup::Application;
 
-use crate::helpers::{base_config, error_code, spawn_app, spawn_app_with};
+use chat_testkit::{error_code, user_config, Service, Stack};
 
 #[tokio::test]
 async fn malformed_bodies_get_json_errors_not_500s() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     let url = app.url("/auth/login");
 
     let broken = app
@@ -45,7 +44,10 @@ async fn malformed_bodies_get_json_errors_not_500s() {
 
 #[tokio::test]
 async fn oversized_bodies_are_refused_with_413() {
-    let app = spawn_app_with(|config| config.body_limit_bytes = 1024).await;
+    let app = Stack::builder(Service::Users)
+        .users_config(|config| config.common.body_limit_bytes = 1024)
+        .start()
+        .await;
     let response = app
         .post(
             "/auth/register",
@@ -58,7 +60,7 @@ async fn oversized_bodies_are_refused_with_413() {
 
 #[tokio::test]
 async fn unknown_routes_and_methods_get_json_errors() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     let missing = app
         .client
         .get(app.url("/no/such/route"))
@@ -80,7 +82,7 @@ async fn unknown_routes_and_methods_get_json_errors() {
 
 #[tokio::test]
 async fn health_readiness_jwks_and_docs_are_served() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
 
     let health: Value = app
         .client
@@ -121,14 +123,14 @@ async fn health_readiness_jwks_and_docs_are_served() {
     );
 
     // Tokens issued by the app verify with the published JWKS alone.
-    let session = app.register_api("pia").await;
+    let session = app.register("pia").await;
     let mut verifier = chat_models::auth::JwtVerifier::new("chat-user-service", "chat");
     verifier
         .add_jwks(&serde_json::from_value(jwks).unwrap())
         .unwrap();
     assert_eq!(
         verifier.verify(&session.access).unwrap().sub.to_string(),
-        session.user_id
+        session.id
     );
 
     let openapi: Value = app
@@ -160,7 +162,7 @@ async fn health_readiness_jwks_and_docs_are_served() {
 
 #[tokio::test]
 async fn cors_allows_only_listed_origins_with_credentials() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     let preflight = |origin: &'static str| {
         app.client
             .request(reqwest::Method::OPTIONS, app.url("/auth/login"))
@@ -189,7 +191,7 @@ async fn cors_allows_only_listed_origins_with_credentials() {
 
 #[tokio::test]
 async fn request_ids_are_echoed_or_minted() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
     let echoed = app
         .client
         .get(app.url("/health"))
@@ -205,35 +207,45 @@ async fn request_ids_are_echoed_or_minted() {
 #[tokio::test]
 async fn start_up_fails_clearly_without_a_signing_key_or_with_a_weak_service_token() {
     let url = |name: &str| std::env::var(name).unwrap_or_default();
-    let config = base_config(
+    let config = user_config(
         "mysql://unused:1/x",
         &url("MONGODB_URI"),
         "unused",
         &url("REDIS_URL"),
         "unused:",
     );
-    let error = Application::build(config).await.err().unwrap().to_string();
+    let error = user_service::startup::build(config)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
     assert!(error.contains("JWT_PRIVATE_KEY_FILE"), "{error}");
 
-    let mut weak = base_config(
+    let mut weak = user_config(
         "mysql://unused:1/x",
         &url("MONGODB_URI"),
         "unused",
         &url("REDIS_URL"),
         "unused:",
     );
-    weak.service_token = "short".to_owned().into();
-    let error = Application::build(weak).await.err().unwrap().to_string();
+    weak.common.service_token = "short".to_owned().into();
+    let error = user_service::startup::build(weak)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
     assert!(error.contains("SERVICE_TOKEN"), "{error}");
 }
 
 #[tokio::test]
 async fn only_the_proxy_appended_forwarded_address_keys_rate_limits() {
-    let app = spawn_app_with(|config| {
-        config.trust_forwarded_for = true;
-        config.rate_limit_login_ip = "2/60".parse().unwrap();
-    })
-    .await;
+    let app = Stack::builder(Service::Users)
+        .users_config(|config| {
+            config.trust_forwarded_for = true;
+            config.rate_limit_login_ip = "2/60".parse().unwrap();
+        })
+        .start()
+        .await;
     // A client rotating a fake leftmost address is still counted by the real (rightmost) one.
     for fake in ["1.1.1.1", "2.2.2.2"] {
         let response = app
@@ -260,15 +272,16 @@ async fn only_the_proxy_appended_forwarded_address_keys_rate_limits() {
 #[tokio::test]
 async fn shutdown_finishes_requests_in_flight_and_takes_no_new_ones() {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (app, serving) = crate::helpers::spawn_stoppable(
+    let mut app = Stack::builder(Service::Users)
         // A login that takes a while: many argon2 passes.
-        |config| config.argon2_iterations = 12,
-        async move {
+        .users_config(|config| config.argon2_iterations = 12)
+        .stop_users_when(async move {
             let _ = stopped.await;
-        },
-    )
-    .await;
-    app.register_api("slowpoke").await;
+        })
+        .start()
+        .await;
+    let serving = app.users_serving.take().unwrap();
+    app.register("slowpoke").await;
     let login = {
         let app_client = app.client.clone();
         let url = app.url("/auth/login");
@@ -292,7 +305,7 @@ async fn shutdown_finishes_requests_in_flight_and_takes_no_new_ones() {
         .expect("the server stops once idle")
         .unwrap()
         .unwrap();
-    let after = crate::helpers::new_client()
+    let after = chat_testkit::new_client()
         .get(app.url("/health"))
         .send()
         .await;
@@ -303,20 +316,20 @@ async fn shutdown_finishes_requests_in_flight_and_takes_no_new_ones() {
 async fn production_refuses_placeholder_secrets_and_insecure_cookies() {
     let url = |name: &str| std::env::var(name).unwrap_or_default();
     let production = || {
-        let mut config = base_config(
+        let mut config = user_config(
             "mysql://unused:1/x",
             &url("MONGODB_URI"),
             "unused",
             &url("REDIS_URL"),
             "unused:",
         );
-        config.app_env = chat_models::config::AppEnv::Production;
+        config.common.app_env = chat_models::config::AppEnv::Production;
         config.cookie_secure = true;
         config
     };
     let mut placeholder = production();
-    placeholder.service_token = "change-me-to-a-long-random-secret".to_owned().into();
-    let error = Application::build(placeholder)
+    placeholder.common.service_token = "change-me-to-a-long-random-secret".to_owned().into();
+    let error = user_service::startup::build(placeholder)
         .await
         .err()
         .unwrap()
@@ -328,7 +341,7 @@ async fn production_refuses_placeholder_secrets_and_insecure_cookies() {
 
     let mut insecure = production();
     insecure.cookie_secure = false;
-    let error = Application::build(insecure)
+    let error = user_service::startup::build(insecure)
         .await
         .err()
         .unwrap()

@@ -3,21 +3,21 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_code, spawn_app, SERVICE_TOKEN};
+use chat_testkit::{error_code, Stack, SERVICE_TOKEN};
 
 #[tokio::test]
 async fn batch_returns_each_known_user_once_by_uuid_or_username() {
-    let app = spawn_app().await;
-    let lia = app.register_api("lia").await;
-    let max = app.register_api("Max").await;
-    app.register_api("ned").await;
+    let app = Stack::users().await;
+    let lia = app.register("lia").await;
+    let max = app.register("Max").await;
+    app.register("ned").await;
 
     let response = app
         .client
         .post(app.url("/internal/users/batch"))
         .header("x-service-token", SERVICE_TOKEN)
         .json(&json!({
-            "uuids": [lia.user_id, max.user_id, uuid::Uuid::new_v4()],
+            "uuids": [lia.id, max.id, uuid::Uuid::new_v4()],
             "usernames": ["MAX", "ghost"],
         }))
         .send()
@@ -38,9 +38,9 @@ async fn batch_returns_each_known_user_once_by_uuid_or_username() {
 
 #[tokio::test]
 async fn batch_needs_the_service_token_and_a_bounded_request() {
-    let app = spawn_app().await;
-    let session = app.register_api("olga").await;
-    let body = json!({ "uuids": [session.user_id] });
+    let app = Stack::users().await;
+    let session = app.register("olga").await;
+    let body = json!({ "uuids": [session.id] });
 
     let missing = app
         .client

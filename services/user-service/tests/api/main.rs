@@ -5,7 +5,6 @@
 
 mod auth;
 mod errors;
-mod helpers;
 mod internal;
 mod profile;
 mod sessions;

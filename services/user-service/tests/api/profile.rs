@@ -3,12 +3,12 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_code, spawn_app, spawn_app_with, PASSWORD};
+use chat_testkit::{error_code, Service, Stack, PASSWORD};
 
 #[tokio::test]
 async fn me_returns_the_private_details() {
-    let app = spawn_app().await;
-    let session = app.register_api("cleo").await;
+    let app = Stack::users().await;
+    let session = app.register("cleo").await;
 
     let me: Value = app
         .get_as("/users/me", &session.access)
@@ -17,7 +17,7 @@ async fn me_returns_the_private_details() {
         .await
         .unwrap();
 
-    assert_eq!(me["uuid"], session.user_id.as_str());
+    assert_eq!(me["uuid"], session.id.as_str());
     assert_eq!(me["email"], "cleo@example.com");
     assert!(me["bio"].is_null());
     assert!(me.get("password_hash").is_none());
@@ -25,8 +25,8 @@ async fn me_returns_the_private_details() {
 
 #[tokio::test]
 async fn profile_fields_update_and_optional_ones_clear() {
-    let app = spawn_app().await;
-    let session = app.register_api("dora").await;
+    let app = Stack::users().await;
+    let session = app.register("dora").await;
     let patch = |body: Value| app.send_as(Method::PATCH, "/users/me", &session.access, body);
 
     let updated: Value = patch(json!({
@@ -60,14 +60,14 @@ async fn profile_fields_update_and_optional_ones_clear() {
     assert!(emptied["bio"].is_null());
 
     // The new username signs in.
-    app.login_api("dora.m", PASSWORD).await;
+    app.login("dora.m", PASSWORD).await;
 }
 
 #[tokio::test]
 async fn profile_updates_refuse_taken_names_and_invalid_values() {
-    let app = spawn_app().await;
-    app.register_api("Eve").await;
-    let session = app.register_api("finn").await;
+    let app = Stack::users().await;
+    app.register("Eve").await;
+    let session = app.register("finn").await;
     let patch = |body: Value| app.send_as(Method::PATCH, "/users/me", &session.access, body);
 
     let taken_name = patch(json!({ "username": "EVE" })).await;
@@ -113,9 +113,9 @@ async fn profile_updates_refuse_taken_names_and_invalid_values() {
 
 #[tokio::test]
 async fn changing_the_password_needs_the_current_one_and_signs_other_devices_out() {
-    let app = spawn_app().await;
-    let here = app.register_api("gus").await;
-    let elsewhere = app.login_api("gus", PASSWORD).await;
+    let app = Stack::users().await;
+    let here = app.register("gus").await;
+    let elsewhere = app.login("gus", PASSWORD).await;
     let change = |current: &str, new: &str| {
         app.send_as(
             Method::PUT,
@@ -142,7 +142,7 @@ async fn changing_the_password_needs_the_current_one_and_signs_other_devices_out
         app.try_login("gus", PASSWORD).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    app.login_api("gus", "a brand new password").await;
+    app.login("gus", "a brand new password").await;
     assert_eq!(
         app.get_as("/users/me", &here.access).await.status(),
         StatusCode::OK,
@@ -153,16 +153,18 @@ async fn changing_the_password_needs_the_current_one_and_signs_other_devices_out
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        app.refresh_api(&elsewhere.refresh).await.status(),
+        app.refresh(&elsewhere.refresh).await.status(),
         StatusCode::UNAUTHORIZED
     );
 }
 
 #[tokio::test]
 async fn guessing_the_current_password_is_rate_limited() {
-    let app =
-        spawn_app_with(|config| config.rate_limit_login_account = "2/60".parse().unwrap()).await;
-    let session = app.register_api("hal").await;
+    let app = Stack::builder(Service::Users)
+        .users_config(|config| config.rate_limit_login_account = "2/60".parse().unwrap())
+        .start()
+        .await;
+    let session = app.register("hal").await;
     let body = json!({ "current_password": "guess guess", "new_password": "a brand new password" });
 
     for _ in 0..2 {
@@ -184,9 +186,9 @@ async fn guessing_the_current_password_is_rate_limited() {
 
 #[tokio::test]
 async fn deleting_the_account_needs_the_password_and_publishes_user_deleted() {
-    let app = spawn_app().await;
-    let session = app.register_api("ida").await;
-    let other_device = app.login_api("ida", PASSWORD).await;
+    let app = Stack::users().await;
+    let session = app.register("ida").await;
+    let other_device = app.login("ida", PASSWORD).await;
 
     let wrong = app
         .send_as(
@@ -223,20 +225,20 @@ async fn deleting_the_account_needs_the_password_and_publishes_user_deleted() {
             StatusCode::UNAUTHORIZED
         );
         assert_eq!(
-            app.refresh_api(&device.refresh).await.status(),
+            app.refresh(&device.refresh).await.status(),
             StatusCode::UNAUTHORIZED
         );
     }
     let event = app.wait_for_event("user.deleted").await;
-    assert_eq!(event["data"]["user_uuid"], session.user_id.as_str());
+    assert_eq!(event["data"]["user_uuid"], session.id.as_str());
     assert!(event["id"].is_string() && event["occurred_at"].is_string());
     let tokens_left = app
         .mongo
         .collection::<bson::Document>("refresh_tokens")
-        .count_documents(bson::doc! { "userUuid": &session.user_id })
+        .count_documents(bson::doc! { "userUuid": &session.id })
         .await
         .unwrap();
     assert_eq!(tokens_left, 0);
     // The name is free again.
-    app.register_api("ida").await;
+    app.register("ida").await;
 }

@@ -3,29 +3,40 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_code, spawn_app, PASSWORD};
+use chat_testkit::{error_code, Stack, PASSWORD};
 
 #[tokio::test]
 async fn sessions_list_every_device_and_marks_the_current_one() {
-    let app = spawn_app().await;
-    let first = app.register_api("zoe").await;
-    let second = app.login_api("zoe", PASSWORD).await;
+    let app = Stack::users().await;
+    let first = app.register("zoe").await;
+    // The second device says what it is; the first sent no User-Agent.
+    let agent = "Mozilla/5.0 (X11; Linux x86_64) ChatTest/1.0";
+    let signed_in: Value = app
+        .client
+        .post(app.url("/auth/login"))
+        .header("user-agent", agent)
+        .json(&json!({ "login": "zoe", "password": PASSWORD, "token_delivery": "body" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second_session = signed_in["session_id"].as_str().unwrap();
+    let second_access = signed_in["tokens"]["access_token"].as_str().unwrap();
 
-    let response = app.get_as("/auth/sessions", &second.access).await;
+    let response = app.get_as("/auth/sessions", second_access).await;
 
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     let sessions = body["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2);
-    assert_eq!(
-        sessions[0]["session_id"],
-        second.session_id.as_str(),
-        "newest first"
-    );
+    assert_eq!(sessions[0]["session_id"], second_session, "newest first");
     assert_eq!(sessions[0]["current"], true);
     assert_eq!(sessions[1]["session_id"], first.session_id.as_str());
     assert_eq!(sessions[1]["current"], false);
-    assert!(sessions[0]["user_agent"].is_string() || sessions[0]["user_agent"].is_null());
+    assert_eq!(sessions[0]["user_agent"], agent);
+    assert!(sessions[1]["user_agent"].is_null(), "{sessions:?}");
     assert!(
         sessions[0]["expires_at"].as_str().unwrap() > sessions[0]["last_used_at"].as_str().unwrap()
     );
@@ -33,9 +44,9 @@ async fn sessions_list_every_device_and_marks_the_current_one() {
 
 #[tokio::test]
 async fn revoking_another_session_ends_it_and_keeps_mine() {
-    let app = spawn_app().await;
-    let mine = app.register_api("abe").await;
-    let other = app.login_api("abe", PASSWORD).await;
+    let app = Stack::users().await;
+    let mine = app.register("abe").await;
+    let other = app.login("abe", PASSWORD).await;
 
     let path = format!("/auth/sessions/{}", other.session_id);
     let response = app
@@ -48,7 +59,7 @@ async fn revoking_another_session_ends_it_and_keeps_mine() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        app.refresh_api(&other.refresh).await.status(),
+        app.refresh(&other.refresh).await.status(),
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
@@ -69,7 +80,7 @@ async fn revoking_another_session_ends_it_and_keeps_mine() {
         .await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code(again).await, "session_not_found");
-    let stranger = app.register_api("bea").await;
+    let stranger = app.register("bea").await;
     let foreign = format!("/auth/sessions/{}", stranger.session_id);
     assert_eq!(
         app.send_as(Method::DELETE, &foreign, &mine.access, json!({}))

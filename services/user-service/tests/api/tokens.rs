@@ -10,7 +10,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::helpers::{error_code, spawn_app, TestApp};
+use chat_testkit::{error_code, Stack};
 
 fn claims(user: &str, session: &str, exp_offset: i64) -> Claims {
     let now = chrono::Utc::now().timestamp();
@@ -25,7 +25,7 @@ fn claims(user: &str, session: &str, exp_offset: i64) -> Claims {
 }
 
 /// Signs with the app's own key (as user-service would), so only the claim under test differs.
-fn sign_with_app_key(app: &TestApp, claims: &Claims) -> String {
+fn sign_with_app_key(app: &Stack, claims: &Claims) -> String {
     let key = SigningKey::from_pkcs8_pem(&app.jwt_pem).unwrap();
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(key_id(&key.verifying_key().to_bytes()));
@@ -33,7 +33,7 @@ fn sign_with_app_key(app: &TestApp, claims: &Claims) -> String {
     jsonwebtoken::encode(&header, claims, &encoding).unwrap()
 }
 
-async fn refused_with(app: &TestApp, token: &str) -> String {
+async fn refused_with(app: &Stack, token: &str) -> String {
     let response = app.get_as("/users/me", token).await;
     assert_eq!(
         response.status(),
@@ -45,9 +45,9 @@ async fn refused_with(app: &TestApp, token: &str) -> String {
 
 #[tokio::test]
 async fn a_token_forged_with_the_app_key_is_accepted_so_the_refusals_below_are_meaningful() {
-    let app = spawn_app().await;
-    let session = app.register_api("tia").await;
-    let token = sign_with_app_key(&app, &claims(&session.user_id, &session.session_id, 300));
+    let app = Stack::users().await;
+    let session = app.register("tia").await;
+    let token = sign_with_app_key(&app, &claims(&session.id, &session.session_id, 300));
     assert_eq!(
         app.get_as("/users/me", &token).await.status(),
         StatusCode::OK
@@ -56,22 +56,22 @@ async fn a_token_forged_with_the_app_key_is_accepted_so_the_refusals_below_are_m
 
 #[tokio::test]
 async fn an_expired_token_is_refused_as_expired() {
-    let app = spawn_app().await;
-    let session = app.register_api("uma").await;
-    let token = sign_with_app_key(&app, &claims(&session.user_id, &session.session_id, -60));
+    let app = Stack::users().await;
+    let session = app.register("uma").await;
+    let token = sign_with_app_key(&app, &claims(&session.id, &session.session_id, -60));
     assert_eq!(refused_with(&app, &token).await, "token_expired");
 }
 
 #[tokio::test]
 async fn a_tampered_token_is_refused() {
-    let app = spawn_app().await;
-    let session = app.register_api("vic").await;
-    let other = app.register_api("wes").await;
+    let app = Stack::users().await;
+    let session = app.register("vic").await;
+    let other = app.register("wes").await;
     let mut parts: Vec<String> = session.access.split('.').map(str::to_owned).collect();
     // Swap in another user's subject, keep the signature.
     let mut payload: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
-    payload["sub"] = other.user_id.clone().into();
+    payload["sub"] = other.id.clone().into();
     parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap());
     assert_eq!(refused_with(&app, &parts.join(".")).await, "invalid_token");
     // A flipped signature byte.
@@ -86,9 +86,9 @@ async fn a_tampered_token_is_refused() {
 
 #[tokio::test]
 async fn tokens_with_another_algorithm_are_refused() {
-    let app = spawn_app().await;
-    let session = app.register_api("xia").await;
-    let claims = claims(&session.user_id, &session.session_id, 300);
+    let app = Stack::users().await;
+    let session = app.register("xia").await;
+    let claims = claims(&session.id, &session.session_id, 300);
     let kid = Some(
         session
             .access
@@ -125,17 +125,17 @@ async fn tokens_with_another_algorithm_are_refused() {
 
 #[tokio::test]
 async fn tokens_for_another_audience_or_issuer_or_from_another_key_are_refused() {
-    let app = spawn_app().await;
-    let session = app.register_api("yan").await;
+    let app = Stack::users().await;
+    let session = app.register("yan").await;
 
-    let mut wrong_audience = claims(&session.user_id, &session.session_id, 300);
+    let mut wrong_audience = claims(&session.id, &session.session_id, 300);
     wrong_audience.aud = "another-app".to_owned();
     assert_eq!(
         refused_with(&app, &sign_with_app_key(&app, &wrong_audience)).await,
         "invalid_token"
     );
 
-    let mut wrong_issuer = claims(&session.user_id, &session.session_id, 300);
+    let mut wrong_issuer = claims(&session.id, &session.session_id, 300);
     wrong_issuer.iss = "someone-else".to_owned();
     assert_eq!(
         refused_with(&app, &sign_with_app_key(&app, &wrong_issuer)).await,
@@ -148,7 +148,7 @@ async fn tokens_for_another_audience_or_issuer_or_from_another_key_are_refused()
     let encoding = EncodingKey::from_ed_der(stranger.to_pkcs8_der().unwrap().as_bytes());
     let foreign = jsonwebtoken::encode(
         &header,
-        &claims(&session.user_id, &session.session_id, 300),
+        &claims(&session.id, &session.session_id, 300),
         &encoding,
     )
     .unwrap();
@@ -157,7 +157,7 @@ async fn tokens_for_another_audience_or_issuer_or_from_another_key_are_refused()
 
 #[tokio::test]
 async fn missing_and_malformed_credentials_are_told_apart() {
-    let app = spawn_app().await;
+    let app = Stack::users().await;
 
     let none = app.client.get(app.url("/users/me")).send().await.unwrap();
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);

@@ -3,16 +3,16 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{error_code, spawn_app};
+use chat_testkit::{error_code, Stack};
 
 #[tokio::test]
 async fn users_are_found_by_uuid_and_by_username_in_any_case() {
-    let app = spawn_app().await;
-    let me = app.register_api("jay").await;
-    let target = app.register_api("Kat").await;
+    let app = Stack::users().await;
+    let me = app.register("jay").await;
+    let target = app.register("Kat").await;
 
     let by_uuid: Value = app
-        .get_as(&format!("/users/{}", target.user_id), &me.access)
+        .get_as(&format!("/users/{}", target.id), &me.access)
         .await
         .json()
         .await
@@ -45,7 +45,7 @@ async fn users_are_found_by_uuid_and_by_username_in_any_case() {
 
     let anonymous = app
         .client
-        .get(app.url(&format!("/users/{}", target.user_id)))
+        .get(app.url(&format!("/users/{}", target.id)))
         .send()
         .await
         .unwrap();
@@ -54,10 +54,10 @@ async fn users_are_found_by_uuid_and_by_username_in_any_case() {
 
 #[tokio::test]
 async fn prefix_search_pages_through_matches_without_gaps_or_repeats() {
-    let app = spawn_app().await;
-    let me = app.register_api("searcher").await;
+    let app = Stack::users().await;
+    let me = app.register("searcher").await;
     for name in ["mab", "Mac", "mad", "mae", "MAF", "zed"] {
-        app.register_api(name).await;
+        app.register(name).await;
     }
 
     let mut seen = Vec::new();
@@ -89,10 +89,10 @@ async fn prefix_search_pages_through_matches_without_gaps_or_repeats() {
 
 #[tokio::test]
 async fn search_treats_wildcards_literally_and_validates_its_input() {
-    let app = spawn_app().await;
-    let me = app.register_api("finder").await;
-    app.register_api("a_b").await;
-    app.register_api("axb").await;
+    let app = Stack::users().await;
+    let me = app.register("finder").await;
+    app.register("a_b").await;
+    app.register("axb").await;
 
     let page: Value = app
         .get_as("/users/search?q=a_", &me.access)

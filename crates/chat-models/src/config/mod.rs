@@ -1,4 +1,13 @@
-//! Start-up checks shared by the services' configurations.
+//! What the services' configurations share: where a service runs ([`AppEnv`]) and the secret
+//! check; with feature `server`, [`CommonConfig`] (the settings every service reads the same
+//! way) and [`UserServiceConfig`] (how the others reach user-service), each flattened into a
+//! service's own clap `Config`.
+
+#[cfg(feature = "server")]
+mod common;
+
+#[cfg(feature = "server")]
+pub use common::{CommonConfig, UserServiceConfig};
 
 /// Where a service runs: production refuses settings that are only fit for development.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

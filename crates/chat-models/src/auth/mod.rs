@@ -1,20 +1,24 @@
-//! Access-token verification shared by every service: [`Claims`], the public-key-only
-//! [`JwtVerifier`], revoked-session checks in Redis ([`SessionRevocations`]) and the
-//! [`AuthUser`] extractor, which reads `Authorization: Bearer` or the access cookie.
+//! Access tokens: [`Claims`], published keys ([`Jwks`]) and the public-key-only
+//! [`JwtVerifier`]; with feature `redis`, revoked-session checks ([`SessionRevocations`]) and the
+//! [`Authenticator`] built on both; with feature `server`, the [`AuthUser`] extractor, which
+//! reads `Authorization: Bearer` or the access cookie, and the service-token check.
+
+#[cfg(feature = "server")]
+mod extract;
+#[cfg(feature = "redis")]
+mod revocations;
+
+#[cfg(feature = "server")]
+pub use extract::{access_token, ServiceCaller, ServiceToken};
+#[cfg(feature = "redis")]
+pub use revocations::{Authenticator, SessionRevocations};
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::{FromRef, FromRequestParts};
-use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
-use axum_extra::extract::CookieJar;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -157,83 +161,6 @@ impl JwtVerifier {
     }
 }
 
-/// Revoked sessions, kept in Redis until every access token of theirs has expired.
-#[derive(Clone)]
-pub struct SessionRevocations {
-    redis: ConnectionManager,
-    prefix: String,
-    ttl: Duration,
-}
-
-impl std::fmt::Debug for SessionRevocations {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionRevocations")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SessionRevocations {
-    /// `ttl` must outlive the longest access token (its lifetime plus clock leeway).
-    pub fn new(redis: ConnectionManager, prefix: &str, ttl: Duration) -> Self {
-        Self {
-            redis,
-            prefix: prefix.to_owned(),
-            ttl,
-        }
-    }
-
-    fn key(&self, session_id: Uuid) -> String {
-        format!("{}revoked:sid:{session_id}", self.prefix)
-    }
-
-    /// Marks sessions revoked: their access tokens are refused from now on, on every service.
-    pub async fn revoke(&self, session_ids: &[Uuid]) -> Result<()> {
-        if session_ids.is_empty() {
-            return Ok(());
-        }
-        let mut pipe = redis::pipe();
-        for session_id in session_ids {
-            pipe.set_ex(self.key(*session_id), 1, self.ttl.as_secs().max(1))
-                .ignore();
-        }
-        pipe.query_async::<()>(&mut self.redis.clone()).await?;
-        Ok(())
-    }
-
-    /// Whether the session was revoked.
-    pub async fn is_revoked(&self, session_id: Uuid) -> Result<bool> {
-        let revoked: bool = redis::cmd("EXISTS")
-            .arg(self.key(session_id))
-            .query_async(&mut self.redis.clone())
-            .await?;
-        Ok(revoked)
-    }
-}
-
-/// Everything needed to authenticate a request; put it in each service's state.
-#[derive(Clone, Debug)]
-pub struct Authenticator {
-    /// Signature and claim checks.
-    pub verifier: Arc<JwtVerifier>,
-    /// Revoked-session lookups.
-    pub revocations: SessionRevocations,
-}
-
-impl Authenticator {
-    /// Verifies a token and refuses it when its session was revoked.
-    pub async fn authenticate(&self, token: &str) -> Result<AuthUser> {
-        let claims = self.verifier.verify(token)?;
-        if self.revocations.is_revoked(claims.sid).await? {
-            return Err(ApiError::Unauthorized(ErrorCode::SessionRevoked));
-        }
-        Ok(AuthUser {
-            user_id: claims.sub,
-            session_id: claims.sid,
-        })
-    }
-}
-
 /// The authenticated caller of a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
@@ -243,82 +170,8 @@ pub struct AuthUser {
     pub session_id: Uuid,
 }
 
-/// The access token of a request: `Authorization: Bearer` first, else the access cookie.
-pub fn access_token(headers: &HeaderMap) -> Result<Option<String>> {
-    if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let value = value
-            .to_str()
-            .map_err(|_| ApiError::Unauthorized(ErrorCode::InvalidToken))?;
-        return match value.strip_prefix("Bearer ").map(str::trim) {
-            Some(token) if !token.is_empty() => Ok(Some(token.to_owned())),
-            _ => Err(ApiError::Unauthorized(ErrorCode::InvalidToken)),
-        };
-    }
-    Ok(CookieJar::from_headers(headers)
-        .get(ACCESS_COOKIE)
-        .map(|cookie| cookie.value().to_owned()))
-}
-
-impl<S> FromRequestParts<S> for AuthUser
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let token =
-            access_token(&parts.headers)?.ok_or(ApiError::Unauthorized(ErrorCode::MissingToken))?;
-        let user = Authenticator::from_ref(state).authenticate(&token).await?;
-        // Fills the `user_id` field the request span declares (see `http::with_common_layers`).
-        tracing::Span::current().record("user_id", tracing::field::display(user.user_id));
-        Ok(user)
-    }
-}
-
-/// The shared secret services send each other in [`SERVICE_TOKEN_HEADER`].
-#[derive(Clone)]
-pub struct ServiceToken(pub std::sync::Arc<secrecy::SecretString>);
-
-impl std::fmt::Debug for ServiceToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ServiceToken(..)")
-    }
-}
-
 /// Header carrying the service token on `/internal/...` calls.
 pub const SERVICE_TOKEN_HEADER: &str = "x-service-token";
-
-/// Proof that the caller holds the service token (compared in constant time).
-#[derive(Debug, Clone, Copy)]
-pub struct ServiceCaller;
-
-impl<S> FromRequestParts<S> for ServiceCaller
-where
-    ServiceToken: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        use secrecy::ExposeSecret as _;
-        use subtle::ConstantTimeEq as _;
-        let presented = parts
-            .headers
-            .get(SERVICE_TOKEN_HEADER)
-            .map(|value| value.as_bytes())
-            .unwrap_or_default();
-        let expected = ServiceToken::from_ref(state);
-        if presented
-            .ct_eq(expected.0.expose_secret().as_bytes())
-            .into()
-        {
-            Ok(Self)
-        } else {
-            Err(ApiError::Unauthorized(ErrorCode::InvalidServiceToken))
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,14 @@
 //! Frames of the WebSocket protocol (`GET /ws` on message-service), as JSON text frames
-//! `{"type": "...", "data": {...}}`. See `docs/websocket.md`.
+//! `{"type": "...", "data": {...}}`, and its close codes. Both directions serialise and
+//! deserialise, so the server, the tests and chat-bench speak the same types. See
+//! `docs/websocket.md`.
+
+mod client;
+
+pub use client::{
+    Authenticate, ClientFrame, ClientMessage, NoData, ReadFrame, ResumeFrame, ResumePoint,
+    SendFrame, TypingFrame,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,8 +19,24 @@ use super::user::PublicUser;
 use crate::error::ErrorDetail;
 use crate::events::FriendRequestEvent;
 
+/// Close codes of the gateway (4000-4999 are the application's; the others RFC 6455's).
+pub mod close {
+    /// The server is shutting down; reconnect (to another instance) and resume.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame over the size limit, or a protocol error.
+    pub const FRAME_TOO_LARGE: u16 = 1009;
+    /// The session was signed out.
+    pub const SESSION_REVOKED: u16 = 4001;
+    /// No valid credentials in time.
+    pub const UNAUTHENTICATED: u16 = 4003;
+    /// The client read too slowly; reconnect and resume.
+    pub const TOO_SLOW: u16 = 4008;
+    /// No frame or pong for too long.
+    pub const IDLE: u16 = 4009;
+}
+
 /// A frame the server sends.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum ServerFrame {
     /// First frame after authentication.
@@ -134,7 +159,7 @@ pub enum ServerFrame {
 }
 
 /// The `ready` frame's data.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ready {
     /// Me.
     pub user: PublicUser,
@@ -149,7 +174,7 @@ pub struct Ready {
 }
 
 /// A membership change.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     /// The group now.
     pub conversation: ConversationInfo,
@@ -183,7 +208,7 @@ pub struct Presence {
 }
 
 /// Where a resumed conversation's replay ended.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resumed {
     /// The conversation.
     pub conversation_id: String,
@@ -192,67 +217,4 @@ pub struct Resumed {
     /// More messages were missed than a replay carries: page the rest over REST
     /// (`GET …/messages?after=`) from `last_seq`.
     pub truncated: bool,
-}
-
-/// A frame the client sends: `{"type", "data", "ref"?}`; `ref` is echoed in the answer.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClientFrame {
-    /// The frame type.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Its data.
-    #[serde(default)]
-    pub data: serde_json::Value,
-    /// A client-chosen id echoed in `ack`, `message.ack`, `pong` and `error`.
-    #[serde(default, rename = "ref")]
-    pub reference: Option<String>,
-}
-
-/// `authenticate`: the first frame when the upgrade carried no token.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Authenticate {
-    /// An access token.
-    pub token: String,
-}
-
-/// `message.send`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SendFrame {
-    /// The conversation.
-    pub conversation_id: String,
-    /// The message, as for `POST /conversations/{id}/messages`.
-    #[serde(flatten)]
-    pub message: super::message::SendMessage,
-}
-
-/// `typing.start` and `typing.stop`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct TypingFrame {
-    /// The conversation.
-    pub conversation_id: String,
-}
-
-/// `read`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ReadFrame {
-    /// The conversation.
-    pub conversation_id: String,
-    /// The newest message read.
-    pub message_id: String,
-}
-
-/// `resume`: the last position seen per conversation.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ResumeFrame {
-    /// Conversations to catch up.
-    pub conversations: Vec<ResumePoint>,
-}
-
-/// One conversation to catch up.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ResumePoint {
-    /// The conversation.
-    pub conversation_id: String,
-    /// The `seq` of the last message the client has.
-    pub last_seq: i64,
 }

@@ -1,0 +1,161 @@
+//! [`EventConsumer`]: one member of a consumer group on the event stream, with retries of
+//! failed entries and claims of a dead member's.
+
+use super::EventEnvelope;
+
+/// Reads the stream as one member of a consumer group. Each group sees every event; within a
+/// group each event goes to one member. An entry is acknowledged only after the handler
+/// succeeds. Entries left unacknowledged (the handler failed, or its consumer died) are claimed
+/// again by a live member once they have been idle for a while, and retried; a failing entry
+/// never holds up the ones behind it.
+#[derive(Debug, Clone)]
+pub struct EventConsumer {
+    client: redis::Client,
+    stream: String,
+    group: String,
+    consumer: String,
+    claim_idle: std::time::Duration,
+}
+
+impl EventConsumer {
+    /// A consumer named `consumer` in `group` (usually the service name) on `stream`.
+    pub fn new(client: redis::Client, stream: String, group: &str, consumer: &str) -> Self {
+        Self {
+            client,
+            stream,
+            group: group.to_owned(),
+            consumer: consumer.to_owned(),
+            claim_idle: std::time::Duration::from_secs(60),
+        }
+    }
+
+    /// How long an unacknowledged entry waits before another attempt (default 60 s).
+    #[must_use]
+    pub fn with_claim_idle(mut self, idle: std::time::Duration) -> Self {
+        self.claim_idle = idle;
+        self
+    }
+
+    /// Handles events until the task is dropped, reconnecting after failures.
+    pub async fn run<F, Fut>(self, handler: F)
+    where
+        F: Fn(EventEnvelope) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>>,
+    {
+        loop {
+            if let Err(error) = self.session(&handler).await {
+                tracing::warn!(error = ?error, group = %self.group, "event consumer failed; retrying");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn session<F, Fut>(&self, handler: &F) -> anyhow::Result<()>
+    where
+        F: Fn(EventEnvelope) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>>,
+    {
+        use anyhow::Context as _;
+        // A connection of its own: XREADGROUP BLOCK would stall a shared, multiplexed one.
+        let mut conn = self
+            .client
+            .get_multiplexed_async_connection()
+            .await
+            .context("connecting to Redis")?;
+        // From the stream's start, so a group created after events were written still sees them.
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&self.stream)
+            .arg(&self.group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        if let Err(error) = created {
+            if error.code() != Some("BUSYGROUP") {
+                return Err(error).context("creating the consumer group");
+            }
+        }
+        let idle_ms = u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX);
+        let mut last_claim = std::time::Instant::now();
+        loop {
+            // Entries idle too long in anyone's pending list (a failed handler, a dead consumer).
+            if last_claim.elapsed() >= self.claim_idle.min(std::time::Duration::from_secs(5)) {
+                last_claim = std::time::Instant::now();
+                let claimed: redis::streams::StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+                    .arg(&self.stream)
+                    .arg(&self.group)
+                    .arg(&self.consumer)
+                    .arg(idle_ms)
+                    .arg("0-0")
+                    .arg("COUNT")
+                    .arg(100)
+                    .query_async(&mut conn)
+                    .await
+                    .context("claiming idle events")?;
+                self.handle(&mut conn, claimed.claimed, handler).await?;
+            }
+            let block_ms = idle_ms.clamp(100, 5_000);
+            let reply: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg(&self.group)
+                .arg(&self.consumer)
+                .arg("COUNT")
+                .arg(100)
+                .arg("BLOCK")
+                .arg(block_ms)
+                .arg("STREAMS")
+                .arg(&self.stream)
+                .arg(">")
+                .query_async(&mut conn)
+                .await
+                .context("reading the event stream")?;
+            let entries = reply.keys.into_iter().flat_map(|key| key.ids).collect();
+            self.handle(&mut conn, entries, handler).await?;
+        }
+    }
+
+    /// Runs the handler on each entry and acknowledges the ones it handled (and unreadable
+    /// ones, which no retry can fix). A failed entry stays pending for a later claim.
+    async fn handle<F, Fut>(
+        &self,
+        conn: &mut redis::aio::MultiplexedConnection,
+        entries: Vec<redis::streams::StreamId>,
+        handler: &F,
+    ) -> anyhow::Result<()>
+    where
+        F: Fn(EventEnvelope) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>>,
+    {
+        use anyhow::Context as _;
+        for entry in entries {
+            let parsed = entry
+                .get::<String>("event")
+                .ok_or_else(|| anyhow::anyhow!("no event field"))
+                .and_then(|json| {
+                    serde_json::from_str::<EventEnvelope>(&json).map_err(anyhow::Error::from)
+                });
+            match parsed {
+                Ok(envelope) => {
+                    if let Err(error) = handler(envelope).await {
+                        tracing::warn!(id = %entry.id, group = %self.group, error = ?error,
+                            "event handler failed; will retry");
+                        continue;
+                    }
+                }
+                // An event this build does not know (newer producer) or a corrupt entry.
+                Err(error) => {
+                    tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event");
+                }
+            }
+            redis::cmd("XACK")
+                .arg(&self.stream)
+                .arg(&self.group)
+                .arg(&entry.id)
+                .query_async::<()>(&mut *conn)
+                .await
+                .context("acknowledging an event")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,202 @@
+//! The skeleton every service is built on: connections made the same way (Redis with
+//! timeouts, MongoDB with pool metrics, MySQL created and migrated), [`Server`], which wraps a
+//! router with the shared layers, binds, serves until a shutdown signal and then stops its
+//! background tasks, and [`run`], each binary's `main` once its configuration is read.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
+use axum::Router;
+use secrecy::{ExposeSecret as _, SecretString};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::http::{with_common_layers, CommonLayers};
+use crate::metrics::Sampler;
+
+/// How long connecting to a dependency, or one of its answers, may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A Redis client (for connections of their own: consumers, pub/sub) and a shared,
+/// reconnecting connection whose connects and answers time out after [`CONNECT_TIMEOUT`].
+pub async fn connect_redis(
+    url: &SecretString,
+) -> anyhow::Result<(redis::Client, redis::aio::ConnectionManager)> {
+    let client =
+        redis::Client::open(url.expose_secret()).context("REDIS_URL is not a valid Redis URL")?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_response_timeout(CONNECT_TIMEOUT);
+    let manager = redis::aio::ConnectionManager::new_with_config(client.clone(), config)
+        .await
+        .context("cannot reach Redis at REDIS_URL")?;
+    Ok((client, manager))
+}
+
+/// The MongoDB database `name` at `uri`, pinged; the pool's connections in use are the
+/// `mongo_pool_connections_in_use{service}` gauge.
+#[cfg(feature = "mongo")]
+pub async fn connect_mongo(
+    uri: &SecretString,
+    name: &str,
+    service: &'static str,
+) -> anyhow::Result<mongodb::Database> {
+    use mongodb::event::cmap::CmapEvent;
+    let mut options = mongodb::options::ClientOptions::parse(uri.expose_secret())
+        .await
+        .context("MONGODB_URI is not a valid MongoDB URL")?;
+    options.app_name = Some(service.to_owned());
+    options.cmap_event_handler = Some(mongodb::event::EventHandler::callback(move |event| {
+        let gauge = || metrics::gauge!("mongo_pool_connections_in_use", "service" => service);
+        match event {
+            CmapEvent::ConnectionCheckedOut(_) => gauge().increment(1.0),
+            CmapEvent::ConnectionCheckedIn(_) => gauge().decrement(1.0),
+            _ => {}
+        }
+    }));
+    options.server_selection_timeout = Some(CONNECT_TIMEOUT);
+    options.connect_timeout = Some(CONNECT_TIMEOUT);
+    let client = mongodb::Client::with_options(options).context("building the MongoDB client")?;
+    let db = client.database(name);
+    db.run_command(bson::doc! { "ping": 1 })
+        .await
+        .context("cannot reach MongoDB at MONGODB_URI")?;
+    Ok(db)
+}
+
+/// A pool on the MySQL schema named in `url` (created if missing), with `migrator` applied.
+#[cfg(feature = "mysql")]
+pub async fn connect_mysql(
+    url: &SecretString,
+    options: sqlx::mysql::MySqlPoolOptions,
+    migrator: &sqlx::migrate::Migrator,
+) -> anyhow::Result<sqlx::MySqlPool> {
+    use sqlx::migrate::MigrateDatabase as _;
+    let url = url.expose_secret();
+    let exists = sqlx::MySql::database_exists(url)
+        .await
+        .context("cannot reach MySQL at DATABASE_URL")?;
+    if !exists {
+        sqlx::MySql::create_database(url)
+            .await
+            .context("cannot create the database named in DATABASE_URL")?;
+    }
+    let pool = options
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect(url)
+        .await
+        .context("cannot connect to MySQL at DATABASE_URL")?;
+    migrator
+        .run(&pool)
+        .await
+        .context("applying the migrations")?;
+    Ok(pool)
+}
+
+/// A built, bound, not yet serving service.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    background: Vec<JoinHandle<()>>,
+    on_shutdown: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl Server {
+    /// `router` with `/metrics` (sampled by `sampler`) and the shared layers, bound to `addr`.
+    pub async fn bind(
+        addr: SocketAddr,
+        router: Router,
+        layers: &CommonLayers,
+        sampler: Option<Sampler>,
+    ) -> anyhow::Result<Self> {
+        let router = with_common_layers(router.merge(crate::metrics::router(sampler)), layers);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        Ok(Self {
+            listener,
+            router,
+            background: Vec::new(),
+            on_shutdown: None,
+        })
+    }
+
+    /// Tasks that run while the service serves and stop with it.
+    #[must_use]
+    pub fn with_background(mut self, tasks: impl IntoIterator<Item = JoinHandle<()>>) -> Self {
+        self.background.extend(tasks);
+        self
+    }
+
+    /// Runs `hook` when the shutdown signal arrives, before in-flight requests finish
+    /// (message-service closes its sockets there).
+    #[must_use]
+    pub fn on_shutdown(mut self, hook: impl FnOnce() + Send + 'static) -> Self {
+        self.on_shutdown = Some(Box::new(hook));
+        self
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or_default()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and stops the
+    /// background tasks. Handlers can read the peer address (`ConnectInfo<SocketAddr>`).
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let hook = self.on_shutdown;
+        let shutdown = async move {
+            shutdown.await;
+            if let Some(hook) = hook {
+                hook();
+            }
+        };
+        // Small frames and JSON answers go out at once (no Nagle delay).
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        for task in self.background {
+            task.abort();
+        }
+        result
+    }
+}
+
+/// A service binary's life after its configuration is read and logging is set up: builds the
+/// service, serves until Ctrl-C or SIGTERM, and reports why it stopped, as one line with the
+/// whole cause chain (what an operator reads when a service refuses to start).
+pub async fn run(service: &str, build: impl Future<Output = anyhow::Result<Server>>) -> ExitCode {
+    let outcome = async {
+        let server = build.await?;
+        tracing::info!(port = server.port(), "{service} listening");
+        server
+            .run_until_stopped(crate::telemetry::shutdown_signal())
+            .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{service} stopped: {error:#}");
+            eprintln!("{service}: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

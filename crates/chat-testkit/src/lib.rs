@@ -1,0 +1,38 @@
+//! The services' test kit (a dev-dependency only): [`Stack`] starts the real services on
+//! storage of their own (MySQL schemas, a Mongo database, a Redis key prefix), dropped when the
+//! stack is; [`TestUser`]s register and befriend through the real routes; the event stream is
+//! read as the services wrote it; [`WsClient`] speaks the WebSocket protocol in its own types.
+//!
+//! The servers come from the environment (`TEST_MYSQL_URL` or `DATABASE_URL`, `MONGODB_URI`,
+//! `REDIS_URL`), which `scripts/test.sh` sets.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod config;
+mod events;
+mod http;
+mod stack;
+mod users;
+mod ws;
+
+pub use config::{user_config, PASSWORD, SERVICE_TOKEN};
+pub use http::{code, error_code, new_client};
+pub use stack::{Instance, Service, Stack, StackBuilder};
+pub use users::TestUser;
+pub use ws::WsClient;
+
+/// The next frame of `$ws` matching a pattern (others skipped), as the expression after `=>`.
+///
+/// ```ignore
+/// let message = next_frame!(ws, ServerFrame::MessageCreated(message) => message);
+/// ```
+#[macro_export]
+macro_rules! next_frame {
+    ($ws:expr, $pattern:pat => $value:expr) => {
+        $ws.next_matching(stringify!($pattern), |frame| match frame {
+            $pattern => Some($value),
+            _ => None,
+        })
+        .await
+    };
+}

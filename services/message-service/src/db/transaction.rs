@@ -1,0 +1,123 @@
+//! Transactions that retry MongoDB's transient write conflicts within a budget.
+
+use std::time::Duration;
+
+use chat_models::ApiError;
+use mongodb::error::{
+    Error as MongoError, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
+};
+use mongodb::ClientSession;
+
+use super::Store;
+
+/// How long a transaction may keep retrying write conflicts before the caller gets a 503.
+pub const TRANSACTION_BUDGET: Duration = Duration::from_secs(5);
+
+/// Whether a failed transaction attempt should be run again: MongoDB labels write conflicts
+/// (two sends bumping one conversation) as transient. Pauses a little, growing with the
+/// attempt and jittered, before saying so; gives up once `started` is `TRANSACTION_BUDGET` ago.
+async fn retry_transaction(error: &TxError, attempt: u32, started: std::time::Instant) -> bool {
+    let transient =
+        matches!(error, TxError::Mongo(error) if error.contains_label(TRANSIENT_TRANSACTION_ERROR));
+    if !transient || started.elapsed() >= TRANSACTION_BUDGET {
+        return false;
+    }
+    let ceiling = 5 * u64::from(attempt.min(20));
+    let pause = ceiling / 2 + rand::random::<u64>() % (ceiling / 2 + 1);
+    tokio::time::sleep(Duration::from_millis(pause)).await;
+    true
+}
+
+/// One attempt of a transaction's work, given the session to run it in.
+pub type Attempt<'a, T> = futures::future::BoxFuture<'a, Result<T, TxError>>;
+
+/// Runs `attempt` in a transaction, committing it, and runs it again while MongoDB reports a
+/// transient conflict (within `TRANSACTION_BUDGET`; after that `503 server_busy`).
+pub async fn in_transaction<C: Sync + ?Sized, T>(
+    store: &Store,
+    context: &C,
+    attempt: for<'a> fn(&'a Store, &'a mut ClientSession, &'a C) -> Attempt<'a, T>,
+) -> chat_models::Result<T> {
+    let mut session = store.client.start_session().await?;
+    let started = std::time::Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        session.start_transaction().await?;
+        let outcome = match attempt(store, &mut session, context).await {
+            Ok(value) => commit(&mut session).await.map(|()| value),
+            Err(error) => {
+                let _ = session.abort_transaction().await;
+                Err(error)
+            }
+        };
+        match outcome {
+            Ok(value) => return Ok(value),
+            Err(error) if retry_transaction(&error, attempts, started).await => continue,
+            Err(TxError::Mongo(error)) if error.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                return Err(contended())
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// What a transaction that still conflicts after its budget answers: busy, retry shortly.
+pub fn contended() -> ApiError {
+    ApiError::Unavailable {
+        code: chat_models::ErrorCode::ServerBusy,
+        retry_after_secs: 1,
+    }
+}
+
+/// Commits, retrying while the outcome is unknown (as the MongoDB drivers' spec advises).
+async fn commit(session: &mut ClientSession) -> Result<(), TxError> {
+    for _ in 0..3 {
+        match session.commit_transaction().await {
+            Ok(()) => return Ok(()),
+            Err(error) if error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
+            Err(error) => return Err(TxError::Mongo(error)),
+        }
+    }
+    session.commit_transaction().await.map_err(TxError::Mongo)
+}
+
+/// An error inside a transaction: MongoDB's (maybe transient, so retried) or a refusal.
+#[derive(Debug)]
+pub enum TxError {
+    /// From MongoDB.
+    Mongo(MongoError),
+    /// A rule refused the change.
+    Api(ApiError),
+}
+
+impl From<MongoError> for TxError {
+    fn from(error: MongoError) -> Self {
+        Self::Mongo(error)
+    }
+}
+
+impl From<ApiError> for TxError {
+    fn from(error: ApiError) -> Self {
+        Self::Api(error)
+    }
+}
+
+impl From<TxError> for ApiError {
+    fn from(error: TxError) -> Self {
+        match error {
+            TxError::Mongo(error) => error.into(),
+            TxError::Api(error) => error,
+        }
+    }
+}
+
+/// Whether a MongoDB error is a duplicate key (E11000).
+pub fn is_duplicate_key(error: &MongoError) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match error.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == 11000,
+        ErrorKind::Command(command) => command.code == 11000,
+        _ => false,
+    }
+}

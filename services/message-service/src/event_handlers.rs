@@ -1,0 +1,62 @@
+//! What message-service does when other services' events arrive (the `message-service`
+//! consumer group): a deleted account's conversations are cleaned up, and friendships ending
+//! or starting make a direct conversation read-only or writable again (`conversation.updated`
+//! with `can_send`, so clients update the composer). Named apart from message reactions.
+
+use chat_models::events::{ConversationEvent, DomainEvent};
+use chat_models::Result;
+use uuid::Uuid;
+
+use crate::conversations::announce_deleted;
+use crate::db::conversations as store;
+use crate::db::{messages, reads};
+use crate::groups;
+use crate::state::AppState;
+
+/// Handles one event of the stream (others' and our own; most are not for us).
+pub async fn handle(state: &AppState, event: DomainEvent) -> Result<()> {
+    match event {
+        DomainEvent::UserDeleted { user_uuid } => {
+            remove_deleted_user(state, user_uuid).await?;
+            tracing::info!(user_id = %user_uuid, "removed a deleted user's conversations");
+        }
+        DomainEvent::FriendshipRemoved {
+            user_uuid,
+            friend_uuid,
+        } => announce_direct(state, user_uuid, friend_uuid, false).await?,
+        DomainEvent::FriendRequestAccepted(request) => {
+            announce_direct(state, request.sender_uuid, request.receiver_uuid, true).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn announce_direct(state: &AppState, a: Uuid, b: Uuid, can_send: bool) -> Result<()> {
+    if let Some(conversation) = store::find_direct(&state.store, a, b).await? {
+        state
+            .publish(DomainEvent::ConversationUpdated(ConversationEvent {
+                audience: conversation.member_uuids(),
+                conversation: conversation.info(can_send),
+            }))
+            .await;
+    }
+    Ok(())
+}
+
+/// Removes what a deleted account leaves behind: its direct conversations (with their
+/// messages), its group memberships (handing admin on), its read positions; its messages in
+/// groups are blanked but keep their place. Idempotent, as events may come twice.
+pub async fn remove_deleted_user(state: &AppState, user: Uuid) -> Result<()> {
+    for conversation in store::all_of_member(&state.store, user).await? {
+        if conversation.is_group {
+            groups::leave(state, conversation.id, user).await?;
+        } else if store::delete(&state.store, conversation.id).await? {
+            announce_deleted(state, conversation.member_uuids(), conversation.id).await;
+        }
+    }
+    messages::blank_all_of(&state.store, user).await?;
+    reads::forget_user(&state.store, user).await?;
+    state.presence.forget(user).await?;
+    Ok(())
+}

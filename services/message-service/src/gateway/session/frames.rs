@@ -1,0 +1,194 @@
+//! The session's frame handlers: one per client frame type (`ping`, `message.send`, `read`,
+//! `typing.*`, `resume`), plus typing announcements.
+
+use std::fmt::Display;
+
+use axum::extract::ws::Message;
+use chat_models::api::ws::{
+    ClientMessage, ReadFrame, ResumeFrame, Resumed, SendFrame, ServerFrame, Typing, TypingFrame,
+};
+use chat_models::{ApiError, ErrorCode, Result};
+use futures::Sink;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::Session;
+use crate::gateway::backend::Backend;
+use crate::gateway::hub::Outbound;
+use crate::gateway::protocol::{decode, encode, error_frame, MAX_RESUME_CONVERSATIONS};
+
+impl<B, S> Session<B, S>
+where
+    B: Backend,
+    S: Sink<Message> + Unpin + Send,
+    S::Error: Display,
+{
+    /// Handles one client frame; answers go straight to the socket or, for work done in a
+    /// task of its own (sends, reads), through the socket's queue.
+    pub(super) async fn on_text(&mut self, text: &str, own_queue: &mpsc::Sender<Outbound>) {
+        let frame = match decode(text) {
+            Ok(frame) => frame,
+            Err(rejected) => return self.send_error(rejected.reference, &rejected.error).await,
+        };
+        let reference = frame.reference;
+        let outcome = match frame.message {
+            ClientMessage::Ping(_) => {
+                let pong = ServerFrame::Pong {
+                    reference: reference.clone(),
+                };
+                self.write_frame(&pong).await
+            }
+            ClientMessage::SendMessage(send) => {
+                self.spawn_send(send, reference.clone(), own_queue.clone());
+                Ok(())
+            }
+            ClientMessage::Read(read) => {
+                self.spawn_read(read, reference.clone(), own_queue.clone());
+                Ok(())
+            }
+            ClientMessage::TypingStart(typing) => self.on_typing(typing, true, &reference).await,
+            ClientMessage::TypingStop(typing) => self.on_typing(typing, false, &reference).await,
+            ClientMessage::Resume(resume) => self.resume(resume).await,
+            ClientMessage::Authenticate(_) => Err(ApiError::BadRequest(
+                ErrorCode::MalformedFrame,
+                "Already authenticated.".to_owned(),
+            )),
+        };
+        if let Err(error) = outcome {
+            self.send_error(reference, &error).await;
+        }
+    }
+
+    fn spawn_send(
+        &mut self,
+        send: SendFrame,
+        reference: Option<String>,
+        queue: mpsc::Sender<Outbound>,
+    ) {
+        if let Some(nonce) = &send.message.nonce {
+            self.deliveries.sending(&send.conversation_id, nonce);
+        }
+        let (backend, user) = (self.backend.clone(), self.auth.user_id);
+        tokio::spawn(async move {
+            let conversation = send.conversation_id.clone();
+            let nonce = send.message.nonce.clone();
+            let outbound = match backend.send(user, send).await {
+                Ok(message) => Outbound::Ack {
+                    key: (conversation, Some(message.seq)),
+                    nonce,
+                    text: encode(&ServerFrame::MessageAck { reference, message }),
+                },
+                // Errors also end the wait, so a later send with this nonce is not hidden.
+                Err(error) => Outbound::Ack {
+                    key: (conversation, None),
+                    nonce,
+                    text: encode(&error_frame(reference, &error)),
+                },
+            };
+            let _ = queue.try_send(outbound);
+        });
+    }
+
+    fn spawn_read(
+        &self,
+        read: ReadFrame,
+        reference: Option<String>,
+        queue: mpsc::Sender<Outbound>,
+    ) {
+        let (backend, user) = (self.backend.clone(), self.auth.user_id);
+        tokio::spawn(async move {
+            let frame = match backend.read(user, read).await {
+                Ok(()) => ServerFrame::Ack { reference },
+                Err(error) => error_frame(reference, &error),
+            };
+            let _ = queue.try_send(Outbound::Frame(encode(&frame)));
+        });
+    }
+
+    async fn on_typing(
+        &mut self,
+        typing: TypingFrame,
+        started: bool,
+        reference: &Option<String>,
+    ) -> Result<()> {
+        let conversation = typing.conversation_id;
+        let audience = self
+            .backend
+            .typing_audience(self.auth.user_id, &conversation, started)
+            .await?;
+        if started {
+            let until = Instant::now() + self.settings.typing_ttl;
+            self.typing.insert(conversation.clone(), until);
+            self.publish_typing(&conversation, audience, true).await;
+        } else if self.typing.remove(&conversation).is_some() {
+            self.publish_typing(&conversation, audience, false).await;
+        }
+        let ack = ServerFrame::Ack {
+            reference: reference.clone(),
+        };
+        self.write_frame(&ack).await
+    }
+
+    /// Tells the conversation's other members this socket stopped typing (if it is still in it).
+    pub(super) async fn stop_typing(&self, conversation: &str) {
+        let user = self.auth.user_id;
+        if let Ok(audience) = self
+            .backend
+            .typing_audience(user, conversation, false)
+            .await
+        {
+            self.publish_typing(conversation, audience, false).await;
+        }
+    }
+
+    async fn publish_typing(&self, conversation: &str, audience: Vec<Uuid>, started: bool) {
+        let ttl = self.settings.typing_ttl;
+        let typing = Typing {
+            conversation_id: conversation.to_owned(),
+            user_uuid: self.auth.user_id,
+            expires_in_ms: started.then(|| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+        };
+        let frame = if started {
+            ServerFrame::TypingStarted(typing)
+        } else {
+            ServerFrame::TypingStopped(typing)
+        };
+        self.backend.publish_ephemeral(audience, &frame).await;
+    }
+
+    /// Replays, per conversation, the messages after the client's last `seq` (up to the
+    /// configured number), then `resume.done`. Live events queued meanwhile follow; the ones
+    /// the replay already carried are skipped.
+    async fn resume(&mut self, resume: ResumeFrame) -> Result<()> {
+        if resume.conversations.len() > MAX_RESUME_CONVERSATIONS {
+            return Err(ApiError::field(
+                "conversations",
+                "too_many",
+                format!("Resume at most {MAX_RESUME_CONVERSATIONS} conversations at once."),
+            ));
+        }
+        let mut done = Vec::with_capacity(resume.conversations.len());
+        for point in resume.conversations {
+            let (messages, truncated) = self.backend.missed(self.auth.user_id, &point).await?;
+            let mut last_seq = point.last_seq;
+            for message in messages {
+                last_seq = message.seq;
+                let key = (point.conversation_id.clone(), message.seq);
+                let origin = (message.sender_uuid, None);
+                let text = encode(&ServerFrame::MessageCreated(message));
+                self.write_outbound(Outbound::Message { key, origin, text })
+                    .await?;
+            }
+            done.push(Resumed {
+                conversation_id: point.conversation_id,
+                last_seq,
+                truncated,
+            });
+        }
+        self.write_frame(&ServerFrame::ResumeDone {
+            conversations: done,
+        })
+        .await
+    }
+}

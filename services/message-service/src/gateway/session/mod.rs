@@ -1,0 +1,239 @@
+//! One authenticated socket: registered with the hub, `ready` first, then one loop that reads
+//! client frames (handled in [`frames`]), writes queued frames (each message once, see
+//! [`Deliveries`]), pings, expires typing, and closes when told to. Generic over the socket's
+//! halves and the [`Backend`], so the protocol is tested without servers (`tests.rs`).
+
+mod frames;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, Utf8Bytes};
+use chat_models::api::ws::{close, ServerFrame};
+use chat_models::auth::AuthUser;
+use chat_models::{ApiError, ErrorCode, Result};
+use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
+use tokio::time::Instant;
+
+use super::backend::Backend;
+use super::dedup::Deliveries;
+use super::hub::{Hub, Outbound, Registration};
+use super::protocol::{
+    close_message, encode, error_frame, CLOSE_HANDSHAKE, RECENT_KEYS, TYPING_SWEEP,
+};
+use super::{Gateway, GatewaySettings};
+
+/// A socket's state.
+pub struct Session<B, S> {
+    backend: B,
+    hub: Arc<Hub>,
+    settings: Arc<GatewaySettings>,
+    instance: String,
+    auth: AuthUser,
+    sink: S,
+    deliveries: Deliveries,
+    /// Conversations this socket is typing in, with when that expires.
+    typing: HashMap<String, Instant>,
+}
+
+impl<B, S> Session<B, S>
+where
+    B: Backend,
+    S: Sink<Message> + Unpin + Send,
+    S::Error: Display,
+{
+    /// The session of `auth` writing to `sink`.
+    pub fn new(backend: B, gateway: &Gateway, auth: AuthUser, sink: S) -> Self {
+        Self {
+            backend,
+            hub: gateway.hub.clone(),
+            settings: gateway.settings.clone(),
+            instance: gateway.instance.clone(),
+            auth,
+            sink,
+            deliveries: Deliveries::new(RECENT_KEYS),
+            typing: HashMap::new(),
+        }
+    }
+
+    /// Serves the socket until it closes, then leaves the hub, stops typing and presence.
+    pub async fn run<R, E>(mut self, mut stream: R)
+    where
+        R: Stream<Item = std::result::Result<Message, E>> + Unpin + Send,
+        E: Display,
+    {
+        let user = self.auth.user_id;
+        // Registered before anything is read, so no event published from now on is missed.
+        let mut registration =
+            self.hub
+                .register(user, self.auth.session_id, self.settings.send_queue);
+        let socket = format!("{}:{}", self.instance, registration.id);
+        self.backend.connected(user, &socket).await;
+        match self.backend.ready(self.auth).await {
+            Ok(ready) => {
+                if self
+                    .write_frame(&ServerFrame::Ready(Box::new(ready)))
+                    .await
+                    .is_ok()
+                {
+                    self.serve(&mut stream, &mut registration, &socket).await;
+                }
+            }
+            Err(error) => error.report(),
+        }
+        self.hub.unregister(user, registration.id);
+        for conversation in std::mem::take(&mut self.typing).into_keys() {
+            self.stop_typing(&conversation).await;
+        }
+        self.backend.disconnected(user, &socket).await;
+    }
+
+    async fn serve<R, E>(&mut self, stream: &mut R, registration: &mut Registration, socket: &str)
+    where
+        R: Stream<Item = std::result::Result<Message, E>> + Unpin + Send,
+        E: Display,
+    {
+        let settings = self.settings.clone();
+        let mut ping = tokio::time::interval(settings.ping_interval);
+        ping.tick().await;
+        let mut sweep = tokio::time::interval(TYPING_SWEEP);
+        let mut last_heard = Instant::now();
+        let kill = registration.kill.clone();
+        loop {
+            tokio::select! {
+                incoming = stream.next() => {
+                    last_heard = Instant::now();
+                    match incoming {
+                        Some(Ok(Message::Text(text))) => {
+                            self.on_text(text.as_str(), &registration.tx).await;
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            let error = ApiError::BadRequest(
+                                ErrorCode::MalformedFrame,
+                                "Send JSON text frames.".to_owned(),
+                            );
+                            self.send_error(None, &error).await;
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Ok(Message::Close(_))) | None => return,
+                        // Oversized frames and protocol errors end the socket.
+                        Some(Err(error)) => {
+                            tracing::debug!(error = %error, "socket read failed");
+                            let frame = close_message(close::FRAME_TOO_LARGE, "frame too large or invalid");
+                            let _ = self.sink.send(frame).await;
+                            return;
+                        }
+                    }
+                }
+                outbound = registration.rx.recv() => {
+                    let Some(outbound) = outbound else { return };
+                    if self.write_outbound(outbound).await.is_err() {
+                        return;
+                    }
+                }
+                (code, reason) = kill.tripped() => {
+                    // Flush what is queued (e.g. `session.revoked`) unless too slow to read it.
+                    if code != close::TOO_SLOW {
+                        while let Ok(outbound) = registration.rx.try_recv() {
+                            if self.write_outbound(outbound).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    self.close(stream, code, reason).await;
+                    return;
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > settings.idle_timeout {
+                        self.close(stream, close::IDLE, "idle").await;
+                        return;
+                    }
+                    if self.sink.send(Message::Ping(Default::default())).await.is_err() {
+                        return;
+                    }
+                    self.backend.heartbeat(self.auth.user_id, socket).await;
+                }
+                _ = sweep.tick() => {
+                    let now = Instant::now();
+                    let expired: Vec<String> = self
+                        .typing
+                        .iter()
+                        .filter(|(_, until)| **until <= now)
+                        .map(|(conversation, _)| conversation.clone())
+                        .collect();
+                    for conversation in expired {
+                        self.typing.remove(&conversation);
+                        self.stop_typing(&conversation).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a close frame and waits (briefly) for the client's, completing the closing
+    /// handshake: dropping the socket with unread client frames would reset the connection,
+    /// and the client would see an error instead of the close code.
+    async fn close<R, E>(&mut self, stream: &mut R, code: u16, reason: &'static str)
+    where
+        R: Stream<Item = std::result::Result<Message, E>> + Unpin + Send,
+    {
+        if self.sink.send(close_message(code, reason)).await.is_err() {
+            return;
+        }
+        let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+            while let Some(Ok(message)) = stream.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+
+    async fn write(&mut self, text: Utf8Bytes) -> Result<()> {
+        self.sink
+            .send(Message::Text(text))
+            .await
+            .map_err(|error| ApiError::Internal(anyhow::anyhow!("socket write failed: {error}")))
+    }
+
+    async fn write_frame(&mut self, frame: &ServerFrame) -> Result<()> {
+        self.write(encode(frame)).await
+    }
+
+    async fn write_outbound(&mut self, outbound: Outbound) -> Result<()> {
+        match outbound {
+            Outbound::Frame(text) => self.write(text).await,
+            Outbound::Ack {
+                key: (conversation, seq),
+                nonce,
+                text,
+            } => {
+                self.deliveries
+                    .answered(&conversation, nonce.as_deref(), seq);
+                self.write(text).await
+            }
+            Outbound::Message {
+                key,
+                origin: (sender, nonce),
+                text,
+            } => {
+                if self
+                    .deliveries
+                    .admit(self.auth.user_id, key, sender, nonce.as_deref())
+                {
+                    self.write(text).await
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    async fn send_error(&mut self, reference: Option<String>, error: &ApiError) {
+        let _ = self.write_frame(&error_frame(reference, error)).await;
+    }
+}

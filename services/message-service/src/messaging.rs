@@ -1,0 +1,266 @@
+//! Messages, as use cases: send (over REST or the socket), page the history, edit, delete,
+//! move a read position; and what the gateway asks of them (who sees someone typing, what a
+//! resuming socket missed).
+
+use chat_models::api::message::{EditMessage, HistoryQuery, MessagePage, MessageView, SendMessage};
+use chat_models::api::ws::ResumePoint;
+use chat_models::events::{DomainEvent, MessageEvent, ReadEvent};
+use chat_models::{ApiError, ErrorCode, Result};
+use uuid::Uuid;
+
+use crate::db::conversations::{self as conversation_store, ConversationDoc};
+use crate::db::messages::{self as store, NewMessage, Page, Sent};
+use crate::db::reads;
+use crate::domain;
+use crate::state::AppState;
+
+/// Whether `me` may write to a conversation they belong to: always in a group; in a direct
+/// conversation only while friends (a block ends the friendship).
+pub async fn can_write(state: &AppState, conversation: &ConversationDoc, me: Uuid) -> Result<bool> {
+    if conversation.is_group {
+        return Ok(true);
+    }
+    let other = conversation.other_member(me).unwrap_or(me);
+    state.friends.are_friends(me, other).await
+}
+
+/// Refuses writes (send, edit, typing) to a direct conversation without the friendship.
+pub async fn require_writable(
+    state: &AppState,
+    conversation: &ConversationDoc,
+    me: Uuid,
+) -> Result<()> {
+    if can_write(state, conversation, me).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(ErrorCode::NotFriends))
+    }
+}
+
+/// What [`send`] stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// A new message.
+    New(MessageView),
+    /// A retry of an earlier send (same nonce): the message stored then.
+    Repeated(MessageView),
+}
+
+/// Sends a message (members only; in a direct conversation only while friends). A nonce the
+/// sender used before in this conversation returns the earlier message instead.
+pub async fn send(
+    state: &AppState,
+    me: Uuid,
+    conversation: &str,
+    request: SendMessage,
+) -> Result<Stored> {
+    let text = domain::message_text("text", &request.text)?;
+    let nonce = domain::nonce(request.nonce.as_deref())?;
+    let reply_to = request
+        .reply_to
+        .as_deref()
+        .map(|id| domain::object_id("reply_to", id, ErrorCode::MessageNotFound))
+        .transpose()?;
+    let conversation = conversation_store::find_for_member(
+        &state.store,
+        domain::conversation_id(conversation)?,
+        me,
+    )
+    .await?;
+    require_writable(state, &conversation, me).await?;
+    if let Some(reply_to) = reply_to {
+        store::find(&state.store, conversation.id, reply_to)
+            .await
+            .map_err(|_| {
+                ApiError::field(
+                    "reply_to",
+                    "not_found",
+                    "Reply to a message of this conversation.",
+                )
+            })?;
+    }
+    let new = NewMessage {
+        conversation_id: conversation.id,
+        sender: me,
+        text,
+        reply_to,
+        nonce,
+    };
+    match store::send(&state.store, &new).await? {
+        Sent::Repeated(message) => Ok(Stored::Repeated(message.view())),
+        Sent::New(message, conversation) => {
+            let view = message.view();
+            state
+                .publish(DomainEvent::MessageCreated(MessageEvent {
+                    audience: conversation.member_uuids(),
+                    message: view.clone(),
+                }))
+                .await;
+            Ok(Stored::New(view))
+        }
+    }
+}
+
+/// History, newest first (`before` pages back); with `after`, the messages after one, oldest
+/// first (to catch up). Deleted messages keep their place with empty text.
+pub async fn history(
+    state: &AppState,
+    me: Uuid,
+    conversation: &str,
+    query: HistoryQuery,
+) -> Result<MessagePage> {
+    let limit = usize::try_from(domain::HISTORY_PAGES.resolve(query.limit)?).unwrap_or(usize::MAX);
+    let conversation = member_conversation(state, me, conversation).await?;
+    let position = |id: String| {
+        let conversation = conversation.id;
+        async move {
+            let id = domain::message_id(&id)?;
+            Ok::<_, ApiError>(store::find(&state.store, conversation, id).await?.seq)
+        }
+    };
+    let page = match (query.before, query.after) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "after",
+                "conflicts_with_before",
+                "Page with before or after, not both.",
+            ))
+        }
+        (Some(before), None) => Page::Before(position(before).await?),
+        (None, Some(after)) => Page::After(position(after).await?),
+        (None, None) => Page::Latest,
+    };
+    let (messages, has_more) = page_of(state, &conversation, page, limit).await?;
+    Ok(MessagePage { messages, has_more })
+}
+
+/// Changes the text of `me`'s own message.
+pub async fn edit(
+    state: &AppState,
+    me: Uuid,
+    conversation: &str,
+    message: &str,
+    request: EditMessage,
+) -> Result<MessageView> {
+    let text = domain::message_text("text", &request.text)?;
+    let conversation = member_conversation(state, me, conversation).await?;
+    require_writable(state, &conversation, me).await?;
+    let message = store::edit(
+        &state.store,
+        conversation.id,
+        domain::message_id(message)?,
+        me,
+        &text,
+    )
+    .await?;
+    let preview = domain::preview(&text);
+    conversation_store::refresh_preview(&state.store, conversation.id, message.id, &preview)
+        .await?;
+    let view = message.view();
+    state
+        .publish(DomainEvent::MessageUpdated(MessageEvent {
+            audience: conversation.member_uuids(),
+            message: view.clone(),
+        }))
+        .await;
+    Ok(view)
+}
+
+/// Deletes `me`'s own message: its text goes, its place in the history stays.
+pub async fn delete(state: &AppState, me: Uuid, conversation: &str, message: &str) -> Result<()> {
+    let conversation = member_conversation(state, me, conversation).await?;
+    let message = store::soft_delete(
+        &state.store,
+        conversation.id,
+        domain::message_id(message)?,
+        me,
+    )
+    .await?;
+    conversation_store::refresh_preview(&state.store, conversation.id, message.id, "").await?;
+    state
+        .publish(DomainEvent::MessageDeleted(MessageEvent {
+            audience: conversation.member_uuids(),
+            message: message.view(),
+        }))
+        .await;
+    Ok(())
+}
+
+/// Moves `me`'s read position to a message (positions only move forward); tells the other
+/// member of a direct conversation (read receipt, while friends) and `me`'s other devices.
+pub async fn read_up_to(
+    state: &AppState,
+    me: Uuid,
+    conversation: &str,
+    message: &str,
+) -> Result<()> {
+    let conversation = member_conversation(state, me, conversation).await?;
+    let message = store::find(&state.store, conversation.id, domain::message_id(message)?).await?;
+    let Some(read) =
+        reads::mark_read(&state.store, conversation.id, me, message.id, message.seq).await?
+    else {
+        return Ok(());
+    };
+    let audience = if conversation.is_group || !can_write(state, &conversation, me).await? {
+        vec![me]
+    } else {
+        conversation.member_uuids()
+    };
+    state
+        .publish(DomainEvent::ReadUpdated(ReadEvent {
+            audience,
+            conversation_id: conversation.id.to_hex(),
+            read: read.view(),
+        }))
+        .await;
+    Ok(())
+}
+
+/// Who should see `me` typing in a conversation: its other members. Refuses non-members, and
+/// starting to type where `me` may not write.
+pub async fn typing_audience(
+    state: &AppState,
+    me: Uuid,
+    conversation: &str,
+    starting: bool,
+) -> Result<Vec<Uuid>> {
+    let conversation = member_conversation(state, me, conversation).await?;
+    if starting {
+        require_writable(state, &conversation, me).await?;
+    }
+    Ok(conversation
+        .participants
+        .into_iter()
+        .filter(|member| *member != me)
+        .collect())
+}
+
+/// What a resuming socket of `me` missed in one conversation: the messages after its last
+/// `seq`, oldest first, at most the configured number; and whether there were more.
+pub async fn missed(
+    state: &AppState,
+    me: Uuid,
+    point: &ResumePoint,
+) -> Result<(Vec<MessageView>, bool)> {
+    let conversation = member_conversation(state, me, &point.conversation_id).await?;
+    let max = usize::try_from(state.settings.resume_max_messages).unwrap_or(usize::MAX);
+    page_of(state, &conversation, Page::After(point.last_seq), max).await
+}
+
+/// Up to `limit` messages of a page, and whether there are more.
+async fn page_of(
+    state: &AppState,
+    conversation: &ConversationDoc,
+    page: Page,
+    limit: usize,
+) -> Result<(Vec<MessageView>, bool)> {
+    let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    let mut messages = store::history(&state.store, conversation.id, page, fetch).await?;
+    let more = messages.len() > limit;
+    messages.truncate(limit);
+    Ok((messages.iter().map(store::MessageDoc::view).collect(), more))
+}
+
+async fn member_conversation(state: &AppState, me: Uuid, id: &str) -> Result<ConversationDoc> {
+    conversation_store::find_for_member(&state.store, domain::conversation_id(id)?, me).await
+}

@@ -1,0 +1,100 @@
+//! Conversations as one member sees them: members' profiles (one user-service call for a whole
+//! page), unread counts, read receipts of direct conversations, and whether they can write.
+
+use std::collections::{HashMap, HashSet};
+
+use bson::oid::ObjectId;
+use chat_models::api::message::ConversationView;
+use chat_models::{ApiError, Result};
+use futures::future::try_join_all;
+use uuid::Uuid;
+
+use crate::db::conversations::ConversationDoc;
+use crate::db::{messages, reads};
+use crate::state::AppState;
+
+/// Conversations as `me` sees them, in the same order.
+pub async fn views(
+    state: &AppState,
+    me: Uuid,
+    conversations: Vec<ConversationDoc>,
+) -> Result<Vec<ConversationView>> {
+    let ids: Vec<ObjectId> = conversations.iter().map(|c| c.id).collect();
+    let members: HashSet<Uuid> = conversations
+        .iter()
+        .flat_map(|conversation| conversation.participants.iter().copied())
+        .collect();
+    let positions = reads::positions_of(&state.store, me, &ids).await?;
+    // Direct conversations are writable while the two are friends: one call for the page.
+    let others: Vec<Uuid> = conversations
+        .iter()
+        .filter(|conversation| !conversation.is_group)
+        .filter_map(|conversation| conversation.other_member(me))
+        .collect();
+    let friends = state.friends.friends_among(me, others);
+    let counts = try_join_all(conversations.iter().map(|conversation| {
+        let seq = positions.get(&conversation.id).copied().unwrap_or(0);
+        async move {
+            if conversation.last_seq <= seq {
+                return Ok(0);
+            }
+            messages::count_unread(&state.store, conversation.id, me, seq).await
+        }
+    }));
+    let receipts = try_join_all(
+        conversations
+            .iter()
+            .filter(|conversation| !conversation.is_group)
+            .map(|conversation| async move {
+                let states = reads::of_conversation(&state.store, conversation.id).await?;
+                Ok::<_, ApiError>((conversation.id, states))
+            }),
+    );
+    let (profiles, counts, receipts, friends) = tokio::try_join!(
+        state.users.by_uuid(members.into_iter().collect()),
+        counts,
+        receipts,
+        friends,
+    )?;
+    let mut receipts: HashMap<ObjectId, _> = receipts.into_iter().collect();
+    Ok(conversations
+        .into_iter()
+        .zip(counts)
+        .map(|(conversation, unread_count)| {
+            let participants = conversation
+                .participants
+                .iter()
+                .filter_map(|uuid| profiles.get(uuid).cloned())
+                .collect();
+            let read_states = receipts
+                .remove(&conversation.id)
+                .unwrap_or_default()
+                .iter()
+                .map(reads::ReadStateDoc::view)
+                .collect();
+            let can_send = conversation.is_group
+                || conversation
+                    .other_member(me)
+                    .is_some_and(|other| friends.contains(&other));
+            ConversationView {
+                last_read_seq: positions.get(&conversation.id).copied().unwrap_or(0),
+                info: conversation.info(can_send),
+                participants,
+                unread_count,
+                read_states,
+            }
+        })
+        .collect())
+}
+
+/// One conversation as `me` sees it.
+pub async fn view(
+    state: &AppState,
+    me: Uuid,
+    conversation: ConversationDoc,
+) -> Result<ConversationView> {
+    views(state, me, vec![conversation])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a view went missing")))
+}
