@@ -49,6 +49,19 @@ parse_playwright_results() {
   ' "$report"
 }
 
+# vitest (frontend unit tests): its JSON report (frontend/test-results/unit.json) has the counts.
+parse_vitest_results() {
+  local report="$ROOT/frontend/test-results/unit.json"
+  if [[ ! -f "$report" ]]; then
+    echo "0 0"
+    return 0
+  fi
+  node -e '
+    const report = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${report.numPassedTests} ${report.numFailedTests}`);
+  ' "$report" 2>/dev/null || echo "0 0"
+}
+
 # ---------------------------------------------------------------------------
 # run_suite NAME PARSER CMD...
 #   Runs CMD (output shown and saved to $LOG_DIR/NAME.log), parses the counts
@@ -123,6 +136,27 @@ read -r -a _cargo_extra <<<"${CARGO_TEST_ARGS:-}"
 run_suite cargo parse_cargo_results \
   cargo test --workspace --all-targets --no-fail-fast "${_cargo_extra[@]}"
 
+# --- frontend unit tests (vitest) -------------------------------------------------------
+# Run after `npm ci` in the browser part below, or on their own with SKIP_E2E=1 where npm is
+# installed (they need no stack).
+frontend_unit_tests() {
+  rm -f frontend/test-results/unit.json
+  run_suite frontend-unit parse_vitest_results \
+    bash -c 'cd frontend && npm run test:unit -- --reporter=default --reporter=json --outputFile.json=test-results/unit.json'
+}
+if [[ -f frontend/package.json && "${SKIP_E2E:-}" == 1 ]] && command -v npm >/dev/null 2>&1; then
+  log "frontend unit tests (SKIP_E2E=1): npm ci"
+  if (cd frontend && npm ci --no-audit --no-fund) >"$LOG_DIR/npm-ci.log" 2>&1; then
+    frontend_unit_tests
+  else
+    tail -n 20 "$LOG_DIR/npm-ci.log" >&2
+    log "frontend unit tests: npm ci failed (log $LOG_DIR/npm-ci.log)"
+    SUITES_FAILED+=(frontend-unit)
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+  fi
+fi
+# --- end of frontend unit tests ----------------------------------------------------------
+
 # 2. Browser: the whole stack (debug services, production frontend build) and the Playwright
 #    tests in Debian's Chromium. SKIP_E2E=1 leaves it out.
 if [[ -f frontend/package.json && "${SKIP_E2E:-}" != 1 ]]; then
@@ -134,6 +168,7 @@ if [[ -f frontend/package.json && "${SKIP_E2E:-}" != 1 ]]; then
   log "browser: npm ci"
   (cd frontend && npm ci --no-audit --no-fund) >"$LOG_DIR/npm-ci.log" 2>&1 ||
     { tail -n 20 "$LOG_DIR/npm-ci.log" >&2; die "npm ci failed (log $LOG_DIR/npm-ci.log)"; }
+  frontend_unit_tests
   # Sign-ups from one address would hit the production limit (10 an hour).
   RATE_LIMIT_REGISTER_IP=1000/60 setsid bash scripts/stack.sh --debug >"$LOG_DIR/stack.log" 2>&1 &
   register_started "stack (browser tests)" $! 60

@@ -1,20 +1,22 @@
 "use client";
 
-import { useEffect, useState } from "react";
+// Groups: the dialog creating one, and the details panel of an open group (rename, describe,
+// add and remove members, hand over admin, leave, delete).
 
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+
+import { buttonStyles, Confirm, Modal, ModalClose } from "@/components/Dialog";
 import { Notice, useNotice } from "@/components/Notice";
 import { Avatar } from "@/components/ui";
-import { api, describe, type Conversation, type UserSince } from "@/lib/api";
+import { describe } from "@/lib/api/client";
+import * as messages from "@/lib/api/messages";
+import type { ConversationView, UserSince } from "@/lib/api/types";
+import { queries } from "@/lib/queries";
 
 /** Friends to pick from (for a new group or new members). */
 function useFriends(): UserSince[] {
-  const [friends, setFriends] = useState<UserSince[]>([]);
-  useEffect(() => {
-    api<{ users: UserSince[] }>("friends", "/friends?limit=100")
-      .then((page) => setFriends(page.users))
-      .catch(() => setFriends([]));
-  }, []);
-  return friends;
+  return useQuery(queries.friends()).data?.users ?? [];
 }
 
 function Picker({ friends, chosen, onToggle }: { friends: UserSince[]; chosen: Set<string>; onToggle: (uuid: string) => void }) {
@@ -52,10 +54,7 @@ export function NewGroupDialog({ onClose, onCreated }: { onClose: () => void; on
   async function create(event: React.FormEvent) {
     event.preventDefault();
     try {
-      const group = await api<Conversation>("messages", "/conversations/groups", {
-        method: "POST",
-        body: { name, description: description || undefined, member_uuids: [...chosen] },
-      });
+      const group = await messages.createGroup({ name, description: description || undefined, member_uuids: [...chosen] });
       onCreated(group.id);
     } catch (caught) {
       setError(describe(caught));
@@ -63,9 +62,8 @@ export function NewGroupDialog({ onClose, onCreated }: { onClose: () => void; on
   }
 
   return (
-    <div role="dialog" aria-modal="true" aria-labelledby="new-group" className="fixed inset-0 z-10 flex items-center justify-center bg-slate-900/40 p-4">
-      <form onSubmit={create} className="w-full max-w-md space-y-3 rounded-2xl bg-white p-5 shadow-xl">
-        <h2 id="new-group" className="text-lg font-semibold">New group</h2>
+    <Modal title="New group" onClose={onClose}>
+      <form onSubmit={create} className="space-y-3">
         <label className="block text-sm font-medium">
           Name
           <input autoFocus required value={name} onChange={(e) => setName(e.target.value)} className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm" />
@@ -80,17 +78,18 @@ export function NewGroupDialog({ onClose, onCreated }: { onClose: () => void; on
         </fieldset>
         {error && <p role="alert" className="rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-700">{error}</p>}
         <div className="flex justify-end gap-2">
-          <button type="button" onClick={onClose} className="rounded-lg px-4 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100">Cancel</button>
-          <button className="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500">Create group</button>
+          <ModalClose />
+          <button className={buttonStyles.primary}>Create group</button>
         </div>
       </form>
-    </div>
+    </Modal>
   );
 }
 
-/** Details and administration of a group: rename, describe, add, remove, hand over, leave. */
-export function GroupPanel({ group, me, onClose, onLeft }: { group: Conversation; me: string; onClose: () => void; onLeft: () => void }) {
+/** Details and administration of a group: rename, describe, add, remove, hand over, leave, delete. */
+export function GroupPanel({ group, me, onClose, onLeft }: { group: ConversationView; me: string; onClose: () => void; onLeft: () => void }) {
   const friends = useFriends();
+  const [deleting, setDeleting] = useState(false);
   const [name, setName] = useState(group.name ?? "");
   const [description, setDescription] = useState(group.description ?? "");
   const [chosen, setChosen] = useState<Set<string>>(new Set());
@@ -98,8 +97,6 @@ export function GroupPanel({ group, me, onClose, onLeft }: { group: Conversation
   const admin = group.admin === me;
   const addable = friends.filter(({ user }) => !group.participant_uuids.includes(user.uuid));
 
-
-  const path = `/conversations/${group.id}`;
   return (
     <aside aria-label="Group details" className="flex w-full flex-col overflow-y-auto border-l border-slate-200 bg-white p-4 md:w-80">
       <div className="mb-3 flex items-center justify-between">
@@ -112,7 +109,7 @@ export function GroupPanel({ group, me, onClose, onLeft }: { group: Conversation
           className="space-y-2"
           onSubmit={(event) => {
             event.preventDefault();
-            act(() => api("messages", path, { method: "PATCH", body: { name, description: description || null } }), "Group updated.");
+            act(() => messages.updateGroup(group.id, { name, description: description || null }), "Group updated.");
           }}
         >
           <label className="block text-sm font-medium">Name<input value={name} onChange={(e) => setName(e.target.value)} className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm" /></label>
@@ -136,10 +133,10 @@ export function GroupPanel({ group, me, onClose, onLeft }: { group: Conversation
             </span>
             {admin && user.uuid !== me && (
               <>
-                <button className="text-xs text-slate-500 hover:text-slate-800" onClick={() => act(() => api("messages", `${path}/admin`, { method: "PUT", body: { user_uuid: user.uuid } }), `${user.username} is now admin.`)}>
+                <button className="text-xs text-slate-500 hover:text-slate-800" onClick={() => act(() => messages.transferAdmin(group.id, user.uuid), `${user.username} is now admin.`)}>
                   Make admin
                 </button>
-                <button className="text-xs text-rose-600 hover:text-rose-800" onClick={() => act(() => api("messages", `${path}/members/${user.uuid}`, { method: "DELETE" }), `Removed ${user.username}.`)}>
+                <button className="text-xs text-rose-600 hover:text-rose-800" onClick={() => act(() => messages.removeMember(group.id, user.uuid), `Removed ${user.username}.`)}>
                   Remove
                 </button>
               </>
@@ -153,7 +150,7 @@ export function GroupPanel({ group, me, onClose, onLeft }: { group: Conversation
           <Picker friends={addable} chosen={chosen} onToggle={(uuid) => setChosen(toggle(chosen, uuid))} />
           <button
             disabled={chosen.size === 0}
-            onClick={() => act(() => api("messages", `${path}/members`, { method: "POST", body: { user_uuids: [...chosen] } }), "Members added.").then(() => setChosen(new Set()))}
+            onClick={() => act(() => messages.addMembers(group.id, [...chosen]), "Members added.").then(() => setChosen(new Set()))}
             className="mt-2 rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500 disabled:opacity-50"
           >
             Add
@@ -163,19 +160,26 @@ export function GroupPanel({ group, me, onClose, onLeft }: { group: Conversation
       <div className="mt-6 flex flex-wrap gap-2">
         <button
           className="rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-50"
-          onClick={() => act(() => api("messages", `${path}/members/${me}`, { method: "DELETE" }), "You left the group.").then(onLeft)}
+          onClick={() => act(() => messages.removeMember(group.id, me), "You left the group.").then(onLeft)}
         >
           Leave group
         </button>
         {admin && (
           <button
             className="rounded-lg bg-rose-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-rose-500"
-            onClick={() => window.confirm("Delete this group and its messages for everyone?") && act(() => api("messages", path, { method: "DELETE" }), "Group deleted.").then(onLeft)}
+            onClick={() => setDeleting(true)}
           >
             Delete group
           </button>
         )}
       </div>
+      <Confirm
+        open={deleting}
+        onClose={() => setDeleting(false)}
+        title="Delete this group and its messages for everyone?"
+        action="Delete group"
+        onConfirm={() => act(() => messages.deleteGroup(group.id), "Group deleted.").then(onLeft)}
+      />
     </aside>
   );
 }

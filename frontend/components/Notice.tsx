@@ -1,8 +1,10 @@
 "use client";
 
+// A page's success/error line (role status/alert) and the hook that fills it.
+
 import { useCallback, useState } from "react";
 
-import { describe } from "@/lib/api";
+import { describe } from "@/lib/api/client";
 
 export type NoticeState = { kind: "ok" | "error"; text: string } | null;
 

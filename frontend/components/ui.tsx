@@ -1,6 +1,6 @@
-import Link from "next/link";
+// Small shared pieces: avatars, conversation titles, times and days.
 
-import type { Conversation, PublicUser } from "@/lib/api";
+import type { ConversationView, PublicUser } from "@/lib/api/types";
 
 const COLOURS = ["bg-indigo-500", "bg-emerald-500", "bg-amber-500", "bg-rose-500", "bg-sky-500", "bg-violet-500"];
 
@@ -20,33 +20,14 @@ export function Avatar({ name, online, size = "h-10 w-10" }: { name: string; onl
 }
 
 /** The other member of a direct conversation, or null for a group. */
-export function otherMember(conversation: Conversation, me: string): PublicUser | null {
+export function otherMember(conversation: ConversationView, me: string): PublicUser | null {
   if (conversation.is_group) return null;
   return conversation.participants.find((user) => user.uuid !== me) ?? null;
 }
 
-export function conversationTitle(conversation: Conversation, me: string): string {
+export function conversationTitle(conversation: ConversationView, me: string): string {
   if (conversation.is_group) return conversation.name ?? "Group";
   return otherMember(conversation, me)?.username ?? "Deleted account";
-}
-
-export function NavBar({ active }: { active: "chat" | "friends" | "settings" }) {
-  const item = (href: string, key: string, label: string) => (
-    <Link
-      href={href}
-      aria-current={active === key ? "page" : undefined}
-      className={`rounded-lg px-3 py-1.5 text-sm font-medium ${active === key ? "bg-indigo-50 text-indigo-700" : "text-slate-600 hover:bg-slate-100"}`}
-    >
-      {label}
-    </Link>
-  );
-  return (
-    <nav className="flex items-center gap-1" aria-label="Main">
-      {item("/chat", "chat", "Chats")}
-      {item("/friends", "friends", "Friends")}
-      {item("/settings", "settings", "Settings")}
-    </nav>
-  );
 }
 
 export function time(iso: string): string {

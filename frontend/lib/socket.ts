@@ -2,10 +2,11 @@
 // conversation and, after every reconnect, asks the server to replay what it missed
 // (`resume`), so nothing is lost while offline (docs/websocket.md).
 
-import { api, baseUrl } from "./api";
+import { baseUrl } from "./api/client";
+import * as users from "./api/users";
+import { isAnswer, type AnswerFrame, type ClientData, type ClientFrameType, type ServerFrame, type ServerFrameOf } from "./frames";
 
-export type Frame = { type: string; data: any };
-type Listener = (frame: Frame) => void;
+type Listener = (frame: ServerFrame) => void;
 
 export type ConnectionState = "connecting" | "online" | "offline";
 
@@ -14,7 +15,7 @@ export class ChatSocket {
   private listeners = new Set<Listener>();
   private stateListeners = new Set<(state: ConnectionState) => void>();
   private seen = new Map<string, number>();
-  private pending = new Map<string, (frame: Frame) => void>();
+  private pending = new Map<string, (frame: AnswerFrame) => void>();
   private attempts = 0;
   private closed = false;
   private counter = 0;
@@ -55,7 +56,7 @@ export class ChatSocket {
   }
 
   /** Sends a frame; resolves with the answer (`ack`, `message.ack`, `pong` or `error`). */
-  request(type: string, data: unknown, timeoutMs = 10_000): Promise<Frame> {
+  request<K extends ClientFrameType>(type: K, data: ClientData[K], timeoutMs = 10_000): Promise<AnswerFrame> {
     const ref = `r${++this.counter}`;
     return new Promise((resolve, reject) => {
       if (!this.socket || this.socket.readyState !== WebSocket.OPEN) {
@@ -75,7 +76,7 @@ export class ChatSocket {
   }
 
   /** Fire-and-forget (typing). */
-  send(type: string, data: unknown) {
+  send<K extends ClientFrameType>(type: K, data: ClientData[K]) {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type, data }));
   }
 
@@ -99,29 +100,29 @@ export class ChatSocket {
     const socket = new WebSocket(url);
     this.socket = socket;
     socket.onmessage = (event) => {
-      let frame: Frame;
+      let frame: ServerFrame;
       try {
-        frame = JSON.parse(String(event.data));
+        frame = JSON.parse(String(event.data)) as ServerFrame;
       } catch {
         return;
       }
+      if (typeof frame?.type !== "string") return;
       if (frame.type === "ready") {
         this.attempts = 0;
         this.setState("online");
         this.resume(frame);
       }
       if (frame.type === "message.created") this.markSeen(frame.data.conversation_id, frame.data.seq);
-      const ref = frame.data?.ref;
-      if (ref && this.pending.has(ref)) {
-        this.pending.get(ref)?.(frame);
-        this.pending.delete(ref);
+      if (isAnswer(frame) && frame.data.ref) {
+        this.pending.get(frame.data.ref)?.(frame);
+        this.pending.delete(frame.data.ref);
       }
       this.listeners.forEach((listener) => listener(frame));
     };
     socket.onclose = async (event) => {
       this.setState("offline");
       this.pending.forEach((resolve) =>
-        resolve({ type: "error", data: { error: { code: "offline", message: "Connection lost." } } }),
+        resolve({ type: "error", data: { ref: null, error: { code: "offline", message: "Connection lost." } } }),
       );
       this.pending.clear();
       if (this.closed) return;
@@ -131,7 +132,7 @@ export class ChatSocket {
       }
       // The access cookie may have expired while the socket was open: a cheap authenticated
       // call refreshes it first (and sends the user to sign-in if the session is gone).
-      await api("users", "/users/me").catch(() => undefined);
+      await users.me().catch(() => undefined);
       const delay = Math.min(10_000, 500 * 2 ** this.attempts++) * (0.5 + Math.random() / 2);
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;
@@ -141,13 +142,13 @@ export class ChatSocket {
   }
 
   /** After `ready`: replays what was missed in conversations the client has seen before. */
-  private resume(ready: Frame) {
+  private resume(ready: ServerFrameOf<"ready">) {
     const conversations = (ready.data.conversations ?? [])
-      .filter((conversation: { id: string; last_seq: number }) => {
+      .filter((conversation) => {
         const seen = this.seen.get(conversation.id);
         return seen !== undefined && conversation.last_seq > seen;
       })
-      .map((conversation: { id: string }) => ({
+      .map((conversation) => ({
         conversation_id: conversation.id,
         last_seq: this.seen.get(conversation.id) ?? 0,
       }));

@@ -1,65 +1,54 @@
 "use client";
 
+// /friends: find people, answer and withdraw friend requests, message, remove, block and
+// unblock friends. The lists are TanStack queries, refetched after every change.
+
+import { keepPreviousData, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 
+import { AppHeader } from "@/components/AppHeader";
 import { Notice, useNotice } from "@/components/Notice";
-import { Avatar, NavBar } from "@/components/ui";
-import { api, type FriendRequest, type PublicUser, type UserSince } from "@/lib/api";
+import { Avatar } from "@/components/ui";
+import * as friends from "@/lib/api/friends";
+import * as messages from "@/lib/api/messages";
+import type { PublicUser } from "@/lib/api/types";
+import { queries } from "@/lib/queries";
+
+/** `value`, once it has stayed the same for `ms`. */
+function useSettled<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
 
 export default function FriendsPage() {
   const router = useRouter();
-  const [incoming, setIncoming] = useState<FriendRequest[] | null>(null);
-  const [outgoing, setOutgoing] = useState<FriendRequest[] | null>(null);
-  const [friends, setFriends] = useState<UserSince[] | null>(null);
-  const [blocked, setBlocked] = useState<UserSince[]>([]);
+  const queryClient = useQueryClient();
+  const lists = useQueries({ queries: [queries.incoming(), queries.outgoing(), queries.friends(), queries.blocks()] });
+  const incoming = lists[0].data?.requests ?? null;
+  const outgoing = lists[1].data?.requests ?? null;
+  const friendList = lists[2].data?.users ?? null;
+  const blocked = lists[3].data?.users ?? [];
   const [query, setQuery] = useState("");
-  const [results, setResults] = useState<PublicUser[]>([]);
-  const { notice, act, fail } = useNotice(() => reload());
+  const q = useSettled(query.trim(), 250);
+  const search = useQuery({ ...queries.search(q), enabled: q.length > 0, placeholderData: keepPreviousData });
+  const results = query.trim() && q && !search.isError ? (search.data?.users ?? []) : [];
+  const { notice, act, fail } = useNotice(() => queryClient.invalidateQueries({ queryKey: ["friends"] }));
 
-  const reload = useCallback(async () => {
-    try {
-      const [inc, out, fr, bl] = await Promise.all([
-        api<{ requests: FriendRequest[] }>("friends", "/friends/requests/incoming"),
-        api<{ requests: FriendRequest[] }>("friends", "/friends/requests/outgoing"),
-        api<{ users: UserSince[] }>("friends", "/friends?limit=100"),
-        api<{ users: UserSince[] }>("friends", "/blocks?limit=100"),
-      ]);
-      setIncoming(inc.requests);
-      setOutgoing(out.requests);
-      setFriends(fr.users);
-      setBlocked(bl.users);
-    } catch (caught) {
-      fail(caught);
-    }
-  }, []);
-
+  // A list that could not be loaded says why.
+  const failed = lists.find((list) => list.error)?.error;
   useEffect(() => {
-    reload();
-  }, [reload]);
-
-  useEffect(() => {
-    const q = query.trim();
-    if (q.length < 1) {
-      setResults([]);
-      return;
-    }
-    const timer = setTimeout(async () => {
-      try {
-        const page = await api<{ users: PublicUser[] }>("users", `/users/search?q=${encodeURIComponent(q)}&limit=10`);
-        setResults(page.users);
-      } catch {
-        setResults([]);
-      }
-    }, 250);
-    return () => clearTimeout(timer);
-  }, [query]);
-
+    if (failed) fail(failed);
+  }, [failed, fail]);
 
   async function message(user: PublicUser) {
     try {
-      const conversation = await api<{ id: string }>("messages", "/conversations/direct", { method: "POST", body: { user_uuid: user.uuid } });
+      const conversation = await messages.openDirect(user.uuid);
       router.push(`/chat?c=${conversation.id}`);
     } catch (caught) {
       fail(caught);
@@ -70,10 +59,7 @@ export default function FriendsPage() {
   const button = "rounded-lg px-3 py-1.5 text-sm font-medium";
   return (
     <div className="min-h-full">
-      <header className="flex items-center gap-3 border-b border-slate-200 bg-white px-4 py-2">
-        <span className="text-lg font-semibold text-indigo-600">Chat</span>
-        <NavBar active="friends" />
-      </header>
+      <AppHeader active="friends" />
       <main className="mx-auto grid max-w-4xl gap-4 p-4 md:grid-cols-2">
         <Notice notice={notice} className="md:col-span-2" />
         <section className={`${section} md:col-span-2`} aria-labelledby="find">
@@ -94,7 +80,7 @@ export default function FriendsPage() {
                 <Link href={`/users/${encodeURIComponent(user.username)}`} className="flex-1 text-sm font-medium hover:underline">{user.username}</Link>
                 <button
                   className={`${button} bg-indigo-600 text-white hover:bg-indigo-500`}
-                  onClick={() => act(() => api("friends", "/friends/requests", { method: "POST", body: { user_uuid: user.uuid } }), `Request sent to ${user.username}.`)}
+                  onClick={() => act(() => friends.sendRequest(user.uuid), `Request sent to ${user.username}.`)}
                 >
                   Add friend
                 </button>
@@ -114,10 +100,10 @@ export default function FriendsPage() {
                 <li key={request.request_id} className="flex items-center gap-3 py-2">
                   <Avatar name={request.user.username} size="h-8 w-8" />
                   <span className="flex-1 text-sm font-medium">{request.user.username}</span>
-                  <button className={`${button} bg-indigo-600 text-white hover:bg-indigo-500`} onClick={() => act(() => api("friends", `/friends/requests/${request.request_id}/accept`, { method: "POST" }), `You and ${request.user.username} are friends.`)}>
+                  <button className={`${button} bg-indigo-600 text-white hover:bg-indigo-500`} onClick={() => act(() => friends.accept(request.request_id), `You and ${request.user.username} are friends.`)}>
                     Accept
                   </button>
-                  <button className={`${button} text-slate-600 hover:bg-slate-100`} onClick={() => act(() => api("friends", `/friends/requests/${request.request_id}/reject`, { method: "POST" }), "Request declined.")}>
+                  <button className={`${button} text-slate-600 hover:bg-slate-100`} onClick={() => act(() => friends.reject(request.request_id), "Request declined.")}>
                     Decline
                   </button>
                 </li>
@@ -137,7 +123,7 @@ export default function FriendsPage() {
                 <li key={request.request_id} className="flex items-center gap-3 py-2">
                   <Avatar name={request.user.username} size="h-8 w-8" />
                   <span className="flex-1 text-sm font-medium">{request.user.username}</span>
-                  <button className={`${button} text-slate-600 hover:bg-slate-100`} onClick={() => act(() => api("friends", `/friends/requests/${request.request_id}`, { method: "DELETE" }), "Request withdrawn.")}>
+                  <button className={`${button} text-slate-600 hover:bg-slate-100`} onClick={() => act(() => friends.cancel(request.request_id), "Request withdrawn.")}>
                     Cancel
                   </button>
                 </li>
@@ -147,23 +133,23 @@ export default function FriendsPage() {
         </section>
         <section className={`${section} md:col-span-2`} aria-labelledby="friends">
           <h2 id="friends" className="font-semibold">Friends</h2>
-          {friends === null ? (
+          {friendList === null ? (
             <p className="mt-2 text-sm text-slate-500">Loading…</p>
-          ) : friends.length === 0 ? (
+          ) : friendList.length === 0 ? (
             <p className="mt-2 text-sm text-slate-500">No friends yet. Search for people above.</p>
           ) : (
             <ul className="mt-2 divide-y divide-slate-100">
-              {friends.map(({ user }) => (
+              {friendList.map(({ user }) => (
                 <li key={user.uuid} className="flex items-center gap-3 py-2">
                   <Avatar name={user.username} size="h-8 w-8" />
                   <Link href={`/users/${encodeURIComponent(user.username)}`} className="flex-1 text-sm font-medium hover:underline">{user.username}</Link>
                   <button className={`${button} bg-indigo-600 text-white hover:bg-indigo-500`} onClick={() => message(user)}>
                     Message
                   </button>
-                  <button className={`${button} text-slate-600 hover:bg-slate-100`} onClick={() => act(() => api("friends", `/friends/${user.uuid}`, { method: "DELETE" }), `Removed ${user.username}.`)}>
+                  <button className={`${button} text-slate-600 hover:bg-slate-100`} onClick={() => act(() => friends.remove(user.uuid), `Removed ${user.username}.`)}>
                     Remove
                   </button>
-                  <button className={`${button} text-rose-600 hover:bg-rose-50`} onClick={() => act(() => api("friends", `/blocks/${user.uuid}`, { method: "PUT" }), `Blocked ${user.username}.`)}>
+                  <button className={`${button} text-rose-600 hover:bg-rose-50`} onClick={() => act(() => friends.block(user.uuid), `Blocked ${user.username}.`)}>
                     Block
                   </button>
                 </li>
@@ -179,7 +165,7 @@ export default function FriendsPage() {
                 <li key={user.uuid} className="flex items-center gap-3 py-2">
                   <Avatar name={user.username} size="h-8 w-8" />
                   <span className="flex-1 text-sm font-medium">{user.username}</span>
-                  <button className={`${button} text-slate-600 hover:bg-slate-100`} onClick={() => act(() => api("friends", `/blocks/${user.uuid}`, { method: "DELETE" }), `Unblocked ${user.username}.`)}>
+                  <button className={`${button} text-slate-600 hover:bg-slate-100`} onClick={() => act(() => friends.unblock(user.uuid), `Unblocked ${user.username}.`)}>
                     Unblock
                   </button>
                 </li>

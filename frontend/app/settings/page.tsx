@@ -1,11 +1,17 @@
 "use client";
 
-import { useRouter } from "next/navigation";
-import { useCallback, useEffect, useState } from "react";
+// /settings: my profile and password, where I am signed in (sign out one device, this one or
+// all), and account deletion (confirmed with the password in a dialog).
 
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
+
+import { AppHeader } from "@/components/AppHeader";
+import { buttonStyles, Modal, ModalClose } from "@/components/Dialog";
 import { Notice, useNotice } from "@/components/Notice";
-import { NavBar } from "@/components/ui";
-import { api, type Me } from "@/lib/api";
+import * as users from "@/lib/api/users";
+import { queries } from "@/lib/queries";
 
 /** "Chrome on Linux" from a User-Agent. */
 function device(agent: string | null): string {
@@ -15,48 +21,38 @@ function device(agent: string | null): string {
   return `${browser} on ${system}`;
 }
 
-type Session = { session_id: string; created_at: string; last_used_at?: string; user_agent: string | null; current: boolean };
-
 export default function SettingsPage() {
   const router = useRouter();
-  const [me, setMe] = useState<Me | null>(null);
+  const queryClient = useQueryClient();
+  const meQuery = useQuery(queries.me());
+  const sessionsQuery = useQuery(queries.sessions());
+  const me = meQuery.data ?? null;
+  const sessions = sessionsQuery.data?.sessions ?? null;
   const [profile, setProfile] = useState({ username: "", email: "", bio: "" });
   const [passwords, setPasswords] = useState({ current_password: "", new_password: "" });
-  const [sessions, setSessions] = useState<Session[] | null>(null);
-  const { notice, act, fail } = useNotice(() => load());
+  const [deleting, setDeleting] = useState(false);
+  const { notice, act, fail } = useNotice(() => queryClient.invalidateQueries({ queryKey: ["users"] }));
 
-  const load = useCallback(async () => {
-    try {
-      const [user, list] = await Promise.all([
-        api<Me>("users", "/users/me"),
-        api<{ sessions: Session[] }>("users", "/auth/sessions"),
-      ]);
-      setMe(user);
-      setProfile({ username: user.username, email: user.email, bio: user.bio ?? "" });
-      setSessions(list.sessions);
-    } catch (caught) {
-      fail(caught);
-    }
-  }, []);
-
+  // The form starts from what is stored, and again after every change.
   useEffect(() => {
-    load();
-  }, [load]);
-
+    if (me) setProfile({ username: me.username, email: me.email, bio: me.bio ?? "" });
+  }, [me]);
+  const failed = meQuery.error ?? sessionsQuery.error;
+  useEffect(() => {
+    if (failed) fail(failed);
+  }, [failed, fail]);
 
   async function signOut(everywhere: boolean) {
     try {
-      await api("users", everywhere ? "/auth/logout-all" : "/auth/logout", { method: "POST" });
+      await (everywhere ? users.logoutAll() : users.logout());
     } finally {
       router.replace("/signin");
     }
   }
 
-  async function deleteAccount() {
-    const password = window.prompt("This deletes your account and conversations. Enter your password to confirm.");
-    if (!password) return;
+  async function deleteAccount(password: string) {
     try {
-      await api("users", "/users/me", { method: "DELETE", body: { password } });
+      await users.deleteMe(password);
       router.replace("/signup");
     } catch (caught) {
       fail(caught);
@@ -68,10 +64,7 @@ export default function SettingsPage() {
   const primary = "rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500";
   return (
     <div className="min-h-full">
-      <header className="flex items-center gap-3 border-b border-slate-200 bg-white px-4 py-2">
-        <span className="text-lg font-semibold text-indigo-600">Chat</span>
-        <NavBar active="settings" />
-      </header>
+      <AppHeader active="settings" />
       <main className="mx-auto max-w-2xl space-y-4 p-4">
         <Notice notice={notice} />
         <section className={section} aria-labelledby="profile">
@@ -83,7 +76,7 @@ export default function SettingsPage() {
               className="mt-2 space-y-3"
               onSubmit={(event) => {
                 event.preventDefault();
-                act(() => api("users", "/users/me", { method: "PATCH", body: { ...profile, bio: profile.bio.trim() ? profile.bio : null } }), "Profile saved.");
+                act(() => users.updateMe({ ...profile, bio: profile.bio.trim() ? profile.bio : null }), "Profile saved.");
               }}
             >
               <label className="block text-sm font-medium">Username<input className={input} value={profile.username} onChange={(e) => setProfile({ ...profile, username: e.target.value })} /></label>
@@ -99,7 +92,7 @@ export default function SettingsPage() {
             className="mt-2 space-y-3"
             onSubmit={(event) => {
               event.preventDefault();
-              act(() => api("users", "/users/me/password", { method: "PUT", body: passwords }), "Password changed; your other sessions were signed out.");
+              act(() => users.changePassword(passwords), "Password changed; your other sessions were signed out.");
               setPasswords({ current_password: "", new_password: "" });
             }}
           >
@@ -120,7 +113,7 @@ export default function SettingsPage() {
                 {session.current ? (
                   <span className="rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700">This device</span>
                 ) : (
-                  <button className="rounded-lg px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100" onClick={() => act(() => api("users", `/auth/sessions/${session.session_id}`, { method: "DELETE" }), "Session signed out.")}>
+                  <button className="rounded-lg px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100" onClick={() => act(() => users.revokeSession(session.session_id), "Session signed out.")}>
                     Sign out
                   </button>
                 )}
@@ -139,11 +132,48 @@ export default function SettingsPage() {
         <section className={`${section} border-rose-200`} aria-labelledby="danger">
           <h2 id="danger" className="font-semibold text-rose-700">Delete account</h2>
           <p className="mt-1 text-sm text-slate-500">Your account, friendships and direct conversations are removed for good.</p>
-          <button className="mt-3 rounded-lg bg-rose-600 px-4 py-2 text-sm font-semibold text-white hover:bg-rose-500" onClick={deleteAccount}>
+          <button className="mt-3 rounded-lg bg-rose-600 px-4 py-2 text-sm font-semibold text-white hover:bg-rose-500" onClick={() => setDeleting(true)}>
             Delete my account
           </button>
+          {deleting && <DeleteAccountDialog onClose={() => setDeleting(false)} onConfirm={deleteAccount} />}
         </section>
       </main>
     </div>
+  );
+}
+
+/** Account deletion, confirmed with the password. */
+function DeleteAccountDialog({ onClose, onConfirm }: { onClose: () => void; onConfirm: (password: string) => void }) {
+  const [password, setPassword] = useState("");
+  return (
+    <Modal title="Delete your account?" onClose={onClose}>
+      <form
+        className="space-y-3"
+        onSubmit={(event) => {
+          event.preventDefault();
+          onClose();
+          onConfirm(password);
+        }}
+      >
+        <p className="text-sm text-slate-600">This deletes your account and conversations. Enter your password to confirm.</p>
+        <label className="block text-sm font-medium">
+          Password
+          <input
+            type="password"
+            required
+            autoComplete="current-password"
+            value={password}
+            onChange={(event) => setPassword(event.target.value)}
+            className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm outline-none focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/20"
+          />
+        </label>
+        <div className="flex justify-end gap-2">
+          <ModalClose />
+          <button type="submit" disabled={!password} className={buttonStyles.danger}>
+            Delete my account
+          </button>
+        </div>
+      </form>
+    </Modal>
   );
 }

@@ -1,13 +1,18 @@
 "use client";
 
+// /signin: sign in with username or email and password.
+
+import { useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 
 import { AuthCard, Field, SubmitButton } from "@/components/AuthCard";
-import { api, describe } from "@/lib/api";
+import { describe } from "@/lib/api/client";
+import * as users from "@/lib/api/users";
 
 export default function SignIn() {
   const router = useRouter();
+  const queryClient = useQueryClient();
   const [login, setLogin] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -18,7 +23,8 @@ export default function SignIn() {
     setBusy(true);
     setError(null);
     try {
-      await api("users", "/auth/login", { method: "POST", body: { login, password } });
+      await users.login({ login, password });
+      queryClient.clear(); // nothing cached of whoever used this tab before
       router.replace("/chat");
     } catch (caught) {
       setError(describe(caught));

@@ -1,10 +1,14 @@
 "use client";
 
+// /signup: create an account, with live checks that the username and email are free.
+
+import { useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 
 import { AuthCard, Field, SubmitButton } from "@/components/AuthCard";
-import { api, ApiError, describe } from "@/lib/api";
+import { ApiError, describe } from "@/lib/api/client";
+import * as users from "@/lib/api/users";
 
 /** Asks the server, a moment after typing stops, whether a value is free. */
 function useAvailability(kind: "username" | "email", value: string, valid: boolean) {
@@ -17,10 +21,7 @@ function useAvailability(kind: "username" | "email", value: string, valid: boole
     setState("checking");
     const timer = setTimeout(async () => {
       try {
-        const answer = await api<{ available: boolean }>(
-          "users",
-          `/auth/check-${kind}?${kind}=${encodeURIComponent(value)}`,
-        );
+        const answer = await users.available(kind, value);
         setState(answer.available ? "free" : "taken");
       } catch {
         setState("idle");
@@ -33,6 +34,7 @@ function useAvailability(kind: "username" | "email", value: string, valid: boole
 
 export default function SignUp() {
   const router = useRouter();
+  const queryClient = useQueryClient();
   const [form, setForm] = useState({ username: "", email: "", password: "", bio: "" });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
@@ -50,10 +52,8 @@ export default function SignUp() {
     setError(null);
     setErrors({});
     try {
-      await api("users", "/auth/register", {
-        method: "POST",
-        body: { username: form.username, email: form.email, password: form.password, bio: form.bio || undefined },
-      });
+      await users.register({ username: form.username, email: form.email, password: form.password, bio: form.bio || undefined });
+      queryClient.clear(); // nothing cached of whoever used this tab before
       router.replace("/chat");
     } catch (caught) {
       if (caught instanceof ApiError && caught.details.length > 0) {

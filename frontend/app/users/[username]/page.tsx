@@ -1,44 +1,47 @@
 "use client";
 
+// /users/<name>: someone's profile and what I can do about them (message, add, accept,
+// withdraw, remove, block, unblock), following how they stand with me.
+
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useParams, useRouter } from "next/navigation";
-import { useCallback, useEffect, useState } from "react";
+import { useEffect } from "react";
 
+import { AppHeader } from "@/components/AppHeader";
 import { Notice, useNotice } from "@/components/Notice";
-import { Avatar, NavBar } from "@/components/ui";
-import { api, type PublicUser } from "@/lib/api";
-
-type Relationship = { status: "none" | "outgoing" | "incoming" | "friends" | "blocked" | "blocked_by"; request_id?: number };
+import { Avatar } from "@/components/ui";
+import { ApiError } from "@/lib/api/client";
+import * as friends from "@/lib/api/friends";
+import * as messages from "@/lib/api/messages";
+import { queries } from "@/lib/queries";
 
 export default function ProfilePage() {
   const { username } = useParams<{ username: string }>();
   const router = useRouter();
-  const [user, setUser] = useState<PublicUser | null>(null);
-  const [relationship, setRelationship] = useState<Relationship | null>(null);
-  const { notice, act, fail } = useNotice(() => load());
-  const [missing, setMissing] = useState(false);
+  const queryClient = useQueryClient();
+  const userQuery = useQuery(queries.profile(username));
+  const user = userQuery.data ?? null;
+  const relationshipQuery = useQuery({ ...queries.relationship(user?.uuid ?? ""), enabled: user !== null });
+  const relationship = relationshipQuery.data ?? null;
+  const { notice, act, fail } = useNotice(() =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: queries.profile(username).queryKey }),
+      user && queryClient.invalidateQueries({ queryKey: queries.relationship(user.uuid).queryKey }),
+    ]),
+  );
 
-  const load = useCallback(async () => {
-    try {
-      const found = await api<PublicUser>("users", `/users/by-username/${encodeURIComponent(username)}`);
-      setUser(found);
-      setRelationship(await api<Relationship>("friends", `/relationships/${found.uuid}`));
-    } catch (caught) {
-      const code = (caught as { code?: string }).code;
-      if (code === "user_not_found") setMissing(true);
-      else if (code === "cannot_target_self") router.replace("/settings");
-      else fail(caught);
-    }
-  }, [username, router]);
-
+  const failed = userQuery.error ?? relationshipQuery.error;
+  const code = failed instanceof ApiError ? failed.code : null;
+  const missing = code === "user_not_found";
   useEffect(() => {
-    load();
-  }, [load]);
-
+    if (code === "cannot_target_self") router.replace("/settings");
+    else if (failed && code !== "user_not_found") fail(failed);
+  }, [failed, code, fail, router]);
 
   async function message() {
     if (!user) return;
     try {
-      const conversation = await api<{ id: string }>("messages", "/conversations/direct", { method: "POST", body: { user_uuid: user.uuid } });
+      const conversation = await messages.openDirect(user.uuid);
       router.push(`/chat?c=${conversation.id}`);
     } catch (caught) {
       fail(caught);
@@ -49,10 +52,7 @@ export default function ProfilePage() {
   const secondary = "rounded-lg border border-slate-300 px-4 py-2 text-sm font-medium hover:bg-slate-50";
   return (
     <div className="min-h-full">
-      <header className="flex items-center gap-3 border-b border-slate-200 bg-white px-4 py-2">
-        <span className="text-lg font-semibold text-indigo-600">Chat</span>
-        <NavBar active="friends" />
-      </header>
+      <AppHeader active="friends" />
       <main className="mx-auto max-w-xl p-4">
         <Notice notice={notice} className="mb-4" />
         {missing ? (
@@ -73,23 +73,23 @@ export default function ProfilePage() {
               {relationship.status === "friends" && (
                 <>
                   <button className={primary} onClick={message}>Message</button>
-                  <button className={secondary} onClick={() => act(() => api("friends", `/friends/${user.uuid}`, { method: "DELETE" }), "Friend removed.")}>Remove friend</button>
+                  <button className={secondary} onClick={() => act(() => friends.remove(user.uuid), "Friend removed.")}>Remove friend</button>
                 </>
               )}
               {relationship.status === "none" && (
-                <button className={primary} onClick={() => act(() => api("friends", "/friends/requests", { method: "POST", body: { user_uuid: user.uuid } }), "Request sent.")}>Add friend</button>
+                <button className={primary} onClick={() => act(() => friends.sendRequest(user.uuid), "Request sent.")}>Add friend</button>
               )}
               {relationship.status === "outgoing" && (
-                <button className={secondary} onClick={() => act(() => api("friends", `/friends/requests/${relationship.request_id}`, { method: "DELETE" }), "Request withdrawn.")}>Cancel request</button>
+                <button className={secondary} onClick={() => act(() => friends.cancel(relationship.request_id), "Request withdrawn.")}>Cancel request</button>
               )}
               {relationship.status === "incoming" && (
-                <button className={primary} onClick={() => act(() => api("friends", `/friends/requests/${relationship.request_id}/accept`, { method: "POST" }), "You are now friends.")}>Accept request</button>
+                <button className={primary} onClick={() => act(() => friends.accept(relationship.request_id), "You are now friends.")}>Accept request</button>
               )}
               {relationship.status === "blocked" ? (
-                <button className={secondary} onClick={() => act(() => api("friends", `/blocks/${user.uuid}`, { method: "DELETE" }), "Unblocked.")}>Unblock</button>
+                <button className={secondary} onClick={() => act(() => friends.unblock(user.uuid), "Unblocked.")}>Unblock</button>
               ) : (
                 relationship.status !== "blocked_by" && (
-                  <button className="rounded-lg px-4 py-2 text-sm font-medium text-rose-600 hover:bg-rose-50" onClick={() => act(() => api("friends", `/blocks/${user.uuid}`, { method: "PUT" }), "Blocked.")}>Block</button>
+                  <button className="rounded-lg px-4 py-2 text-sm font-medium text-rose-600 hover:bg-rose-50" onClick={() => act(() => friends.block(user.uuid), "Blocked.")}>Block</button>
                 )
               )}
             </div>

@@ -1,0 +1,70 @@
+// The conversations column: most recently active first, with presence, previews, unread
+// badges and the "New group" button. At phone width it gives the screen to an open conversation.
+
+import { Avatar, conversationTitle, otherMember, time } from "@/components/ui";
+import type { ConversationView } from "@/lib/api/types";
+import type { Presence } from "@/lib/frames";
+
+export function ConversationList({
+  conversations,
+  me,
+  presence,
+  selected,
+  onSelect,
+  onNewGroup,
+}: {
+  conversations: ConversationView[] | null;
+  me: string;
+  presence: Record<string, Presence>;
+  selected: string | null;
+  onSelect: (id: string) => void;
+  onNewGroup: () => void;
+}) {
+  return (
+    <aside className={`${selected ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-80`} aria-label="Conversations">
+      <div className="flex items-center justify-between border-b border-slate-100 px-4 py-2">
+        <h1 className="text-sm font-semibold text-slate-700">Conversations</h1>
+        <button onClick={onNewGroup} className="rounded-lg px-2 py-1 text-sm font-medium text-indigo-600 hover:bg-indigo-50">
+          New group
+        </button>
+      </div>
+      {conversations === null ? (
+        <p className="p-4 text-sm text-slate-500">Loading conversations…</p>
+      ) : conversations.length === 0 ? (
+        <p className="p-4 text-sm text-slate-500">No conversations yet. Add friends, then say hello.</p>
+      ) : (
+        <ul className="flex-1 overflow-y-auto">
+          {conversations.map((conversation) => {
+            const other = otherMember(conversation, me);
+            const title = conversationTitle(conversation, me);
+            return (
+              <li key={conversation.id}>
+                <button
+                  onClick={() => onSelect(conversation.id)}
+                  aria-current={selected === conversation.id ? "true" : undefined}
+                  className={`flex w-full items-center gap-3 px-4 py-3 text-left hover:bg-slate-50 ${selected === conversation.id ? "bg-indigo-50" : ""}`}
+                >
+                  <Avatar name={title} online={other ? (presence[other.uuid]?.online ?? false) : undefined} />
+                  <span className="min-w-0 flex-1">
+                    <span className="flex items-baseline justify-between gap-2">
+                      <span className="truncate font-medium">{title}</span>
+                      {conversation.last_message && <span className="shrink-0 text-xs text-slate-400">{time(conversation.last_message.created_at)}</span>}
+                    </span>
+                    <span className="flex items-center justify-between gap-2">
+                      <span className="truncate text-sm text-slate-500">{conversation.last_message?.preview || (conversation.last_message ? "Message deleted" : "No messages yet")}</span>
+                      {conversation.unread_count > 0 && (
+                        <span aria-label={`${conversation.unread_count} unread`} className="shrink-0 rounded-full bg-indigo-600 px-2 py-0.5 text-xs font-semibold text-white">
+                          {conversation.unread_count}
+                        </span>
+                      )}
+                    </span>
+                  </span>
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </aside>
+  );
+}

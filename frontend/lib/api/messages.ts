@@ -1,0 +1,30 @@
+// message-service (port 5003) over REST: conversations, groups and their members, message
+// history, sending, editing and deleting. Live traffic goes over lib/socket.ts.
+
+import { query, request } from "./client";
+import type { ConversationPage, ConversationView, CreateGroup, MessagePage, MessageView, SendMessage, UpdateGroup } from "./types";
+
+const path = (conversationId: string) => `/conversations/${conversationId}`;
+
+export const conversations = ({ limit, cursor }: { limit?: number; cursor?: string } = {}) =>
+  request<ConversationPage>("messages", `/conversations${query({ limit, cursor })}`);
+/** Opens (or reopens) the direct conversation with a friend. */
+export const openDirect = (userUuid: string) => request<ConversationView>("messages", "/conversations/direct", { method: "POST", body: { user_uuid: userUuid } });
+
+export const createGroup = (body: CreateGroup) => request<ConversationView>("messages", "/conversations/groups", { method: "POST", body });
+export const updateGroup = (conversationId: string, body: UpdateGroup) => request<ConversationView>("messages", path(conversationId), { method: "PATCH", body });
+export const deleteGroup = (conversationId: string) => request<void>("messages", path(conversationId), { method: "DELETE" });
+export const addMembers = (conversationId: string, userUuids: string[]) =>
+  request<ConversationView>("messages", `${path(conversationId)}/members`, { method: "POST", body: { user_uuids: userUuids } });
+/** Removes a member (the caller themselves: leaves the group). */
+export const removeMember = (conversationId: string, userUuid: string) => request<void>("messages", `${path(conversationId)}/members/${userUuid}`, { method: "DELETE" });
+export const transferAdmin = (conversationId: string, userUuid: string) =>
+  request<ConversationView>("messages", `${path(conversationId)}/admin`, { method: "PUT", body: { user_uuid: userUuid } });
+
+/** A page of messages, newest first; `before` pages back from a message id. */
+export const history = (conversationId: string, { before, limit = 50 }: { before?: string; limit?: number } = {}) =>
+  request<MessagePage>("messages", `${path(conversationId)}/messages${query({ limit, before })}`);
+export const send = (conversationId: string, body: SendMessage) => request<MessageView>("messages", `${path(conversationId)}/messages`, { method: "POST", body });
+export const edit = (conversationId: string, messageId: string, text: string) =>
+  request<MessageView>("messages", `${path(conversationId)}/messages/${messageId}`, { method: "PATCH", body: { text } });
+export const remove = (conversationId: string, messageId: string) => request<void>("messages", `${path(conversationId)}/messages/${messageId}`, { method: "DELETE" });

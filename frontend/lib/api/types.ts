@@ -1,0 +1,99 @@
+// Wire types of the REST API, mirroring crates/chat-models/src/api/{user,friend,message}.rs and
+// the error body of crates/chat-models/src/error. Uuids and timestamps (RFC 3339) are strings.
+
+// ---- Errors -------------------------------------------------------------------------------
+
+/** The stable codes of `ErrorCode` (crates/chat-models/src/error/code.rs). */
+export type ErrorCode =
+  | "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "invalid_path"
+  | "invalid_query" | "route_not_found" | "method_not_allowed" | "missing_token" | "invalid_token"
+  | "token_expired" | "session_revoked" | "invalid_credentials" | "invalid_refresh_token" | "forbidden"
+  | "invalid_service_token" | "user_not_found" | "session_not_found" | "username_taken" | "email_taken"
+  | "request_already_sent" | "already_friends" | "user_blocked" | "request_not_allowed"
+  | "too_many_pending_requests" | "request_not_found" | "not_friends" | "cannot_target_self"
+  | "conversation_not_found" | "message_not_found" | "not_group_admin" | "not_a_group" | "group_full"
+  | "member_not_found" | "not_message_author" | "message_deleted" | "origin_not_allowed" | "malformed_frame"
+  | "unknown_frame" | "rate_limited" | "server_busy" | "service_unavailable" | "timeout" | "internal";
+
+export type FieldError = { field: string; code: string; message: string };
+/** `code` is an ErrorCode; typed as string so codes added later still parse. */
+export type ErrorDetail = { code: string; message: string; details?: FieldError[] };
+export type ErrorBody = { error: ErrorDetail };
+
+// ---- user-service -------------------------------------------------------------------------
+
+export type PublicUser = { uuid: string; username: string; bio: string | null; profile_picture: string | null; created_at: string };
+export type CurrentUser = PublicUser & { email: string; updated_at: string };
+
+export type RegisterRequest = { username: string; email: string; password: string; bio?: string; token_delivery?: "cookie" | "body" };
+export type LoginRequest = { login: string; password: string; token_delivery?: "cookie" | "body" };
+export type TokenPair = { access_token: string; token_type: string; expires_in: number; refresh_token: string; refresh_expires_in: number };
+export type AuthResponse = { user: CurrentUser; session_id: string; access_expires_at: string; tokens?: TokenPair };
+/** PATCH /users/me: omitted fields stay; `null` clears bio and picture. */
+export type UpdateMeRequest = { username?: string; email?: string; bio?: string | null; profile_picture?: string | null };
+export type ChangePasswordRequest = { current_password: string; new_password: string };
+export type SessionInfo = { session_id: string; created_at: string; last_used_at: string; expires_at: string; user_agent: string | null; current: boolean };
+export type SessionList = { sessions: SessionInfo[] };
+export type Availability = { available: boolean };
+export type UserPage = { users: PublicUser[]; next_cursor: string | null };
+
+// ---- friends-service ----------------------------------------------------------------------
+
+export type Relationship =
+  | { status: "none" | "friends" | "blocked" | "blocked_by" }
+  | { status: "outgoing" | "incoming"; request_id: number };
+export type RelationshipView = { user: PublicUser; relationship: Relationship };
+export type FriendRequestView = { request_id: number; user: PublicUser; created_at: string };
+export type FriendRequestPage = { requests: FriendRequestView[]; next_cursor: number | null };
+export type UserSince = { user: PublicUser; since: string };
+export type UserSincePage = { users: UserSince[]; next_cursor: string | null };
+
+// ---- message-service ----------------------------------------------------------------------
+
+export type MessageView = {
+  id: string;
+  conversation_id: string;
+  /** 1, 2, 3… per conversation, in the order stored, no gaps. */
+  seq: number;
+  sender_uuid: string;
+  /** Empty once deleted. */
+  text: string;
+  reply_to: string | null;
+  /** The sender's nonce, echoed so it can match its optimistic copy. */
+  nonce: string | null;
+  created_at: string;
+  edited_at: string | null;
+  deleted_at: string | null;
+};
+export type LastMessage = { id: string; seq: number; sender_uuid: string; preview: string; created_at: string };
+/** A conversation without anything specific to the caller (as carried in events). */
+export type ConversationInfo = {
+  id: string;
+  is_group: boolean;
+  participant_uuids: string[];
+  admin: string | null;
+  name: string | null;
+  description: string | null;
+  picture: string | null;
+  last_message: LastMessage | null;
+  last_seq: number;
+  can_send: boolean;
+  created_at: string;
+  updated_at: string;
+};
+export type ReadStateView = { user_uuid: string; last_read_message_id: string | null; last_read_seq: number; updated_at: string | null };
+/** A conversation as its member sees it. */
+export type ConversationView = ConversationInfo & {
+  participants: PublicUser[];
+  unread_count: number;
+  last_read_seq: number;
+  /** Direct conversations: every member's read position. Groups: empty. */
+  read_states: ReadStateView[];
+};
+export type ConversationPage = { conversations: ConversationView[]; next_cursor: string | null };
+export type MessagePage = { messages: MessageView[]; has_more: boolean };
+
+export type CreateGroup = { name: string; description?: string; member_uuids?: string[] };
+/** PATCH /conversations/{id}: omitted fields stay; `null` clears description and picture. */
+export type UpdateGroup = { name?: string; description?: string | null; picture?: string | null };
+export type SendMessage = { text: string; reply_to?: string | null; nonce?: string | null };

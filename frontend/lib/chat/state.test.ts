@@ -1,0 +1,337 @@
+// Unit tests of the chat reducer (lib/chat/state.ts): frames, REST results and sends in,
+// state out.
+
+import { describe, expect, it } from "vitest";
+
+import type { ConversationView, CurrentUser, MessageView } from "@/lib/api/types";
+import type { ServerFrame, ServerFrameOf } from "@/lib/frames";
+
+import { chatReducer, initialChat, TYPING_DEFAULT_MS, type ChatAction, type ChatState, type Shown } from "./state";
+
+const ME = "00000000-0000-0000-0000-00000000000a";
+const BOB = "00000000-0000-0000-0000-00000000000b";
+const NOW = 1_700_000_000_000;
+
+const me: CurrentUser = {
+  uuid: ME,
+  username: "ann",
+  email: "ann@example.com",
+  bio: null,
+  profile_picture: null,
+  created_at: "2024-01-01T00:00:00Z",
+  updated_at: "2024-01-01T00:00:00Z",
+};
+
+function message(seq: number, overrides: Partial<MessageView> = {}): MessageView {
+  return {
+    id: `m${seq}`,
+    conversation_id: "c1",
+    seq,
+    sender_uuid: BOB,
+    text: `message ${seq}`,
+    reply_to: null,
+    nonce: null,
+    created_at: `2024-01-01T00:00:${String(seq).padStart(2, "0")}Z`,
+    edited_at: null,
+    deleted_at: null,
+    ...overrides,
+  };
+}
+
+function pending(nonce: string, text = "on its way"): Shown {
+  return { ...message(Number.MAX_SAFE_INTEGER, { id: `pending-${nonce}`, sender_uuid: ME, text, nonce }), pending: "sending" };
+}
+
+function conversation(id: string, overrides: Partial<ConversationView> = {}): ConversationView {
+  return {
+    id,
+    is_group: false,
+    participant_uuids: [ME, BOB],
+    admin: null,
+    name: null,
+    description: null,
+    picture: null,
+    last_message: null,
+    last_seq: 0,
+    can_send: true,
+    created_at: "2024-01-01T00:00:00Z",
+    updated_at: "2024-01-01T00:00:00Z",
+    participants: [],
+    unread_count: 0,
+    last_read_seq: 0,
+    read_states: [],
+    ...overrides,
+  };
+}
+
+const frame = (f: ServerFrame, now = NOW): ChatAction => ({ type: "frame", frame: f, now });
+const run = (state: ChatState, ...actions: ChatAction[]) => actions.reduce(chatReducer, state);
+
+/** Signed in as ann, with conversations c1, c2, c3 (in that order). */
+function ready(): ChatState {
+  return run(
+    initialChat,
+    { type: "signedIn", me },
+    frame({
+      type: "ready",
+      data: {
+        user: me,
+        session_id: "s1",
+        conversations: [conversation("c1"), conversation("c2"), conversation("c3")],
+        next_cursor: null,
+        presence: [{ user_uuid: BOB, online: true, last_seen: null }],
+      },
+    }),
+  );
+}
+
+const ids = (state: ChatState, conversationId = "c1") => (state.messages[conversationId] ?? []).map((m) => m.id);
+
+describe("ready", () => {
+  it("sets the conversations and the presence by user", () => {
+    const state = ready();
+    expect(state.me).toEqual(me);
+    expect(state.conversations?.map((c) => c.id)).toEqual(["c1", "c2", "c3"]);
+    expect(state.presence).toEqual({ [BOB]: { user_uuid: BOB, online: true, last_seen: null } });
+  });
+
+  it("replaces the presence of an earlier ready", () => {
+    const state = run(ready(), frame({ type: "ready", data: { user: me, session_id: "s2", conversations: [], next_cursor: null, presence: [] } }));
+    expect(state.presence).toEqual({});
+    expect(state.conversations).toEqual([]);
+  });
+});
+
+describe("sending", () => {
+  it("appends the optimistic copy, then the ack replaces it", () => {
+    const sent = run(ready(), { type: "history", conversation: "c1", page: { messages: [message(1)], has_more: false } }, { type: "sendStarted", message: pending("n1", "hi") });
+    expect(ids(sent)).toEqual(["m1", "pending-n1"]);
+    expect(sent.messages.c1[1].pending).toBe("sending");
+
+    const acked = chatReducer(sent, { type: "stored", message: message(2, { sender_uuid: ME, text: "hi", nonce: "n1" }) });
+    expect(ids(acked)).toEqual(["m1", "m2"]);
+    expect(acked.messages.c1[1].pending).toBeUndefined();
+  });
+
+  it("takes the echoed message.created as the stored copy, and the later ack does not double it", () => {
+    const stored = message(2, { sender_uuid: ME, nonce: "n1" });
+    const state = run(ready(), { type: "sendStarted", message: pending("n1") }, frame({ type: "message.created", data: stored }), { type: "stored", message: stored });
+    expect(ids(state)).toEqual(["m2"]);
+  });
+
+  it("keeps other pending sends last while stored messages arrive", () => {
+    const state = run(ready(), { type: "sendStarted", message: pending("n1") }, { type: "sendStarted", message: pending("n2") }, frame({ type: "message.created", data: message(1) }));
+    expect(ids(state)).toEqual(["m1", "pending-n1", "pending-n2"]);
+  });
+
+  it("orders pending sends after stored ones by the pending flag, not only by their seq", () => {
+    const early: Shown = { ...pending("n1"), seq: 0 };
+    const state = run(ready(), { type: "sendStarted", message: early }, frame({ type: "message.created", data: message(2) }), frame({ type: "message.created", data: message(1) }));
+    expect(ids(state)).toEqual(["m1", "m2", "pending-n1"]);
+  });
+
+  it("marks a failed send by its nonce, and a retry's answer replaces it", () => {
+    const failed = run(ready(), { type: "sendStarted", message: pending("n1") }, { type: "sendStarted", message: pending("n2") }, { type: "sendFailed", conversation: "c1", nonce: "n1" });
+    expect(failed.messages.c1.map((m) => m.pending)).toEqual(["failed", "sending"]);
+
+    const retried = chatReducer(failed, { type: "stored", message: message(1, { sender_uuid: ME, nonce: "n1" }) });
+    expect(ids(retried)).toEqual(["m1", "pending-n2"]);
+  });
+
+  it("replaces a stored message with its edited version in place", () => {
+    const state = run(
+      ready(),
+      { type: "history", conversation: "c1", page: { messages: [message(2), message(1)], has_more: false } },
+      { type: "stored", message: message(1, { text: "changed", edited_at: "2024-01-02T00:00:00Z" }) },
+    );
+    expect(ids(state)).toEqual(["m1", "m2"]);
+    expect(state.messages.c1[0].text).toBe("changed");
+  });
+});
+
+describe("message frames", () => {
+  it("do not double a message that arrives twice (replay and live)", () => {
+    const state = run(ready(), frame({ type: "message.created", data: message(1) }), frame({ type: "message.created", data: message(1) }));
+    expect(ids(state)).toEqual(["m1"]);
+  });
+
+  it("place messages by seq whatever the arrival order", () => {
+    const state = run(ready(), ...[3, 1, 2].map((seq) => frame({ type: "message.created", data: message(seq) })));
+    expect(ids(state)).toEqual(["m1", "m2", "m3"]);
+  });
+
+  it("message.created moves the conversation to the top with a preview and counts others' messages as unread", () => {
+    const long = "x".repeat(150);
+    const state = run(ready(), frame({ type: "message.created", data: message(1, { conversation_id: "c3", text: long }) }));
+    const top = state.conversations![0];
+    expect(state.conversations!.map((c) => c.id)).toEqual(["c3", "c1", "c2"]);
+    expect(top.last_seq).toBe(1);
+    expect(top.unread_count).toBe(1);
+    expect(top.last_message).toEqual({ id: "m1", seq: 1, sender_uuid: BOB, preview: "x".repeat(100), created_at: message(1).created_at });
+  });
+
+  it("my own messages are not unread", () => {
+    const state = run(ready(), frame({ type: "message.created", data: message(1, { conversation_id: "c2", sender_uuid: ME }) }));
+    expect(state.conversations![0]).toMatchObject({ id: "c2", unread_count: 0, last_seq: 1 });
+  });
+
+  it("message.updated and message.deleted change the message and the preview without moving or counting", () => {
+    const created = run(ready(), frame({ type: "message.created", data: message(1, { conversation_id: "c2" }) }));
+    const c2 = (state: ChatState) => state.conversations!.find((c) => c.id === "c2")!;
+    const moved = run(created, frame({ type: "message.created", data: message(1, { id: "other", conversation_id: "c1" }) }));
+    expect(moved.conversations!.map((c) => c.id)).toEqual(["c1", "c2", "c3"]);
+
+    const updated = chatReducer(moved, frame({ type: "message.updated", data: message(1, { conversation_id: "c2", text: "edited", edited_at: "2024-01-02T00:00:00Z" }) }));
+    expect(updated.conversations!.map((c) => c.id)).toEqual(["c1", "c2", "c3"]);
+    expect(c2(updated).unread_count).toBe(1);
+    expect(c2(updated).last_message?.preview).toBe("edited");
+    expect(updated.messages.c2[0].text).toBe("edited");
+
+    const deleted = chatReducer(updated, frame({ type: "message.deleted", data: message(1, { conversation_id: "c2", text: "", deleted_at: "2024-01-03T00:00:00Z" }) }));
+    expect(c2(deleted).last_message?.preview).toBe("");
+    expect(deleted.messages.c2[0].deleted_at).not.toBeNull();
+  });
+
+  it("an edit of an older message leaves the newer preview alone", () => {
+    const state = run(
+      ready(),
+      frame({ type: "message.created", data: message(1) }),
+      frame({ type: "message.created", data: message(2, { text: "newest" }) }),
+      frame({ type: "message.updated", data: message(1, { text: "old, edited" }) }),
+    );
+    expect(state.conversations![0]).toMatchObject({ last_seq: 2, last_message: { id: "m2", preview: "newest" } });
+  });
+
+  it("a message of a conversation not in the list is kept, and the list stays as it is", () => {
+    const before = ready();
+    const state = chatReducer(before, frame({ type: "message.created", data: message(1, { conversation_id: "elsewhere" }) }));
+    expect(ids(state, "elsewhere")).toEqual(["m1"]);
+    expect(state.conversations).toBe(before.conversations);
+  });
+
+  it("before the list is known, messages are kept and the list stays unknown", () => {
+    const state = chatReducer(initialChat, frame({ type: "message.created", data: message(1) }));
+    expect(state.conversations).toBeNull();
+    expect(ids(state)).toEqual(["m1"]);
+  });
+});
+
+describe("history", () => {
+  it("merges a page by id, stored messages by seq and pending sends last, and records has_more", () => {
+    const state = run(
+      ready(),
+      { type: "sendStarted", message: pending("n1") },
+      frame({ type: "message.created", data: message(5) }),
+      { type: "history", conversation: "c1", page: { messages: [message(5), message(4), message(3)], has_more: true } },
+    );
+    expect(ids(state)).toEqual(["m3", "m4", "m5", "pending-n1"]);
+    expect(state.hasMore.c1).toBe(true);
+
+    const older = chatReducer(state, { type: "history", conversation: "c1", page: { messages: [message(2), message(1)], has_more: false } });
+    expect(ids(older)).toEqual(["m1", "m2", "m3", "m4", "m5", "pending-n1"]);
+    expect(older.hasMore.c1).toBe(false);
+  });
+
+  it("an empty page still marks the history as loaded", () => {
+    const state = chatReducer(ready(), { type: "history", conversation: "c2", page: { messages: [], has_more: false } });
+    expect(state.messages.c2).toEqual([]);
+    expect(state.hasMore.c2).toBe(false);
+  });
+});
+
+describe("read.updated", () => {
+  const read = (user_uuid: string, last_read_seq: number): ServerFrameOf<"read.updated"> => ({
+    type: "read.updated",
+    data: { conversation_id: "c1", read: { user_uuid, last_read_message_id: `m${last_read_seq}`, last_read_seq, updated_at: "2024-01-01T00:01:00Z" } },
+  });
+  const withNews = () => run(ready(), ...[1, 2, 3].map((seq) => frame({ type: "message.created", data: message(seq) })));
+
+  it("of me moves my read position and recomputes the unread count", () => {
+    const before = withNews();
+    expect(before.conversations![0]).toMatchObject({ id: "c1", unread_count: 3, last_seq: 3 });
+    const state = chatReducer(before, frame(read(ME, 2)));
+    expect(state.conversations![0]).toMatchObject({ last_read_seq: 2, unread_count: 1 });
+    expect(state.conversations![0].read_states).toEqual([read(ME, 2).data.read]);
+    expect(chatReducer(state, frame(read(ME, 9))).conversations![0].unread_count).toBe(0);
+  });
+
+  it("of the other member replaces their read state only", () => {
+    const state = run(withNews(), frame(read(BOB, 1)), frame(read(BOB, 3)));
+    const c1 = state.conversations![0];
+    expect(c1.read_states.map((r) => [r.user_uuid, r.last_read_seq])).toEqual([[BOB, 3]]);
+    expect(c1).toMatchObject({ last_read_seq: 0, unread_count: 3 });
+  });
+});
+
+describe("typing", () => {
+  const typing = (type: "typing.started" | "typing.stopped", expires_in_ms?: number): ServerFrame => ({
+    type,
+    data: { conversation_id: "c1", user_uuid: BOB, ...(expires_in_ms === undefined ? {} : { expires_in_ms }) },
+  });
+
+  it("typing.started shows until now + expires_in_ms (5 s without it); typing.stopped hides", () => {
+    expect(chatReducer(ready(), frame(typing("typing.started", 3000))).typing).toEqual({ c1: { [BOB]: NOW + 3000 } });
+    const started = chatReducer(ready(), frame(typing("typing.started")));
+    expect(started.typing.c1[BOB]).toBe(NOW + TYPING_DEFAULT_MS);
+    expect(chatReducer(started, frame(typing("typing.stopped"))).typing).toEqual({ c1: {} });
+  });
+
+  it("a renewal moves the expiry", () => {
+    const state = run(ready(), frame(typing("typing.started", 5000)), frame(typing("typing.started", 5000), NOW + 3000));
+    expect(state.typing.c1[BOB]).toBe(NOW + 8000);
+  });
+
+  it("typingExpired drops what was not renewed, and changes nothing (same state) before that", () => {
+    const started = chatReducer(ready(), frame(typing("typing.started", 5000)));
+    expect(chatReducer(started, { type: "typingExpired", now: NOW + 4999 })).toBe(started);
+    expect(chatReducer(started, { type: "typingExpired", now: NOW + 5000 }).typing).toEqual({ c1: {} });
+  });
+});
+
+describe("other frames", () => {
+  it("conversation.* frames mark the list stale, each once; a fetched list replaces it", () => {
+    const info = conversation("c9");
+    const state = run(
+      ready(),
+      frame({ type: "conversation.created", data: info }),
+      frame({ type: "conversation.updated", data: info }),
+      frame({ type: "conversation.members_added", data: { conversation: info, user_uuids: [BOB], by: ME } }),
+      frame({ type: "conversation.member_removed", data: { conversation: info, user_uuids: [BOB], by: ME } }),
+      frame({ type: "conversation.deleted", data: { conversation_id: "c9" } }),
+    );
+    expect(state.listStale).toBe(5);
+    expect(state.conversations?.map((c) => c.id)).toEqual(["c1", "c2", "c3"]);
+    expect(chatReducer(state, { type: "conversations", conversations: [info] }).conversations).toEqual([info]);
+  });
+
+  it("presence.updated changes one user's presence", () => {
+    const offline = { user_uuid: BOB, online: false, last_seen: "2024-01-01T00:05:00Z" };
+    const carl = { user_uuid: "c", online: true, last_seen: null };
+    const state = run(ready(), frame({ type: "presence.updated", data: offline }), frame({ type: "presence.updated", data: carl }));
+    expect(state.presence).toEqual({ [BOB]: offline, c: carl });
+  });
+
+  it("frames the chat does not show leave the state as it is", () => {
+    const before = ready();
+    const frames: ServerFrame[] = [
+      { type: "pong", data: { ref: "r1" } },
+      { type: "ack", data: { ref: "r2" } },
+      { type: "friend_request.received", data: { request_id: 1, sender_uuid: BOB, receiver_uuid: ME } },
+      { type: "friendship.removed", data: { user_uuid: BOB, friend_uuid: ME } },
+      { type: "session.revoked", data: {} },
+      { type: "resume.done", data: { conversations: [{ conversation_id: "c1", last_seq: 3, truncated: false }] } },
+    ];
+    for (const f of frames) expect(chatReducer(before, frame(f))).toBe(before);
+  });
+});
+
+describe("selection and errors", () => {
+  it("select opens and closes a conversation; error sets and clears the message", () => {
+    const opened = chatReducer(ready(), { type: "select", conversation: "c2" });
+    expect(opened.selected).toBe("c2");
+    expect(chatReducer(opened, { type: "select", conversation: null }).selected).toBeNull();
+    const failed = chatReducer(opened, { type: "error", error: "Not sent." });
+    expect(failed.error).toBe("Not sent.");
+    expect(chatReducer(failed, { type: "error", error: null }).error).toBeNull();
+  });
+});
