@@ -58,12 +58,14 @@ FRIENDS_URL="http://127.0.0.1:$((BASE_PORT + 1))"
 M1="http://127.0.0.1:$((BASE_PORT + 2))"
 M2="http://127.0.0.1:$((BASE_PORT + 3))"
 
+declare -A PIDS=() # url -> the service's pid (`env` execs it)
 start() { # name url env...
   local name=$1 url=$2
   shift 2
   env "${COMMON[@]}" "$@" "target/release/$name" >"$WORK_DIR/$name-${url##*:}.log" 2>&1 &
-  register_started "$name ${url##*:}" $! 10
-  wait_http "$url/ready" 60 || { tail -30 "$WORK_DIR/$name-${url##*:}.log"; exit 1; }
+  PIDS[$url]=$!
+  register_started "$name ${url##*:}" "${PIDS[$url]}" 10
+  wait_http "$url/ready" 60 "${PIDS[$url]}" || { tail -30 "$WORK_DIR/$name-${url##*:}.log"; exit 1; }
 }
 start user-service "$USERS_URL" USER_SERVICE_ADDR="${USERS_URL#http://}" \
   DATABASE_URL="$MYSQL_BASE_URL/${RUN}_users" JWT_PRIVATE_KEY_FILE="$WORK_DIR/jwt.pem" \
@@ -74,9 +76,8 @@ for url in "$M1" "$M2"; do
   start message-service "$url" MESSAGE_SERVICE_ADDR="${url#http://}" \
     USER_SERVICE_URL="$USERS_URL" FRIENDS_SERVICE_URL="$FRIENDS_URL"
 done
-pid_of_port() { ss -ltnp "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
-M1_PID="$(pid_of_port "${M1##*:}")"
-M2_PID="$(pid_of_port "${M2##*:}")"
+M1_PID="${PIDS[$M1]}"
+M2_PID="${PIDS[$M2]}"
 
 BENCH=(target/release/chat-bench --users-url "$USERS_URL" --friends-url "$FRIENDS_URL")
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; $(rustc --version); commit $(git rev-parse --short HEAD)"

@@ -217,16 +217,22 @@ ensure_mariadb() {
       "${_SUDO[@]}" chmod 0755 /run/mysqld
       local daemon=/usr/sbin/mariadbd
       [[ -x "$daemon" ]] || daemon=/usr/sbin/mysqld
-      nohup "${_SUDO[@]}" "$daemon" --user=mysql --port="$port" \
-        --bind-address=127.0.0.1 >"$rd/mariadb.log" 2>&1 </dev/null &
-      pid=$!
-      register_started "mariadb (127.0.0.1:$port)" "$pid" 30
-      if ! wait_port 127.0.0.1 "$port" 60 "$pid"; then
+      # The server writes its own pid file (where the mysql user may write): that is the pid
+      # to stop, whatever wraps it (nohup, sudo).
+      local pidfile="/run/mysqld/mariadbd-$port.pid"
+      "${_SUDO[@]}" rm -f "$pidfile"
+      nohup "${_SUDO[@]}" "$daemon" --user=mysql --port="$port" --bind-address=127.0.0.1 \
+        --pid-file="$pidfile" >"$rd/mariadb.log" 2>&1 </dev/null &
+      local wrapper=$!
+      if ! wait_port 127.0.0.1 "$port" 60 "$wrapper"; then
         tail -n 30 "$rd/mariadb.log" >&2 || true
         # Debian's my.cnf sends the server's own log to log-error.
         [[ -r /var/log/mysql/error.log ]] && tail -n 15 /var/log/mysql/error.log >&2
         die "mariadb did not come up on 127.0.0.1:$port within 60 s (see $rd/mariadb.log, /var/log/mysql/error.log)"
       fi
+      pid="$("${_SUDO[@]}" cat "$pidfile" 2>/dev/null || true)"
+      [[ -n "$pid" ]] || die "mariadb: no pid in $pidfile"
+      register_started "mariadb (127.0.0.1:$port)" "$pid" 30
       log "mariadb: started pid $pid on 127.0.0.1:$port"
     else
       log "mariadb: server came up on 127.0.0.1:$port after install"
@@ -328,7 +334,7 @@ ensure_secantus_installed() {
 
 # ensure_mongo DATA_DIR
 ensure_mongo() {
-  local data_dir=${1:?ensure_mongo DATA_DIR} rd port pid logf line i
+  local data_dir=${1:?ensure_mongo DATA_DIR} rd port pid logf
   if [[ -n "${MONGODB_URI:-}" ]]; then
     log "mongo: using MONGODB_URI from environment"
     export MONGODB_URI
@@ -346,18 +352,11 @@ ensure_mongo() {
     >"$logf" 2>&1 </dev/null &
   pid=$!
   register_started "secantusd-rs (127.0.0.1:$port)" "$pid" 15 group
-  for ((i = 0; i < 120; i++)); do
-    line="$(grep -m1 -o 'listening on [0-9.]*:[0-9]*' "$logf" 2>/dev/null || true)"
-    [[ -n "$line" ]] && break
-    port_open 127.0.0.1 "$port" && _running "$pid" && { line="listening on 127.0.0.1:$port"; break; }
-    if ! _running "$pid"; then
-      tail -n 30 "$logf" >&2 || true
-      die "mongo: secantusd-rs exited during startup (log: $logf)"
-    fi
-    sleep 0.25
-  done
-  [[ -n "$line" ]] || { tail -n 30 "$logf" >&2; die "mongo: secantusd-rs not listening after 30 s"; }
-  port="${line##*:}"
+  # Ready once it accepts connections on the port we gave it.
+  if ! wait_port 127.0.0.1 "$port" 30 "$pid"; then
+    tail -n 30 "$logf" >&2 || true
+    die "mongo: secantusd-rs did not listen on 127.0.0.1:$port within 30 s (log: $logf)"
+  fi
   export MONGODB_URI="mongodb://127.0.0.1:$port/?directConnection=true"
   log "mongo: started secantusd-rs pid $pid on 127.0.0.1:$port (data: $data_dir)"
 }

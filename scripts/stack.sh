@@ -9,6 +9,9 @@
 # starts secantusd-rs (MongoDB substitute, data kept in .local/mongo-data)
 # unless MONGODB_URI is set, generates dev secrets into .local/ once, builds
 # and starts the services, and stops everything it started on Ctrl-C.
+#
+# STACK_READY_FILE=path: written (the parts and their URLs) once every part answers its
+# readiness check, removed on shutdown; scripts/test.sh waits for it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,9 +40,8 @@ FRONTEND_MODE=build
 for arg in "$@"; do
   case "$arg" in
     --debug) PROFILE=debug ;;
-    --release) PROFILE=release ;;
     --frontend-dev) FRONTEND_MODE=dev ;;
-    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) die "unknown argument: $arg (use --debug, --frontend-dev)" ;;
   esac
 done
@@ -59,12 +61,13 @@ shutdown() {
   _stopping=1
   trap - INT TERM
   log "stopping everything this script started ..."
+  [[ -n "${STACK_READY_FILE:-}" ]] && rm -f "$STACK_READY_FILE"
   stop_started
   log "stack stopped"
   exit "$rc"
 }
 trap 'shutdown 0' INT TERM
-trap 'rc=$?; [[ -n "$_stopping" ]] || { _stopping=1; stop_started; }; exit $rc' EXIT
+trap 'rc=$?; [[ -n "$_stopping" ]] || { _stopping=1; [[ -n "${STACK_READY_FILE:-}" ]] && rm -f "$STACK_READY_FILE"; stop_started; }; exit $rc' EXIT
 
 # ---------------------------------------------------------------------------
 # .env (optional): never overrides variables that are already set.
@@ -132,14 +135,25 @@ fi
 
 upper() { local s=${1^^}; printf '%s\n' "${s//-/_}"; }
 
-# Variables every service gets (URLs of the other services are added as
-# each one starts: USER_SERVICE_URL=http://127.0.0.1:5001, ...).
+# The URL of a part of the table (services call each other by these).
+service_url() {
+  local entry name port
+  for entry in "${SERVICES[@]}"; do
+    read -r name port _ <<<"$entry"
+    [[ "$name" == "$1" ]] && { printf 'http://127.0.0.1:%s\n' "$port"; return 0; }
+  done
+  die "no part named $1"
+}
+
+# Variables every service gets.
 COMMON_ENV=(
   "MONGODB_URI=$MONGODB_URI"
   "MONGODB_DATABASE=${MONGODB_DATABASE:-chat}"
   "REDIS_URL=$REDIS_URL"
   "JWT_PRIVATE_KEY_FILE=$LOCAL/jwt-ed25519.pem"
   "SERVICE_TOKEN=$SERVICE_TOKEN"
+  "USER_SERVICE_URL=$(service_url user-service)"
+  "FRIENDS_SERVICE_URL=$(service_url friends-service)"
   "CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-http://localhost:3000,http://127.0.0.1:3000}"
   "RUST_LOG=${RUST_LOG:-info}"
 )
@@ -197,7 +211,6 @@ start_service() {
     tail -n 30 "$logf" >&2 || true
     shutdown 1
   fi
-  COMMON_ENV+=("$(upper "$name")_URL=http://127.0.0.1:$port")
   SERVICE_PIDS+=("$pid")
   SERVICE_NAMES+=("$name")
   if [[ "$kind" == rust ]]; then
@@ -230,6 +243,10 @@ done
   printf '  %-16s %s\n' "logs" "$LOGS/"
   echo
 }
+if [[ -n "${STACK_READY_FILE:-}" ]]; then
+  printf '%s\n' "${STARTED_TABLE[@]}" >"$STACK_READY_FILE.tmp"
+  mv "$STACK_READY_FILE.tmp" "$STACK_READY_FILE"
+fi
 
 # ---------------------------------------------------------------------------
 # Wait: until Ctrl-C / SIGTERM, or until a service dies.

@@ -116,7 +116,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 ensure_rust
-# docker-compose validates the compose file (crates/chat-models/tests/deploy.rs).
+# docker-compose validates the compose file (crates/repo-checks/tests/deploy.rs).
 command -v docker-compose >/dev/null 2>&1 || ensure_apt_packages docker-compose
 ensure_mariadb
 ensure_redis
@@ -128,6 +128,37 @@ export MONGODB_URI REDIS_URL
 log "DATABASE_URL=$DATABASE_URL REDIS_URL=$REDIS_URL MONGODB_URI=$MONGODB_URI"
 
 # ---------------------------------------------------------------------------
+# The browser suite: starts the stack (scripts/stack.sh writes a ready file once every part
+# answers its readiness check), runs Playwright against it.
+
+run_browser_tests() {
+  local ready="$WORK_DIR/stack.ready" stack_pid port
+  [[ -x /usr/bin/chromium ]] || ensure_apt_packages chromium
+  for port in 5001 5002 5003 3000; do
+    port_open 127.0.0.1 "$port" && die "port $port is busy: stop the running stack before scripts/test.sh"
+  done
+  # Sign-ups from one address would hit the production limit (10 an hour).
+  RATE_LIMIT_REGISTER_IP=1000/60 STACK_READY_FILE="$ready" \
+    setsid bash scripts/stack.sh --debug >"$LOG_DIR/stack.log" 2>&1 &
+  stack_pid=$!
+  register_started "stack (browser tests)" "$stack_pid" 60
+  for _ in $(seq 1 600); do
+    [[ -f "$ready" ]] && break
+    _running "$stack_pid" || break
+    sleep 1
+  done
+  if [[ -f "$ready" ]]; then
+    run_suite browser parse_playwright_results \
+      bash -c 'cd frontend && FRONTEND_URL=http://127.0.0.1:3000 npx playwright test'
+  else
+    tail -n 40 "$LOG_DIR/stack.log" >&2
+    log "browser: the stack did not come up (log $LOG_DIR/stack.log)"
+    SUITES_FAILED+=(browser)
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+  fi
+}
+
+# ---------------------------------------------------------------------------
 # Suites. Each run_suite call adds to the same two counters.
 
 # 1. Rust: every crate, every target (lib/bin unit tests, tests/, examples,
@@ -136,56 +167,21 @@ read -r -a _cargo_extra <<<"${CARGO_TEST_ARGS:-}"
 run_suite cargo parse_cargo_results \
   cargo test --workspace --all-targets --no-fail-fast "${_cargo_extra[@]}"
 
-# --- frontend unit tests (vitest) -------------------------------------------------------
-# Run after `npm ci` in the browser part below, or on their own with SKIP_E2E=1 where npm is
-# installed (they need no stack).
-frontend_unit_tests() {
-  rm -f frontend/test-results/unit.json
-  run_suite frontend-unit parse_vitest_results \
-    bash -c 'cd frontend && npm run test:unit -- --reporter=default --reporter=json --outputFile.json=test-results/unit.json'
-}
-if [[ -f frontend/package.json && "${SKIP_E2E:-}" == 1 ]] && command -v npm >/dev/null 2>&1; then
-  log "frontend unit tests (SKIP_E2E=1): npm ci"
+# 2. Frontend unit tests (vitest; no stack needed), after one `npm ci`.
+# 3. Browser: the whole stack (debug services, production frontend build) and the Playwright
+#    tests in Debian's Chromium. SKIP_E2E=1 leaves it out (the unit tests still run).
+if [[ -f frontend/package.json ]]; then
+  command -v npm >/dev/null 2>&1 || ensure_apt_packages nodejs npm
+  log "frontend: npm ci"
   if (cd frontend && npm ci --no-audit --no-fund) >"$LOG_DIR/npm-ci.log" 2>&1; then
-    frontend_unit_tests
+    rm -rf frontend/test-results
+    run_suite frontend-unit parse_vitest_results \
+      bash -c 'cd frontend && npm run test:unit -- --reporter=default --reporter=json --outputFile.json=test-results/unit.json'
+    [[ "${SKIP_E2E:-}" == 1 ]] || run_browser_tests
   else
     tail -n 20 "$LOG_DIR/npm-ci.log" >&2
-    log "frontend unit tests: npm ci failed (log $LOG_DIR/npm-ci.log)"
-    SUITES_FAILED+=(frontend-unit)
-    TOTAL_FAILED=$((TOTAL_FAILED + 1))
-  fi
-fi
-# --- end of frontend unit tests ----------------------------------------------------------
-
-# 2. Browser: the whole stack (debug services, production frontend build) and the Playwright
-#    tests in Debian's Chromium. SKIP_E2E=1 leaves it out.
-if [[ -f frontend/package.json && "${SKIP_E2E:-}" != 1 ]]; then
-  command -v npm >/dev/null 2>&1 || ensure_apt_packages nodejs npm
-  [[ -x /usr/bin/chromium ]] || ensure_apt_packages chromium
-  for port in 5001 5002 5003 3000; do
-    port_open 127.0.0.1 "$port" && die "port $port is busy: stop the running stack before scripts/test.sh"
-  done
-  log "browser: npm ci"
-  (cd frontend && npm ci --no-audit --no-fund) >"$LOG_DIR/npm-ci.log" 2>&1 ||
-    { tail -n 20 "$LOG_DIR/npm-ci.log" >&2; die "npm ci failed (log $LOG_DIR/npm-ci.log)"; }
-  frontend_unit_tests
-  # Sign-ups from one address would hit the production limit (10 an hour).
-  RATE_LIMIT_REGISTER_IP=1000/60 setsid bash scripts/stack.sh --debug >"$LOG_DIR/stack.log" 2>&1 &
-  register_started "stack (browser tests)" $! 60
-  stack_pid=$!
-  for _ in $(seq 1 600); do
-    grep -q "Stack is up" "$LOG_DIR/stack.log" 2>/dev/null && break
-    kill -0 "$stack_pid" 2>/dev/null || break
-    sleep 1
-  done
-  if grep -q "Stack is up" "$LOG_DIR/stack.log"; then
-    rm -rf frontend/test-results
-    run_suite browser parse_playwright_results \
-      bash -c 'cd frontend && FRONTEND_URL=http://127.0.0.1:3000 npx playwright test'
-  else
-    tail -n 40 "$LOG_DIR/stack.log" >&2
-    log "browser: the stack did not come up (log $LOG_DIR/stack.log)"
-    SUITES_FAILED+=(browser)
+    log "frontend: npm ci failed (log $LOG_DIR/npm-ci.log)"
+    SUITES_FAILED+=(frontend)
     TOTAL_FAILED=$((TOTAL_FAILED + 1))
   fi
 fi

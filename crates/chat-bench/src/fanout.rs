@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
+use chat_models::api::message::SendMessage;
+use chat_models::api::ws::{ClientFrame, ClientMessage, SendFrame, ServerFrame};
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -92,15 +94,13 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
                 let Message::Text(text) = message else {
                     continue;
                 };
-                let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else {
+                let Ok(ServerFrame::MessageCreated(message)) = serde_json::from_str(text.as_str())
+                else {
                     continue;
                 };
-                if frame["type"] != "message.created" {
-                    continue;
-                }
-                let Some(id) = frame["data"]["text"]
-                    .as_str()
-                    .and_then(|text| text.strip_prefix("bench "))
+                let Some(id) = message
+                    .text
+                    .strip_prefix("bench ")
                     .and_then(|id| id.parse::<u64>().ok())
                 else {
                     continue;
@@ -142,10 +142,16 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
                 },
             );
         }
-        let frame = json!({ "type": "message.send", "data": {
-            "conversation_id": conversation, "text": format!("bench {id}"), "nonce": format!("{run}-{id}") } });
+        let frame = ClientFrame::new(ClientMessage::SendMessage(SendFrame {
+            conversation_id: conversation.clone(),
+            message: SendMessage {
+                text: format!("bench {id}"),
+                reply_to: None,
+                nonce: Some(format!("{run}-{id}")),
+            },
+        }));
         writers[sender]
-            .send(Message::text(frame.to_string()))
+            .send(Message::text(serde_json::to_string(&frame)?))
             .await
             .context("sending")?;
     }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
+use chat_models::api::ws::{ClientFrame, ClientMessage, ResumeFrame, ResumePoint, ServerFrame};
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -69,19 +70,19 @@ async fn collect(
             }
             continue;
         };
-        let frame: Value = serde_json::from_str(text.as_str())?;
+        let frame: ServerFrame = serde_json::from_str(text.as_str())?;
         let Ok(mut seen) = seen.lock() else {
             bail!("poisoned")
         };
-        match frame["type"].as_str() {
-            Some("message.created") => {
-                let seq = frame["data"]["seq"].as_i64().unwrap_or_default();
+        match frame {
+            ServerFrame::MessageCreated(message) => {
+                let seq = message.seq;
                 if !seen.seqs.insert(seq) {
                     seen.duplicates += 1;
                 }
                 seen.last = seen.last.max(seq);
             }
-            Some("resume.done") => {
+            ServerFrame::ResumeDone { .. } => {
                 if let Some(at) = resumed_at.take() {
                     seen.replays.push(at.elapsed());
                 }
@@ -115,9 +116,15 @@ async fn reconnect(
             position
         })
         .unwrap_or_default();
-    let frame = json!({ "type": "resume", "data": { "conversations": [
-        { "conversation_id": conversation, "last_seq": from } ] } });
-    socket.send(Message::text(frame.to_string())).await?;
+    let frame = ClientFrame::new(ClientMessage::Resume(ResumeFrame {
+        conversations: vec![ResumePoint {
+            conversation_id: conversation.to_owned(),
+            last_seq: from,
+        }],
+    }));
+    socket
+        .send(Message::text(serde_json::to_string(&frame)?))
+        .await?;
     Ok((socket, Some(Instant::now())))
 }
 

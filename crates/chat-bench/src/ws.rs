@@ -3,8 +3,8 @@
 use std::net::{IpAddr, SocketAddr};
 
 use anyhow::{bail, Context as _};
+use chat_models::api::ws::ServerFrame;
 use futures::StreamExt as _;
-use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -44,8 +44,7 @@ pub async fn open_socket(
     loop {
         match socket.next().await {
             Some(Ok(Message::Text(text))) => {
-                let frame: Value = serde_json::from_str(text.as_str())?;
-                if frame["type"] == "ready" {
+                if let ServerFrame::Ready(_) = serde_json::from_str(text.as_str())? {
                     return Ok(socket);
                 }
             }

@@ -12,7 +12,10 @@ use uuid::Uuid;
 
 use crate::api::friend::{FriendsCheckRequest, FriendsCheckResponse};
 use crate::api::user::{BatchUsersRequest, BatchUsersResponse, PublicUser};
+use redis::aio::ConnectionManager;
+
 use crate::auth::{Authenticator, Jwks, JwtVerifier, SessionRevocations, SERVICE_TOKEN_HEADER};
+use crate::config::{CommonConfig, UserServiceConfig};
 use crate::{ApiError, Result};
 
 /// A service's base URL with the shared token; calls time out after 5 s.
@@ -104,24 +107,30 @@ impl UserDirectory {
             .collect())
     }
 
+    /// The user-service `users` points at, called with the shared service token.
+    pub fn from_config(users: &UserServiceConfig, common: &CommonConfig) -> anyhow::Result<Self> {
+        Self::new(&users.user_service_url, common.service_token.clone())
+    }
+
     /// An authenticator for a service that does not sign tokens: user-service's published
-    /// keys (fetched from `jwks_url` now) and the shared revocation list.
+    /// keys (fetched now from its JWKS) and the shared revocation list in `redis`.
     pub async fn authenticator(
         &self,
-        jwks_url: &str,
-        issuer: &str,
-        audience: &str,
-        revocations: SessionRevocations,
+        users: &UserServiceConfig,
+        common: &CommonConfig,
+        redis: ConnectionManager,
     ) -> anyhow::Result<Authenticator> {
+        let url = users.jwks_url();
         let jwks = self
-            .jwks(jwks_url)
+            .jwks(&url)
             .await
             .context("cannot load the access-token keys")?;
-        let mut verifier = JwtVerifier::new(issuer, audience);
+        let mut verifier = JwtVerifier::new(&common.jwt_issuer, &common.jwt_audience);
         verifier.add_jwks(&jwks)?;
+        let prefix = &common.redis_key_prefix;
         Ok(Authenticator {
             verifier: std::sync::Arc::new(verifier),
-            revocations,
+            revocations: SessionRevocations::new(redis, prefix, common.revocation_ttl()),
         })
     }
 

@@ -31,10 +31,13 @@ pub struct Health {
 /// Each dependency's name and whether it answered.
 pub type Checks = Vec<(&'static str, bool)>;
 
+/// The answer of [`Readiness::check`], to come.
+pub type ChecksFuture<'a> = Pin<Box<dyn Future<Output = Checks> + Send + 'a>>;
+
 /// What a service's readiness depends on.
 pub trait Readiness: Send + Sync + 'static {
     /// Asks every dependency, concurrently.
-    fn check(&self) -> Pin<Box<dyn Future<Output = Checks> + Send + '_>>;
+    fn check(&self) -> ChecksFuture<'_>;
 }
 
 /// `GET /health` and `GET /ready`, asking `readiness`.

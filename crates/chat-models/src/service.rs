@@ -15,6 +15,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::config::CommonConfig;
 use crate::http::{with_common_layers, CommonLayers};
 use crate::metrics::Sampler;
 
@@ -37,16 +38,15 @@ pub async fn connect_redis(
     Ok((client, manager))
 }
 
-/// The MongoDB database `name` at `uri`, pinged; the pool's connections in use are the
+/// The configured MongoDB database, pinged; the pool's connections in use are the
 /// `mongo_pool_connections_in_use{service}` gauge.
 #[cfg(feature = "mongo")]
 pub async fn connect_mongo(
-    uri: &SecretString,
-    name: &str,
+    config: &crate::config::MongoConfig,
     service: &'static str,
 ) -> anyhow::Result<mongodb::Database> {
     use mongodb::event::cmap::CmapEvent;
-    let mut options = mongodb::options::ClientOptions::parse(uri.expose_secret())
+    let mut options = mongodb::options::ClientOptions::parse(config.mongodb_uri.expose_secret())
         .await
         .context("MONGODB_URI is not a valid MongoDB URL")?;
     options.app_name = Some(service.to_owned());
@@ -61,22 +61,23 @@ pub async fn connect_mongo(
     options.server_selection_timeout = Some(CONNECT_TIMEOUT);
     options.connect_timeout = Some(CONNECT_TIMEOUT);
     let client = mongodb::Client::with_options(options).context("building the MongoDB client")?;
-    let db = client.database(name);
+    let db = client.database(&config.mongodb_database);
     db.run_command(bson::doc! { "ping": 1 })
         .await
         .context("cannot reach MongoDB at MONGODB_URI")?;
     Ok(db)
 }
 
-/// A pool on the MySQL schema named in `url` (created if missing), with `migrator` applied.
+/// A pool (`options` with the configured size) on the configured MySQL schema (created if
+/// missing), with `migrator` applied.
 #[cfg(feature = "mysql")]
 pub async fn connect_mysql(
-    url: &SecretString,
+    config: &crate::config::MySqlConfig,
     options: sqlx::mysql::MySqlPoolOptions,
     migrator: &sqlx::migrate::Migrator,
 ) -> anyhow::Result<sqlx::MySqlPool> {
     use sqlx::migrate::MigrateDatabase as _;
-    let url = url.expose_secret();
+    let url = config.database_url.expose_secret();
     let exists = sqlx::MySql::database_exists(url)
         .await
         .context("cannot reach MySQL at DATABASE_URL")?;
@@ -86,6 +87,7 @@ pub async fn connect_mysql(
             .context("cannot create the database named in DATABASE_URL")?;
     }
     let pool = options
+        .max_connections(config.database_max_connections)
         .acquire_timeout(CONNECT_TIMEOUT)
         .connect(url)
         .await
@@ -176,6 +178,25 @@ impl Server {
         }
         result
     }
+}
+
+/// What [`main`] needs of a service's configuration.
+pub trait ServiceConfig: clap::Parser {
+    /// The settings every service shares.
+    fn common(&self) -> &CommonConfig;
+}
+
+/// A service binary's `main`: reads `.env` (development), the configuration (variables or
+/// flags) and sets up logging (`RUST_LOG`, else `log_filter`), then [`run`]s `build`.
+pub async fn main<C, F>(service: &str, log_filter: &str, build: impl FnOnce(C) -> F) -> ExitCode
+where
+    C: ServiceConfig,
+    F: Future<Output = anyhow::Result<Server>>,
+{
+    dotenvy::dotenv().ok();
+    let config = C::parse();
+    crate::telemetry::init_tracing(log_filter, config.common().log_format);
+    run(service, build(config)).await
 }
 
 /// A service binary's life after its configuration is read and logging is set up: builds the

@@ -37,6 +37,12 @@ impl Stack {
         format!("{}{path}", self.target_url())
     }
 
+    /// GETs a path without credentials; the JSON body, whatever the status.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
     /// POSTs JSON without credentials.
     pub async fn post(&self, path: &str, body: &Value) -> Response {
         self.client

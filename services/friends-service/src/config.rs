@@ -2,8 +2,7 @@
 
 use std::net::SocketAddr;
 
-use chat_models::config::{CommonConfig, UserServiceConfig};
-use secrecy::SecretString;
+use chat_models::config::{CommonConfig, MySqlConfig, UserServiceConfig};
 
 /// friends-service settings.
 #[derive(Debug, Clone, clap::Parser)]
@@ -19,18 +18,13 @@ pub struct Config {
     #[arg(long, env = "FRIENDS_SERVICE_ADDR", default_value = "0.0.0.0:5002")]
     pub addr: SocketAddr,
 
-    /// MySQL URL including the schema (`mysql://user:pass@host:3306/chat_friends`); created if
-    /// missing and migrated at start-up.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: SecretString,
-
-    /// Largest number of MySQL connections.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
-    pub database_max_connections: u32,
-
     /// Most friend requests one user may have waiting for an answer.
     #[arg(long, env = "MAX_OUTGOING_REQUESTS", default_value_t = 100)]
     pub max_outgoing_requests: u64,
+
+    /// `chat_friends` in MySQL.
+    #[command(flatten)]
+    pub mysql: MySqlConfig,
 
     /// How to reach user-service.
     #[command(flatten)]
@@ -39,4 +33,10 @@ pub struct Config {
     /// Settings every service shares.
     #[command(flatten)]
     pub common: CommonConfig,
+}
+
+impl chat_models::service::ServiceConfig for Config {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
 }

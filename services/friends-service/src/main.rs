@@ -1,17 +1,9 @@
 //! friends-service binary.
 
-use std::process::ExitCode;
-
-use clap::Parser as _;
-use friends_service::config::Config;
+use friends_service::startup::build;
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    dotenvy::dotenv().ok();
-    let config = Config::parse();
-    chat_models::telemetry::init_tracing(
-        "info,friends_service=debug,tower_http=info",
-        config.common.log_format,
-    );
-    chat_models::service::run("friends-service", friends_service::startup::build(config)).await
+async fn main() -> std::process::ExitCode {
+    let log_filter = "info,friends_service=debug,tower_http=info";
+    chat_models::service::main("friends-service", log_filter, build).await
 }

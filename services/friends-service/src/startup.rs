@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_models::auth::{ServiceToken, SessionRevocations};
+use chat_models::auth::ServiceToken;
 use chat_models::clients::UserDirectory;
-use chat_models::events::{stream_name, DomainEvent, EventConsumer, EventPublisher};
+use chat_models::events::{DomainEvent, EventConsumer, EventPublisher};
 use chat_models::outbox::{self, OutboxSignal};
 use chat_models::service::{connect_mysql, connect_redis, Server};
 use sqlx::mysql::MySqlPoolOptions;
@@ -20,7 +20,6 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let common = &config.common;
     common.validate()?;
     let pool = MySqlPoolOptions::new()
-        .max_connections(config.database_max_connections)
         // Reads inside a transaction see what was committed before them, not a snapshot from
         // its start; with the pair locks (db::relationships::lock_pair) decisions are current.
         .after_connect(|conn, _meta| {
@@ -30,19 +29,13 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
                     .map(|_| ())
             })
         });
-    let db = connect_mysql(&config.database_url, pool, &crate::MIGRATOR).await?;
+    let db = connect_mysql(&config.mysql, pool, &crate::MIGRATOR).await?;
     let (redis_client, redis) = connect_redis(&common.redis_url).await?;
-    let users = UserDirectory::new(&config.users.user_service_url, common.service_token.clone())?;
+    let users = UserDirectory::from_config(&config.users, common)?;
 
     let prefix = &common.redis_key_prefix;
-    let revocations = SessionRevocations::new(redis.clone(), prefix, common.revocation_ttl());
     let auth = users
-        .authenticator(
-            &config.users.jwks_url(),
-            &common.jwt_issuer,
-            &common.jwt_audience,
-            revocations,
-        )
+        .authenticator(&config.users, common, redis.clone())
         .await?;
 
     let outbox_signal = OutboxSignal::default();
@@ -52,13 +45,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         outbox_signal.clone(),
         Duration::from_secs(2),
     ));
-    // A consumer name unique to this process, so several instances share the group's work.
-    let consumer = EventConsumer::new(
-        redis_client,
-        stream_name(prefix),
-        "friends-service",
-        &format!("friends-{}", uuid::Uuid::new_v4().simple()),
-    );
+    let consumer = EventConsumer::joining(redis_client, prefix, "friends-service");
     let cleanup_db = db.clone();
     let cleanup = tokio::spawn(consumer.run(move |envelope| {
         let db = cleanup_db.clone();

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use chat_models::auth::{Authenticator, ServiceToken};
-use chat_models::health::{self, Checks, Readiness};
+use chat_models::health::{self, ChecksFuture, Readiness};
 use chat_models::outbox::OutboxSignal;
 use sqlx::MySqlPool;
 
@@ -29,17 +29,17 @@ pub struct AppState {
     pub settings: Arc<Settings>,
 }
 
+/// Start-up settings handlers need.
+pub struct Settings {
+    /// Most pending outgoing requests per user.
+    pub max_outgoing_requests: u64,
+}
+
 impl Readiness for AppState {
-    fn check(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Checks> + Send + '_>> {
+    fn check(&self) -> ChecksFuture<'_> {
         Box::pin(async move {
             let (mysql, redis) = tokio::join!(health::mysql(&self.db), health::redis(&self.redis));
             vec![("mysql", mysql), ("redis", redis)]
         })
     }
-}
-
-/// Start-up settings handlers need.
-pub struct Settings {
-    /// Most pending outgoing requests per user.
-    pub max_outgoing_requests: u64,
 }

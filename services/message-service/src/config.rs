@@ -2,8 +2,7 @@
 
 use std::net::SocketAddr;
 
-use chat_models::config::{CommonConfig, UserServiceConfig};
-use secrecy::SecretString;
+use chat_models::config::{CommonConfig, MongoConfig, UserServiceConfig};
 
 /// message-service settings.
 #[derive(Debug, Clone, clap::Parser)]
@@ -16,14 +15,6 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "MESSAGE_SERVICE_ADDR", default_value = "0.0.0.0:5003")]
     pub addr: SocketAddr,
-
-    /// MongoDB URL (conversations, messages, read state).
-    #[arg(long, env = "MONGODB_URI", hide_env_values = true)]
-    pub mongodb_uri: SecretString,
-
-    /// MongoDB database.
-    #[arg(long, env = "MONGODB_DATABASE", default_value = "chat")]
-    pub mongodb_database: String,
 
     /// Base URL of friends-service (who may talk to whom).
     #[arg(
@@ -69,6 +60,10 @@ pub struct Config {
     #[arg(long, env = "RESUME_MAX_MESSAGES", default_value_t = 500)]
     pub resume_max_messages: i64,
 
+    /// MongoDB (conversations, messages, read state, presence).
+    #[command(flatten)]
+    pub mongo: MongoConfig,
+
     /// How to reach user-service.
     #[command(flatten)]
     pub users: UserServiceConfig,
@@ -94,5 +89,11 @@ impl Config {
             anyhow::bail!("RESUME_MAX_MESSAGES must be at least 1");
         }
         Ok(())
+    }
+}
+
+impl chat_models::service::ServiceConfig for Config {
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }

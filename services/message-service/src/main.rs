@@ -1,17 +1,9 @@
 //! message-service binary.
 
-use std::process::ExitCode;
-
-use clap::Parser as _;
-use message_service::config::Config;
+use message_service::startup::build;
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    dotenvy::dotenv().ok();
-    let config = Config::parse();
-    chat_models::telemetry::init_tracing(
-        "info,message_service=debug,tower_http=info",
-        config.common.log_format,
-    );
-    chat_models::service::run("message-service", message_service::startup::build(config)).await
+async fn main() -> std::process::ExitCode {
+    let log_filter = "info,message_service=debug,tower_http=info";
+    chat_models::service::main("message-service", log_filter, build).await
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chat_models::auth::{ServiceToken, SessionRevocations};
+use chat_models::auth::ServiceToken;
 use chat_models::clients::{FriendsDirectory, UserDirectory};
 use chat_models::events::{stream_name, EventConsumer, EventPublisher, EventTail};
 use chat_models::service::{connect_mongo, connect_redis, Server};
@@ -23,30 +23,19 @@ use crate::state::{AppState, Settings};
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     config.validate()?;
     let common = &config.common;
-    let db = connect_mongo(
-        &config.mongodb_uri,
-        &config.mongodb_database,
-        "message-service",
-    )
-    .await?;
+    let db = connect_mongo(&config.mongo, "message-service").await?;
     let store = Store::new(&db);
     store
         .ensure_indexes()
         .await
         .context("creating the MongoDB indexes")?;
     let (redis_client, redis) = connect_redis(&common.redis_url).await?;
-    let users = UserDirectory::new(&config.users.user_service_url, common.service_token.clone())?;
+    let users = UserDirectory::from_config(&config.users, common)?;
     let friends = FriendsDirectory::new(&config.friends_service_url, common.service_token.clone())?;
 
     let prefix = &common.redis_key_prefix;
-    let revocations = SessionRevocations::new(redis.clone(), prefix, common.revocation_ttl());
     let auth = users
-        .authenticator(
-            &config.users.jwks_url(),
-            &common.jwt_issuer,
-            &common.jwt_audience,
-            revocations,
-        )
+        .authenticator(&config.users, common, redis.clone())
         .await?;
     let presence = PresenceStore::new(
         redis.clone(),
@@ -111,12 +100,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     .await
     .context("cannot read the event stream in Redis")?;
 
-    let consumer = EventConsumer::new(
-        redis_client,
-        stream_name(prefix),
-        "message-service",
-        &format!("message-{}", uuid::Uuid::new_v4().simple()),
-    );
+    let consumer = EventConsumer::joining(redis_client, prefix, "message-service");
     let consumer_state = state.clone();
     let consumer = tokio::spawn(consumer.run(move |envelope| {
         let state = consumer_state.clone();

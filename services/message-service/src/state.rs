@@ -6,7 +6,7 @@ use axum::extract::FromRef;
 use chat_models::auth::{Authenticator, ServiceToken};
 use chat_models::clients::{FriendsDirectory, UserDirectory};
 use chat_models::events::{DomainEvent, EventPublisher};
-use chat_models::health::{self, Checks, Readiness};
+use chat_models::health::{self, ChecksFuture, Readiness};
 
 use crate::db::Store;
 use crate::gateway::Gateway;
@@ -59,7 +59,7 @@ impl AppState {
 }
 
 impl Readiness for AppState {
-    fn check(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Checks> + Send + '_>> {
+    fn check(&self) -> ChecksFuture<'_> {
         Box::pin(async move {
             let (mongodb, redis) =
                 tokio::join!(health::mongo(&self.store.db), health::redis(&self.redis));

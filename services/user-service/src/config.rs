@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use chat_models::config::{AppEnv, CommonConfig};
+use chat_models::config::{AppEnv, CommonConfig, MongoConfig, MySqlConfig};
 use chat_models::ratelimit::RateLimit;
 use secrecy::SecretString;
 
@@ -19,23 +19,6 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "USER_SERVICE_ADDR", default_value = "0.0.0.0:5001")]
     pub addr: SocketAddr,
-
-    /// MySQL URL including the schema (`mysql://user:pass@host:3306/chat_users`). The schema is
-    /// created if missing and migrated at start-up.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: SecretString,
-
-    /// Largest number of MySQL connections.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
-    pub database_max_connections: u32,
-
-    /// MongoDB URL (refresh tokens).
-    #[arg(long, env = "MONGODB_URI", hide_env_values = true)]
-    pub mongodb_uri: SecretString,
-
-    /// MongoDB database name.
-    #[arg(long, env = "MONGODB_DATABASE", default_value = "chat")]
-    pub mongodb_database: String,
 
     /// Path of the Ed25519 private key (PKCS#8 PEM) that signs access tokens.
     #[arg(long, env = "JWT_PRIVATE_KEY_FILE")]
@@ -97,6 +80,14 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_LOOKUP_IP", default_value = "120/60")]
     pub rate_limit_lookup_ip: RateLimit,
 
+    /// `chat_users` in MySQL (users, the outbox).
+    #[command(flatten)]
+    pub mysql: MySqlConfig,
+
+    /// MongoDB (refresh tokens).
+    #[command(flatten)]
+    pub mongo: MongoConfig,
+
     /// Settings every service shares.
     #[command(flatten)]
     pub common: CommonConfig,
@@ -134,5 +125,11 @@ impl Config {
             anyhow::bail!("REFRESH_TOKEN_TTL_SECS must be longer than ACCESS_TOKEN_TTL_SECS, and both positive");
         }
         Ok(())
+    }
+}
+
+impl chat_models::service::ServiceConfig for Config {
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }

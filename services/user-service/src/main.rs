@@ -1,17 +1,9 @@
 //! user-service binary.
 
-use std::process::ExitCode;
-
-use clap::Parser as _;
-use user_service::config::Config;
+use user_service::startup::build;
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    dotenvy::dotenv().ok();
-    let config = Config::parse();
-    chat_models::telemetry::init_tracing(
-        "info,user_service=debug,tower_http=info",
-        config.common.log_format,
-    );
-    chat_models::service::run("user-service", user_service::startup::build(config)).await
+async fn main() -> std::process::ExitCode {
+    let log_filter = "info,user_service=debug,tower_http=info";
+    chat_models::service::main("user-service", log_filter, build).await
 }

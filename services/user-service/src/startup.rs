@@ -36,14 +36,8 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         Duration::from_secs(common.access_token_ttl_secs),
     )?;
 
-    let pool = MySqlPoolOptions::new().max_connections(config.database_max_connections);
-    let db = connect_mysql(&config.database_url, pool, &MIGRATOR).await?;
-    let mongo = connect_mongo(
-        &config.mongodb_uri,
-        &config.mongodb_database,
-        "user-service",
-    )
-    .await?;
+    let db = connect_mysql(&config.mysql, MySqlPoolOptions::new(), &MIGRATOR).await?;
+    let mongo = connect_mongo(&config.mongo, "user-service").await?;
     let tokens = RefreshTokenStore::new(&mongo);
     tokens
         .ensure_indexes()

@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use chat_models::auth::{Authenticator, ServiceToken};
 use chat_models::events::EventPublisher;
-use chat_models::health::{self, Checks, Readiness};
+use chat_models::health::{self, ChecksFuture, Readiness};
 use chat_models::ratelimit::{RateLimit, RateLimiter};
 use sqlx::MySqlPool;
 
@@ -44,19 +44,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
 }
 
-impl Readiness for AppState {
-    fn check(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Checks> + Send + '_>> {
-        Box::pin(async move {
-            let (mysql, mongodb, redis) = tokio::join!(
-                health::mysql(&self.db),
-                health::mongo(&self.mongo),
-                health::redis(&self.redis),
-            );
-            vec![("mysql", mysql), ("mongodb", mongodb), ("redis", redis)]
-        })
-    }
-}
-
 /// Start-up settings handlers need.
 pub struct Settings {
     /// Cookies get `Secure`.
@@ -83,4 +70,17 @@ pub struct Limits {
     pub refresh_account: RateLimit,
     /// Lookups per address.
     pub lookup_ip: RateLimit,
+}
+
+impl Readiness for AppState {
+    fn check(&self) -> ChecksFuture<'_> {
+        Box::pin(async move {
+            let (mysql, mongodb, redis) = tokio::join!(
+                health::mysql(&self.db),
+                health::mongo(&self.mongo),
+                health::redis(&self.redis),
+            );
+            vec![("mysql", mysql), ("mongodb", mongodb), ("redis", redis)]
+        })
+    }
 }

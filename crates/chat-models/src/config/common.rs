@@ -98,6 +98,31 @@ impl CommonConfig {
     }
 }
 
+/// Where a service keeps its MySQL schema (user- and friends-service, each its own).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MySqlConfig {
+    /// MySQL URL including the schema (`mysql://user:pass@host:3306/chat_users`); the schema
+    /// is created if missing and migrated at start-up.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: SecretString,
+
+    /// Largest number of MySQL connections.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+}
+
+/// Where a service keeps its MongoDB collections (user- and message-service).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MongoConfig {
+    /// MongoDB URL (`mongodb://host:27017/?replicaSet=rs0`).
+    #[arg(long, env = "MONGODB_URI", hide_env_values = true)]
+    pub mongodb_uri: SecretString,
+
+    /// MongoDB database.
+    #[arg(long, env = "MONGODB_DATABASE", default_value = "chat")]
+    pub mongodb_database: String,
+}
+
 /// How a service that does not sign tokens reaches user-service: profiles and public keys.
 #[derive(Debug, Clone, clap::Args)]
 pub struct UserServiceConfig {

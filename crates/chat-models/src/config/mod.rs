@@ -7,7 +7,7 @@
 mod common;
 
 #[cfg(feature = "server")]
-pub use common::{CommonConfig, UserServiceConfig};
+pub use common::{CommonConfig, MongoConfig, MySqlConfig, UserServiceConfig};
 
 /// Where a service runs: production refuses settings that are only fit for development.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -29,6 +29,13 @@ impl EventConsumer {
         }
     }
 
+    /// A member of `group` (usually the service name) on the stream under `prefix`, named
+    /// uniquely for this process, so several instances of a service share the group's work.
+    pub fn joining(client: redis::Client, prefix: &str, group: &str) -> Self {
+        let consumer = format!("{group}-{}", uuid::Uuid::new_v4().simple());
+        Self::new(client, super::stream_name(prefix), group, &consumer)
+    }
+
     /// How long an unacknowledged entry waits before another attempt (default 60 s).
     #[must_use]
     pub fn with_claim_idle(mut self, idle: std::time::Duration) -> Self {

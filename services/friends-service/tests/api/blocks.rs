@@ -194,25 +194,9 @@ async fn a_deleted_account_leaves_no_rows_behind() {
 #[tokio::test]
 async fn health_readiness_and_docs_are_served() {
     let stack = Stack::friends().await;
-    let ready: serde_json::Value = stack
-        .client
-        .get(format!("{}/ready", stack.friends))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = stack.get_json("/ready").await;
     assert_eq!(ready["checks"], json!({ "mysql": "ok", "redis": "ok" }));
-    let openapi: serde_json::Value = stack
-        .client
-        .get(format!("{}/openapi.json", stack.friends))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openapi = stack.get_json("/openapi.json").await;
     for path in [
         "/friends/requests",
         "/friends",

@@ -119,13 +119,11 @@ pub async fn remove_member(
     admin: Uuid,
     member: Uuid,
 ) -> Result<Option<ConversationDoc>> {
-    let mut condition = admin_is(admin);
-    condition.insert("participants", uuids::bson(member));
     let update = doc! {
         "$pull": { "participants": uuids::bson(member) },
         "$set": { "updatedAt": BsonDateTime::now() },
     };
-    update_if(store, id, condition, update).await
+    update_if(store, id, admin_and_member(admin, member), update).await
 }
 
 /// Makes `member` the admin, if `admin` still is and `member` is still in the group.
@@ -174,6 +172,10 @@ pub async fn delete_if_sole_member(store: &Store, id: ObjectId, member: Uuid) ->
 
 fn admin_is(admin: Uuid) -> Document {
     doc! { "admin": uuids::bson(admin) }
+}
+
+fn admin_and_member(admin: Uuid, member: Uuid) -> Document {
+    doc! { "admin": uuids::bson(admin), "participants": uuids::bson(member) }
 }
 
 /// Applies `update` to the group if `condition` still holds; the group after the change.

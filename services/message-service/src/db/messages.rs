@@ -138,9 +138,7 @@ async fn send_once(
         .return_document(ReturnDocument::After)
         .session(&mut *session)
         .await?
-        .ok_or(TxError::Api(ApiError::NotFound(
-            ErrorCode::ConversationNotFound,
-        )))?;
+        .ok_or_else(gone)?;
     let message = MessageDoc {
         id,
         conversation_id: new.conversation_id,
@@ -174,9 +172,7 @@ async fn send_once(
         .return_document(ReturnDocument::After)
         .session(&mut *session)
         .await?
-        .ok_or(TxError::Api(ApiError::NotFound(
-            ErrorCode::ConversationNotFound,
-        )))?;
+        .ok_or_else(gone)?;
     // The newest message is past any read position, so this only moves forward.
     store
         .reads
@@ -192,6 +188,11 @@ async fn send_once(
         .session(&mut *session)
         .await?;
     Ok(Sent::New(message, Box::new(conversation)))
+}
+
+/// The conversation went away (or the sender left it) during a send.
+fn gone() -> TxError {
+    TxError::Api(ApiError::NotFound(ErrorCode::ConversationNotFound))
 }
 
 /// One message of a conversation.

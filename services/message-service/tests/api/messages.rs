@@ -548,22 +548,9 @@ async fn history_and_the_conversation_list_are_index_backed() {
 async fn health_readiness_and_docs_are_served() {
     let stack = Stack::messages().await;
     for path in ["/health", "/ready", "/openapi.json"] {
-        let response = stack
-            .client
-            .get(format!("{}{path}", stack.messages))
-            .send()
-            .await
-            .unwrap();
+        let response = stack.client.get(stack.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
-    let spec: Value = stack
-        .client
-        .get(format!("{}/openapi.json", stack.messages))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = stack.get_json("/openapi.json").await;
     assert!(spec["paths"]["/conversations/{conversation_id}/messages"].is_object());
 }

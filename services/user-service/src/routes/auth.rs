@@ -1,23 +1,22 @@
-//! Sign-up, sign-in, refresh, sign-out and availability checks.
+//! Sign-up, sign-in, refresh and sign-out.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::Router;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 use chat_models::api::user::{
-    AuthResponse, Availability, EmailQuery, LoginRequest, RefreshRequest, RegisterRequest,
-    TokenDelivery, TokenPair, UsernameQuery,
+    AuthResponse, LoginRequest, RefreshRequest, RegisterRequest, TokenDelivery, TokenPair,
 };
 use chat_models::auth::{AuthUser, ACCESS_COOKIE, REFRESH_COOKIE};
-use chat_models::http::{AppJson, AppQuery};
+use chat_models::http::AppJson;
 use chat_models::{ApiError, ErrorCode, FieldError, Result};
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use super::{limit_lookups, user_agent, ClientIp};
+use super::{user_agent, ClientIp};
 use crate::db::users::{self, NewUser};
 use crate::domain::{Bio, Email, Fields, Password, Username};
 use crate::sessions::{self, Issued};
@@ -33,8 +32,6 @@ pub fn router() -> Router<AppState> {
         .route(REFRESH_PATH, post(refresh))
         .route("/auth/logout", post(logout))
         .route("/auth/logout-all", post(logout_all))
-        .route("/auth/check-email", get(check_email))
-        .route("/auth/check-username", get(check_username))
 }
 
 /// # `POST /auth/register`
@@ -242,37 +239,6 @@ pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> Result<Res
 pub async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> Result<Response> {
     sessions::revoke_all(&state, auth.user_id, None, Some(auth.session_id)).await?;
     Ok((clear_cookies(&state), StatusCode::NO_CONTENT).into_response())
-}
-
-/// # `GET /auth/check-email`
-/// Whether an address can be used for a new account.
-#[utoipa::path(get, path = "/auth/check-email", tag = "auth", params(EmailQuery), responses(
-    (status = 200, body = Availability), (status = 422, body = chat_models::error::ErrorBody)))]
-pub async fn check_email(
-    State(state): State<AppState>,
-    client: ClientIp,
-    AppQuery(query): AppQuery<EmailQuery>,
-) -> Result<AppJson<Availability>> {
-    limit_lookups(&state, &client).await?;
-    let email = Email::parse(&query.email).map_err(|error| ApiError::Validation(vec![error]))?;
-    let taken = users::email_exists(&state.db, email.as_str()).await?;
-    Ok(AppJson(Availability { available: !taken }))
-}
-
-/// # `GET /auth/check-username`
-/// Whether a username can be used for a new account (case-insensitive).
-#[utoipa::path(get, path = "/auth/check-username", tag = "auth", params(UsernameQuery), responses(
-    (status = 200, body = Availability), (status = 422, body = chat_models::error::ErrorBody)))]
-pub async fn check_username(
-    State(state): State<AppState>,
-    client: ClientIp,
-    AppQuery(query): AppQuery<UsernameQuery>,
-) -> Result<AppJson<Availability>> {
-    limit_lookups(&state, &client).await?;
-    let username =
-        Username::parse(&query.username).map_err(|error| ApiError::Validation(vec![error]))?;
-    let taken = users::username_exists(&state.db, username.as_str()).await?;
-    Ok(AppJson(Availability { available: !taken }))
 }
 
 /// The answer to a successful sign-in or refresh: the user, and the tokens either as cookies or

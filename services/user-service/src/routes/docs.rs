@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::{auth, internal, keys, me, sessions, users};
+use super::{auth, availability, internal, keys, me, sessions, users};
 
 /// user-service's API description.
 #[derive(OpenApi)]
@@ -20,8 +20,8 @@ use super::{auth, internal, keys, me, sessions, users};
         auth::refresh,
         auth::logout,
         auth::logout_all,
-        auth::check_email,
-        auth::check_username,
+        availability::check_email,
+        availability::check_username,
         sessions::list_sessions,
         sessions::revoke_session,
         me::get_me,

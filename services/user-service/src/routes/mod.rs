@@ -1,6 +1,7 @@
 //! HTTP routes, one module per area, merged into one router.
 
 mod auth;
+mod availability;
 mod docs;
 mod internal;
 mod keys;
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(keys::router())
         .merge(auth::router())
+        .merge(availability::router())
         .merge(sessions::router())
         .merge(me::router())
         .merge(users::router())

@@ -84,15 +84,7 @@ async fn unknown_routes_and_methods_get_json_errors() {
 async fn health_readiness_jwks_and_docs_are_served() {
     let app = Stack::users().await;
 
-    let health: Value = app
-        .client
-        .get(app.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = app.get_json("/health").await;
     assert_eq!(health["status"], "ok");
 
     let ready = app.client.get(app.url("/ready")).send().await.unwrap();
