@@ -82,10 +82,18 @@ impl Stack {
         user: &TestUser,
         body: Option<Value>,
     ) -> Response {
-        let mut request = self
-            .client
-            .request(method, self.url(path))
-            .bearer_auth(&user.access);
+        self.call_at(method, self.url(path), user, body).await
+    }
+
+    /// A call as `user` to any URL (a service other than the one under test).
+    pub(crate) async fn call_at(
+        &self,
+        method: Method,
+        url: String,
+        user: &TestUser,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self.client.request(method, url).bearer_auth(&user.access);
         if let Some(body) = body {
             request = request.json(&body);
         }

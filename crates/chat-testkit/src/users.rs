@@ -1,6 +1,6 @@
 //! Users through the real routes: registering, signing in, befriending.
 
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::{Stack, PASSWORD};
@@ -99,27 +99,15 @@ impl Stack {
 
     /// Sends a friend request by username.
     pub async fn send_request(&self, from: &TestUser, to: &TestUser) -> Response {
-        self.client
-            .post(format!("{}/friends/requests", self.friends))
-            .bearer_auth(&from.access)
-            .json(&json!({ "username": to.name }))
-            .send()
-            .await
-            .unwrap()
+        let url = format!("{}/friends/requests", self.friends);
+        let body = json!({ "username": to.name });
+        self.call_at(Method::POST, url, from, Some(body)).await
     }
 
     /// How `me` stands with `other` (`friends`, `request_sent`, ...), from friends-service.
     pub async fn relationship(&self, me: &TestUser, other: &TestUser) -> String {
-        let path = format!("{}/relationships/{}", self.friends, other.id);
-        let response = self
-            .client
-            .get(path)
-            .bearer_auth(&me.access)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let body: Value = response.json().await.unwrap();
+        let url = format!("{}/relationships/{}", self.friends, other.id);
+        let body = ok_json(self.call_at(Method::GET, url, me, None).await).await;
         body["status"].as_str().unwrap().to_owned()
     }
 
@@ -127,15 +115,7 @@ impl Stack {
     /// `/friends/requests/incoming`, ...).
     pub async fn names(&self, path: &str, me: &TestUser) -> Vec<String> {
         let url = format!("{}{path}", self.friends);
-        let response = self
-            .client
-            .get(url)
-            .bearer_auth(&me.access)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-        let page: Value = response.json().await.unwrap();
+        let page = ok_json(self.call_at(Method::GET, url, me, None).await).await;
         let list = page.get("users").or_else(|| page.get("requests")).unwrap();
         list.as_array()
             .unwrap()
@@ -147,40 +127,25 @@ impl Stack {
     /// Makes two users friends (a request each way: the second accepts the first).
     pub async fn befriend(&self, a: &TestUser, b: &TestUser) {
         for (from, to) in [(a, b), (b, a)] {
-            let response = self
-                .client
-                .post(format!("{}/friends/requests", self.friends))
-                .bearer_auth(&from.access)
-                .json(&json!({ "user_uuid": to.id }))
-                .send()
-                .await
-                .unwrap();
+            let url = format!("{}/friends/requests", self.friends);
+            let body = json!({ "user_uuid": to.id });
+            let response = self.call_at(Method::POST, url, from, Some(body)).await;
             assert!(response.status().is_success(), "{}", response.status());
         }
     }
 
     /// `a` ends the friendship with `b`.
     pub async fn unfriend(&self, a: &TestUser, b: &TestUser) {
-        let response = self
-            .client
-            .delete(format!("{}/friends/{}", self.friends, b.id))
-            .bearer_auth(&a.access)
-            .send()
-            .await
-            .unwrap();
+        let url = format!("{}/friends/{}", self.friends, b.id);
+        let response = self.call_at(Method::DELETE, url, a, None).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
     }
 
     /// The direct conversation of two friends (message-service).
     pub async fn direct(&self, me: &TestUser, other: &TestUser) -> String {
-        let response = self
-            .client
-            .post(format!("{}/conversations/direct", self.messages))
-            .bearer_auth(&me.access)
-            .json(&json!({ "user_uuid": other.id }))
-            .send()
-            .await
-            .unwrap();
+        let url = format!("{}/conversations/direct", self.messages);
+        let body = json!({ "user_uuid": other.id });
+        let response = self.call_at(Method::POST, url, me, Some(body)).await;
         assert!(response.status().is_success(), "{}", response.status());
         let body: Value = response.json().await.unwrap();
         body["id"].as_str().unwrap().to_owned()
@@ -188,17 +153,9 @@ impl Stack {
 
     /// Sends a text (message-service); returns the stored message.
     pub async fn send(&self, me: &TestUser, conversation: &str, text: &str) -> Value {
-        let response = self
-            .client
-            .post(format!(
-                "{}/conversations/{conversation}/messages",
-                self.messages
-            ))
-            .bearer_auth(&me.access)
-            .json(&json!({ "text": text }))
-            .send()
-            .await
-            .unwrap();
+        let url = format!("{}/conversations/{conversation}/messages", self.messages);
+        let body = json!({ "text": text });
+        let response = self.call_at(Method::POST, url, me, Some(body)).await;
         assert_eq!(
             response.status(),
             StatusCode::CREATED,
@@ -209,14 +166,15 @@ impl Stack {
 
     /// A conversation as `me` sees it (message-service).
     pub async fn conversation(&self, me: &TestUser, conversation: &str) -> Value {
-        let response = self
-            .client
-            .get(format!("{}/conversations/{conversation}", self.messages))
-            .bearer_auth(&me.access)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "get {conversation}");
-        response.json().await.unwrap()
+        let url = format!("{}/conversations/{conversation}", self.messages);
+        ok_json(self.call_at(Method::GET, url, me, None).await).await
     }
+}
+
+/// The JSON body of a response that must be `200`.
+async fn ok_json(response: Response) -> Value {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    serde_json::from_str(&text).unwrap()
 }
