@@ -148,6 +148,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
                 text: format!("bench {id}"),
                 reply_to: None,
                 nonce: Some(format!("{run}-{id}")),
+                ..Default::default()
             },
         }));
         writers[sender]

@@ -120,6 +120,7 @@ async fn reconnect(
         conversations: vec![ResumePoint {
             conversation_id: conversation.to_owned(),
             last_seq: from,
+            last_version: None,
         }],
     }));
     socket

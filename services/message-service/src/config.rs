@@ -60,6 +60,15 @@ pub struct Config {
     #[arg(long, env = "RESUME_MAX_MESSAGES", default_value_t = 500)]
     pub resume_max_messages: i64,
 
+    /// Fetch a preview of the first link of new messages.
+    #[arg(long, env = "LINK_PREVIEWS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub link_previews: bool,
+
+    /// Comma-separated `ip:port` pairs previews may fetch although they are not public
+    /// addresses. For tests only: refused with `APP_ENV=production`.
+    #[arg(long, env = "LINK_PREVIEW_UNSAFE_ALLOW", value_delimiter = ',')]
+    pub link_preview_unsafe_allow: Vec<String>,
+
     /// MongoDB (conversations, messages, read state, presence).
     #[command(flatten)]
     pub mongo: MongoConfig,
@@ -87,6 +96,13 @@ impl Config {
         }
         if self.resume_max_messages < 1 {
             anyhow::bail!("RESUME_MAX_MESSAGES must be at least 1");
+        }
+        if self.common.app_env == chat_models::config::AppEnv::Production
+            && !self.link_preview_unsafe_allow.is_empty()
+        {
+            anyhow::bail!(
+                "LINK_PREVIEW_UNSAFE_ALLOW is for tests; unset it with APP_ENV=production"
+            );
         }
         Ok(())
     }

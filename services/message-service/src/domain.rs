@@ -23,6 +23,10 @@ pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 pub const MAX_PICTURE_CHARS: usize = 2048;
 /// Longest client nonce.
 pub const MAX_NONCE_CHARS: usize = 64;
+/// Most members one message may mention by name.
+pub const MAX_MENTIONS: usize = 50;
+/// Changes pages: 100 messages unless asked, at most 100.
+pub const CHANGES_PAGES: PageLimit = PageLimit::new(100, 100);
 
 /// A message text: trimmed, 1-4000 characters.
 pub fn message_text(field: &'static str, text: &str) -> Result<String> {
@@ -38,6 +42,13 @@ pub fn message_text(field: &'static str, text: &str) -> Result<String> {
         ));
     }
     Ok(text.to_owned())
+}
+
+/// A reaction: exactly one emoji (skin tones and other variants included).
+pub fn emoji(value: &str) -> Result<String> {
+    emojis::get(value.trim())
+        .map(|emoji| emoji.as_str().to_owned())
+        .ok_or_else(|| ApiError::field("emoji", "invalid", "React with one emoji."))
 }
 
 /// A client nonce: 1-64 visible ASCII characters.
@@ -247,6 +258,15 @@ mod tests {
         assert!(nonce(Some("has space")).is_err());
         assert!(nonce(Some(&"x".repeat(65))).is_err());
         assert_eq!(nonce(None).unwrap(), None);
+    }
+
+    #[test]
+    fn reactions_are_single_emoji() {
+        assert_eq!(emoji("👍").unwrap(), "👍");
+        assert_eq!(emoji("👍🏽").unwrap(), "👍🏽");
+        assert!(emoji("👍👍").is_err());
+        assert!(emoji("thumbs").is_err());
+        assert!(emoji("").is_err());
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! and friendships from friends-service's; every change is published to the Redis event
 //! stream, which every instance's gateway reads to reach the sockets it holds.
 //!
-//! Layout: use cases in [`conversations`], [`groups`], [`messaging`] and [`event_handlers`]
-//! (with [`views`]), over the store in [`db`] and the rules in [`domain`]; the REST routes
+//! Layout: use cases in [`conversations`], [`groups`], [`messaging`], [`reactions`], [`pins`],
+//! [`catch_up`], [`previews`] and [`event_handlers`] (with [`views`]), over the store in [`db`] and the rules in [`domain`]; the REST routes
 //! (`routes`) and the [`gateway`] are adapters over the use cases and never call each other;
 //! [`startup`] assembles them.
 
+pub mod catch_up;
 pub mod config;
 pub mod conversations;
 pub mod db;
@@ -16,7 +17,10 @@ pub mod event_handlers;
 pub mod gateway;
 pub mod groups;
 pub mod messaging;
+pub mod pins;
 pub mod presence;
+pub mod previews;
+pub mod reactions;
 mod routes;
 pub mod startup;
 pub mod state;

@@ -1,18 +1,18 @@
-//! Messages, as use cases: send (over REST or the socket), page the history, edit, delete,
-//! move a read position; and what the gateway asks of them (who sees someone typing, what a
-//! resuming socket missed).
+//! Messages, as use cases: send (over REST or the socket, with mentions and replies), page the
+//! history, edit, delete, move a read position; and who sees someone typing.
 
 use chat_models::api::message::{EditMessage, HistoryQuery, MessagePage, MessageView, SendMessage};
-use chat_models::api::ws::ResumePoint;
 use chat_models::events::{DomainEvent, MessageEvent, ReadEvent};
 use chat_models::{ApiError, ErrorCode, Result};
 use uuid::Uuid;
 
+use crate::db::changes::{self, Applied, Change};
 use crate::db::conversations::{self as conversation_store, ConversationDoc};
-use crate::db::messages::{self as store, NewMessage, Page, Sent};
+use crate::db::messages::{self as store, MessageDoc, NewMessage, Page, Sent};
 use crate::db::reads;
 use crate::domain;
 use crate::state::AppState;
+use crate::views::{message_view, message_views};
 
 /// Whether `me` may write to a conversation they belong to: always in a group; in a direct
 /// conversation only while friends (a block ends the friendship).
@@ -79,17 +79,33 @@ pub async fn send(
                 )
             })?;
     }
+    if request.mentions.len() > domain::MAX_MENTIONS {
+        return Err(ApiError::field(
+            "mentions",
+            "too_many",
+            format!("Mention at most {} members.", domain::MAX_MENTIONS),
+        ));
+    }
+    let (mentions, mentions_everyone) = mentioned(
+        &conversation,
+        me,
+        request.mentions,
+        request.mention_everyone,
+    )?;
     let new = NewMessage {
         conversation_id: conversation.id,
         sender: me,
         text,
         reply_to,
         nonce,
+        mentions,
+        mentions_everyone,
     };
     match store::send(&state.store, &new).await? {
-        Sent::Repeated(message) => Ok(Stored::Repeated(message.view())),
+        Sent::Repeated(message) => Ok(Stored::Repeated(message_view(state, &message).await?)),
         Sent::New(message, conversation) => {
-            let view = message.view();
+            crate::previews::spawn_for(state, &message);
+            let view = message_view(state, &message).await?;
             state
                 .publish(DomainEvent::MessageCreated(MessageEvent {
                     audience: conversation.member_uuids(),
@@ -145,18 +161,12 @@ pub async fn edit(
     let text = domain::message_text("text", &request.text)?;
     let conversation = member_conversation(state, me, conversation).await?;
     require_writable(state, &conversation, me).await?;
-    let message = store::edit(
-        &state.store,
-        conversation.id,
-        domain::message_id(message)?,
-        me,
-        &text,
-    )
-    .await?;
     let preview = domain::preview(&text);
+    let change = Change::Edit { author: me, text };
+    let message = changed(state, &conversation, me, message, change).await?;
     conversation_store::refresh_preview(&state.store, conversation.id, message.id, &preview)
         .await?;
-    let view = message.view();
+    let view = message_view(state, &message).await?;
     state
         .publish(DomainEvent::MessageUpdated(MessageEvent {
             audience: conversation.member_uuids(),
@@ -169,21 +179,31 @@ pub async fn edit(
 /// Deletes `me`'s own message: its text goes, its place in the history stays.
 pub async fn delete(state: &AppState, me: Uuid, conversation: &str, message: &str) -> Result<()> {
     let conversation = member_conversation(state, me, conversation).await?;
-    let message = store::soft_delete(
-        &state.store,
-        conversation.id,
-        domain::message_id(message)?,
-        me,
-    )
-    .await?;
+    let change = Change::Delete { author: me };
+    let message = changed(state, &conversation, me, message, change).await?;
     conversation_store::refresh_preview(&state.store, conversation.id, message.id, "").await?;
+    let view = message_view(state, &message).await?;
     state
         .publish(DomainEvent::MessageDeleted(MessageEvent {
             audience: conversation.member_uuids(),
-            message: message.view(),
+            message: view,
         }))
         .await;
     Ok(())
+}
+
+/// Applies an edit or deletion; the message after it.
+async fn changed(
+    state: &AppState,
+    conversation: &ConversationDoc,
+    me: Uuid,
+    message: &str,
+    change: Change,
+) -> Result<MessageDoc> {
+    let id = domain::message_id(message)?;
+    match changes::apply(&state.store, conversation.id, Some(me), id, change).await? {
+        Applied::Changed(message) | Applied::Unchanged(message) => Ok(message),
+    }
 }
 
 /// Moves `me`'s read position to a message (positions only move forward); tells the other
@@ -235,20 +255,8 @@ pub async fn typing_audience(
         .collect())
 }
 
-/// What a resuming socket of `me` missed in one conversation: the messages after its last
-/// `seq`, oldest first, at most the configured number; and whether there were more.
-pub async fn missed(
-    state: &AppState,
-    me: Uuid,
-    point: &ResumePoint,
-) -> Result<(Vec<MessageView>, bool)> {
-    let conversation = member_conversation(state, me, &point.conversation_id).await?;
-    let max = usize::try_from(state.settings.resume_max_messages).unwrap_or(usize::MAX);
-    page_of(state, &conversation, Page::After(point.last_seq), max).await
-}
-
 /// Up to `limit` messages of a page, and whether there are more.
-async fn page_of(
+pub(crate) async fn page_of(
     state: &AppState,
     conversation: &ConversationDoc,
     page: Page,
@@ -258,9 +266,47 @@ async fn page_of(
     let mut messages = store::history(&state.store, conversation.id, page, fetch).await?;
     let more = messages.len() > limit;
     messages.truncate(limit);
-    Ok((messages.iter().map(store::MessageDoc::view).collect(), more))
+    Ok((
+        message_views(state, conversation.id, &messages).await?,
+        more,
+    ))
 }
 
-async fn member_conversation(state: &AppState, me: Uuid, id: &str) -> Result<ConversationDoc> {
+/// Who a send mentions: members only (never the sender), every member for `@everyone`,
+/// which only a group's admin may use.
+fn mentioned(
+    conversation: &ConversationDoc,
+    me: Uuid,
+    requested: Vec<Uuid>,
+    everyone: bool,
+) -> Result<(Vec<Uuid>, bool)> {
+    if everyone && !conversation.is_group {
+        return Err(ApiError::BadRequest(
+            ErrorCode::NotAGroup,
+            "@everyone is for groups.".to_owned(),
+        ));
+    }
+    if everyone && conversation.admin != Some(me) {
+        return Err(ApiError::Forbidden(ErrorCode::NotGroupAdmin));
+    }
+    let mut mentions: Vec<Uuid> = if everyone {
+        conversation.participants.clone()
+    } else {
+        requested
+            .into_iter()
+            .filter(|user| conversation.has_member(*user))
+            .collect()
+    };
+    mentions.retain(|user| *user != me);
+    mentions.sort_unstable();
+    mentions.dedup();
+    Ok((mentions, everyone))
+}
+
+pub(crate) async fn member_conversation(
+    state: &AppState,
+    me: Uuid,
+    id: &str,
+) -> Result<ConversationDoc> {
     conversation_store::find_for_member(&state.store, domain::conversation_id(id)?, me).await
 }

@@ -75,6 +75,10 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
             resume_max_messages: config.resume_max_messages,
         }),
         gateway: gateway.clone(),
+        previews: config
+            .link_previews
+            .then(|| crate::previews::Fetcher::new(config.link_preview_unsafe_allow.clone()))
+            .transpose()?,
     };
 
     // Every event and every ephemeral frame reaches this instance's sockets; the service

@@ -35,6 +35,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The WebSocket gateway's shared parts.
     pub gateway: Gateway,
+    /// The link-preview fetcher (`None`: previews are off).
+    pub previews: Option<crate::previews::Fetcher>,
 }
 
 /// Start-up settings the use cases need.

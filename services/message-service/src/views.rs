@@ -1,15 +1,17 @@
-//! Conversations as one member sees them: members' profiles (one user-service call for a whole
-//! page), unread counts, read receipts of direct conversations, and whether they can write.
+//! What members see: conversations (members' profiles in one user-service call for a whole
+//! page, unread and mention counts, read receipts of direct conversations, whether they can
+//! write) and messages (with the quote of the message each answers, one query per page).
 
 use std::collections::{HashMap, HashSet};
 
 use bson::oid::ObjectId;
-use chat_models::api::message::ConversationView;
+use chat_models::api::message::{ConversationView, MessageView};
 use chat_models::{ApiError, Result};
 use futures::future::try_join_all;
 use uuid::Uuid;
 
 use crate::db::conversations::ConversationDoc;
+use crate::db::messages::MessageDoc;
 use crate::db::{messages, reads};
 use crate::state::AppState;
 
@@ -36,9 +38,13 @@ pub async fn views(
         let seq = positions.get(&conversation.id).copied().unwrap_or(0);
         async move {
             if conversation.last_seq <= seq {
-                return Ok(0);
+                return Ok((0, 0));
             }
-            messages::count_unread(&state.store, conversation.id, me, seq).await
+            let store = &state.store;
+            tokio::try_join!(
+                messages::count_unread(store, conversation.id, me, seq),
+                messages::count_mentions(store, conversation.id, me, seq),
+            )
         }
     }));
     let receipts = try_join_all(
@@ -60,7 +66,7 @@ pub async fn views(
     Ok(conversations
         .into_iter()
         .zip(counts)
-        .map(|(conversation, unread_count)| {
+        .map(|(conversation, (unread_count, mention_count))| {
             let participants = conversation
                 .participants
                 .iter()
@@ -81,6 +87,7 @@ pub async fn views(
                 info: conversation.info(can_send),
                 participants,
                 unread_count,
+                mention_count,
                 read_states,
             }
         })
@@ -97,4 +104,32 @@ pub async fn view(
         .await?
         .pop()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a view went missing")))
+}
+
+/// Messages of one conversation as members see them, quotes of what they answer included.
+pub async fn message_views(
+    state: &AppState,
+    conversation: ObjectId,
+    messages: &[MessageDoc],
+) -> Result<Vec<MessageView>> {
+    let quotes = messages::quotes(&state.store, conversation, messages).await?;
+    Ok(messages
+        .iter()
+        .map(|message| {
+            let quote = message.reply_to.and_then(|id| quotes.get(&id).cloned());
+            message.view_with(quote)
+        })
+        .collect())
+}
+
+/// One message as members see it.
+pub async fn message_view(state: &AppState, message: &MessageDoc) -> Result<MessageView> {
+    message_views(
+        state,
+        message.conversation_id,
+        std::slice::from_ref(message),
+    )
+    .await?
+    .pop()
+    .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a message view went missing")))
 }

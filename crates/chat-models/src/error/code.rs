@@ -79,6 +79,10 @@ pub enum ErrorCode {
     NotMessageAuthor,
     /// The message was deleted.
     MessageDeleted,
+    /// A message has as many different reactions as it may (20).
+    TooManyReactions,
+    /// A conversation has as many pinned messages as it may (50).
+    TooManyPins,
     /// A browser page from this origin may not open sockets.
     OriginNotAllowed,
     /// A WebSocket frame is not JSON of the expected shape.
@@ -138,6 +142,8 @@ impl ErrorCode {
             Self::MemberNotFound => "This user is not a member of the group.",
             Self::NotMessageAuthor => "Only the author may change this message.",
             Self::MessageDeleted => "This message was deleted.",
+            Self::TooManyReactions => "This message has as many different reactions as it may.",
+            Self::TooManyPins => "This conversation has as many pinned messages as it may.",
             Self::OriginNotAllowed => "This origin may not open sockets.",
             Self::MalformedFrame => "The frame is not valid.",
             Self::UnknownFrame => "Unknown frame type.",

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::message::{ConversationInfo, MessageView, ReadStateView};
+use crate::api::message::{ConversationInfo, MessageView, ReactionChange, ReadStateView};
 use crate::api::ws::Presence;
 
 /// An event one service tells the others about.
@@ -75,6 +75,18 @@ pub enum DomainEvent {
     /// A message was deleted (it keeps its place, without text).
     #[serde(rename = "message.deleted")]
     MessageDeleted(MessageEvent),
+    /// A member reacted to a message.
+    #[serde(rename = "reaction.added")]
+    ReactionAdded(ReactionEvent),
+    /// A member took a reaction back.
+    #[serde(rename = "reaction.removed")]
+    ReactionRemoved(ReactionEvent),
+    /// A message was pinned.
+    #[serde(rename = "message.pinned")]
+    MessagePinned(MessageEvent),
+    /// A message was unpinned.
+    #[serde(rename = "message.unpinned")]
+    MessageUnpinned(MessageEvent),
     /// A conversation was created (or a hidden direct conversation reopened).
     #[serde(rename = "conversation.created")]
     ConversationCreated(ConversationEvent),
@@ -115,6 +127,15 @@ pub struct MessageEvent {
     pub audience: Vec<Uuid>,
     /// The message as it is now.
     pub message: MessageView,
+}
+
+/// The data of `reaction.added` and `reaction.removed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionEvent {
+    /// Who should hear of it: the conversation's members.
+    pub audience: Vec<Uuid>,
+    /// What changed.
+    pub change: ReactionChange,
 }
 
 /// The data of `conversation.created` and `conversation.updated`.
@@ -176,6 +197,10 @@ impl DomainEvent {
             Self::MessageCreated(_) => "message.created",
             Self::MessageUpdated(_) => "message.updated",
             Self::MessageDeleted(_) => "message.deleted",
+            Self::ReactionAdded(_) => "reaction.added",
+            Self::ReactionRemoved(_) => "reaction.removed",
+            Self::MessagePinned(_) => "message.pinned",
+            Self::MessageUnpinned(_) => "message.unpinned",
             Self::ConversationCreated(_) => "conversation.created",
             Self::ConversationUpdated(_) => "conversation.updated",
             Self::ConversationDeleted { .. } => "conversation.deleted",

@@ -50,6 +50,13 @@ pub struct ConversationDoc {
     /// `seq` of the newest message; incremented by every send, inside its transaction.
     #[serde(default)]
     pub last_seq: i64,
+    /// Incremented by every change to its messages (sends included), inside the change's
+    /// transaction; a changed message keeps the version of its last change.
+    #[serde(default)]
+    pub version: i64,
+    /// How many of its messages are pinned.
+    #[serde(default)]
+    pub pin_count: i64,
     /// Direct conversations only: both uuids in order, unique.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direct_key: Option<String>,
@@ -116,6 +123,7 @@ impl ConversationDoc {
                 created_at: last.timestamp.to_chrono(),
             }),
             last_seq: self.last_seq,
+            version: self.version,
             can_send,
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),
@@ -145,6 +153,11 @@ pub async fn find_if_member(
         .conversations
         .find_one(member_filter(id, user))
         .await?)
+}
+
+/// A conversation, whoever asks (the service's own background work).
+pub async fn find(store: &Store, id: ObjectId) -> Result<Option<ConversationDoc>> {
+    Ok(store.conversations.find_one(doc! { "_id": id }).await?)
 }
 
 /// How [`open_direct`] found the conversation.
@@ -193,6 +206,8 @@ pub async fn open_direct(
             description: None,
             last_message: None,
             last_seq: 0,
+            version: 0,
+            pin_count: 0,
             direct_key: Some(key.clone()),
             hidden_for: Vec::new(),
             created_at: now,

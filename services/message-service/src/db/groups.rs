@@ -24,6 +24,8 @@ pub fn new(members: Vec<Uuid>, name: String, description: Option<String>) -> Con
         description,
         last_message: None,
         last_seq: 0,
+        version: 0,
+        pin_count: 0,
         direct_key: None,
         hidden_for: Vec::new(),
         created_at: now,

@@ -3,6 +3,7 @@
 //! transaction runner that retries write conflicts. Every field name and operator lives in
 //! this module; callers ask for intentions (rename a group, add members if there is room).
 
+pub mod changes;
 pub mod conversations;
 pub mod groups;
 pub mod messages;
@@ -95,6 +96,26 @@ impl Store {
                 IndexModel::builder()
                     .keys(doc! { "senderUuid": 1 })
                     .options(named("senderUuid"))
+                    .build(),
+                // What changed after a version (catching up with edits, reactions, pins).
+                IndexModel::builder()
+                    .keys(doc! { "conversationId": 1, "version": 1 })
+                    .options(named("conversation_version"))
+                    .build(),
+                // Unread messages mentioning a member.
+                IndexModel::builder()
+                    .keys(doc! { "conversationId": 1, "mentions": 1, "seq": 1 })
+                    .options(named("conversation_mentions_seq"))
+                    .build(),
+                // The pinned messages of a conversation.
+                IndexModel::builder()
+                    .keys(doc! { "conversationId": 1, "pinnedAt": -1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name("conversation_pinned".to_owned())
+                            .partial_filter_expression(doc! { "pinnedAt": { "$exists": true } })
+                            .build(),
+                    )
                     .build(),
             ])
             .await?;

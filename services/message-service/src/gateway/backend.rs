@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::fanout::{ephemeral_channel, Ephemeral};
 use super::protocol::encode;
+use crate::catch_up::Missed;
 use crate::messaging::{self, Stored};
 use crate::state::AppState;
 
@@ -42,12 +43,13 @@ pub trait Backend: Clone + Send + Sync + 'static {
         audience: Vec<Uuid>,
         frame: &ServerFrame,
     ) -> impl Future<Output = ()> + Send;
-    /// What `user` missed in a conversation after a position, and whether there was more.
+    /// What `user` missed in a conversation: new messages after a position, and changes to
+    /// older ones after a version.
     fn missed(
         &self,
         user: Uuid,
         point: &ResumePoint,
-    ) -> impl Future<Output = Result<(Vec<MessageView>, bool)>> + Send;
+    ) -> impl Future<Output = Result<Missed>> + Send;
     /// A socket of `user` opened (presence; friends hear of a first one).
     fn connected(&self, user: Uuid, socket: &str) -> impl Future<Output = ()> + Send;
     /// A socket of `user` is still there.
@@ -118,8 +120,8 @@ impl Backend for AppState {
         }
     }
 
-    async fn missed(&self, user: Uuid, point: &ResumePoint) -> Result<(Vec<MessageView>, bool)> {
-        messaging::missed(self, user, point).await
+    async fn missed(&self, user: Uuid, point: &ResumePoint) -> Result<Missed> {
+        crate::catch_up::missed(self, user, point).await
     }
 
     async fn connected(&self, user: Uuid, socket: &str) {

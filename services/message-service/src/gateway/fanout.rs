@@ -25,6 +25,10 @@ pub fn frame_for(event: DomainEvent) -> Option<(Vec<Uuid>, Outbound)> {
         }
         E::MessageUpdated(event) => (event.audience, ServerFrame::MessageUpdated(event.message)),
         E::MessageDeleted(event) => (event.audience, ServerFrame::MessageDeleted(event.message)),
+        E::ReactionAdded(event) => (event.audience, ServerFrame::ReactionAdded(event.change)),
+        E::ReactionRemoved(event) => (event.audience, ServerFrame::ReactionRemoved(event.change)),
+        E::MessagePinned(event) => (event.audience, ServerFrame::MessagePinned(event.message)),
+        E::MessageUnpinned(event) => (event.audience, ServerFrame::MessageUnpinned(event.message)),
         E::ConversationCreated(event) => (
             event.audience,
             ServerFrame::ConversationCreated(event.conversation),

@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::{conversations, groups, messages};
+use super::{conversations, groups, messages, reactions};
 
 /// message-service's API description.
 #[derive(OpenApi)]
@@ -29,6 +29,12 @@ use super::{conversations, groups, messages};
         messages::edit_message,
         messages::delete_message,
         messages::mark_read,
+        messages::changes,
+        reactions::add_reaction,
+        reactions::remove_reaction,
+        reactions::pin_message,
+        reactions::unpin_message,
+        reactions::list_pins,
     )
 )]
 pub struct ApiDoc;

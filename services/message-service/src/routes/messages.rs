@@ -2,15 +2,17 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{patch, post};
+use axum::routing::{get, patch, post};
 use axum::Router;
 use chat_models::api::message::{
-    EditMessage, HistoryQuery, MarkRead, MessagePage, MessageView, SendMessage,
+    ChangesPage, ChangesQuery, EditMessage, HistoryQuery, MarkRead, MessagePage, MessageView,
+    SendMessage,
 };
 use chat_models::auth::AuthUser;
 use chat_models::http::{AppJson, AppPath, AppQuery};
 use chat_models::Result;
 
+use crate::catch_up;
 use crate::messaging::{self, Stored};
 use crate::state::AppState;
 
@@ -25,6 +27,7 @@ pub fn router() -> Router<AppState> {
             patch(edit_message).delete(delete_message),
         )
         .route("/conversations/{conversation_id}/read", post(mark_read))
+        .route("/conversations/{conversation_id}/changes", get(changes))
 }
 
 /// # `POST /conversations/{conversation_id}/messages`
@@ -122,4 +125,24 @@ pub async fn mark_read(
 ) -> Result<StatusCode> {
     messaging::read_up_to(&state, auth.user_id, &id, &request.message_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// # `GET /conversations/{conversation_id}/changes`
+/// The messages changed after a version (`since`; sends, edits, deletions, reactions, pins and
+/// previews all change a message), oldest change first, each in its current state. A client
+/// that was away passes the `version` it last saw and applies the page; `has_more` asks for
+/// another with `since` set to the page's `version`.
+#[utoipa::path(get, path = "/conversations/{conversation_id}/changes", tag = "messages", params(
+    ("conversation_id" = String, Path), ChangesQuery), security(("bearer" = []), ("cookie" = [])), responses(
+    (status = 200, body = ChangesPage),
+    (status = 404, body = chat_models::error::ErrorBody, description = "`conversation_not_found`")))]
+pub async fn changes(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    AppPath(id): AppPath<String>,
+    AppQuery(query): AppQuery<ChangesQuery>,
+) -> Result<AppJson<ChangesPage>> {
+    Ok(AppJson(
+        catch_up::feed(&state, auth.user_id, &id, query).await?,
+    ))
 }

@@ -5,6 +5,7 @@ mod conversations;
 mod docs;
 mod groups;
 mod messages;
+mod reactions;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .merge(conversations::router())
         .merge(groups::router())
         .merge(messages::router())
+        .merge(reactions::router())
         .with_state(state.clone())
         .merge(chat_models::health::router(Arc::new(state)))
         .merge(chat_models::docs::router(

@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bench_smoke;
+mod changes;
 mod conversations;
 mod messages;
+mod previews;
 mod ws;

@@ -523,8 +523,18 @@ async fn history_and_the_conversation_list_are_index_backed() {
         let stages = plan_stages(&stack, "messages", filter, bson::doc! { "seq": order }).await;
         assert_index_backed(&stages, "conversation_seq");
     }
-    // The list's own query, first page and a later one.
+    // What changed after a version, and unread mentions of a member.
+    let (filter, sort) = message_service::db::changes::changes_query(conversation, 5);
+    let stages = plan_stages(&stack, "messages", filter, sort).await;
+    assert_index_backed(&stages, "conversation_version");
     let me = uuid::Uuid::parse_str(&ann.id).unwrap();
+    let filter = message_service::db::messages::mentions_filter(conversation, me, 3);
+    let stages = plan_stages(&stack, "messages", filter, bson::doc! { "seq": 1 }).await;
+    assert!(
+        stages.contains(&"IXSCAN conversation_mentions_seq".to_owned()),
+        "{stages:?}"
+    );
+    // The list's own query, first page and a later one.
     for cursor in [
         None,
         Some((bson::DateTime::now().timestamp_millis(), ObjectId::new())),

@@ -58,6 +58,7 @@ async fn events_reach_every_device_on_every_instance_and_only_members() {
             text: "hello".to_owned(),
             reply_to: None,
             nonce: Some("n1".to_owned()),
+            ..Default::default()
         },
     });
     bob_ws.request_with_ref(send, "r1").await;
@@ -219,6 +220,7 @@ async fn a_resumed_client_gets_what_it_missed_once_then_live_events() {
             conversations: vec![ResumePoint {
                 conversation_id: id.clone(),
                 last_seq: seen,
+                last_version: None,
             }],
         });
         ann_ws.send_message(resume).await;
@@ -349,6 +351,7 @@ async fn malformed_and_oversized_frames_are_answered_without_harm() {
             text: "   ".to_owned(),
             reply_to: None,
             nonce: None,
+            ..Default::default()
         },
     });
     ws.request_with_ref(blank, "m2").await;

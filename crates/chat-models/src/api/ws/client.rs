@@ -131,6 +131,11 @@ pub struct ResumePoint {
     pub conversation_id: String,
     /// The `seq` of the last message the client has.
     pub last_seq: i64,
+    /// The conversation version the client is up to date with: changes after it (edits,
+    /// deletions, reactions, pins of messages up to `last_seq`) are replayed as
+    /// `message.updated`. Without it, only new messages are replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_version: Option<i64>,
 }
 
 #[cfg(test)]
@@ -149,6 +154,7 @@ mod tests {
                     text: "hi".to_owned(),
                     reply_to: None,
                     nonce: Some("n".to_owned()),
+                    ..Default::default()
                 },
             }),
             ClientMessage::Read(ReadFrame {
@@ -165,6 +171,7 @@ mod tests {
                 conversations: vec![ResumePoint {
                     conversation_id: "c".to_owned(),
                     last_seq: 3,
+                    last_version: Some(7),
                 }],
             }),
             ClientMessage::Ping(NoData),

@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::message::{ConversationInfo, ConversationView, MessageView, ReadStateView};
+use super::message::{
+    ConversationInfo, ConversationView, MessageView, ReactionChange, ReadStateView,
+};
 use super::user::PublicUser;
 use crate::error::ErrorDetail;
 use crate::events::FriendRequestEvent;
@@ -51,6 +53,18 @@ pub enum ServerFrame {
     /// A message was deleted (it keeps its place, without text).
     #[serde(rename = "message.deleted")]
     MessageDeleted(MessageView),
+    /// A member reacted to a message.
+    #[serde(rename = "reaction.added")]
+    ReactionAdded(ReactionChange),
+    /// A member took a reaction back.
+    #[serde(rename = "reaction.removed")]
+    ReactionRemoved(ReactionChange),
+    /// A message was pinned.
+    #[serde(rename = "message.pinned")]
+    MessagePinned(MessageView),
+    /// A message was unpinned.
+    #[serde(rename = "message.unpinned")]
+    MessageUnpinned(MessageView),
     /// A conversation appeared in my list.
     #[serde(rename = "conversation.created")]
     ConversationCreated(ConversationInfo),
@@ -217,4 +231,12 @@ pub struct Resumed {
     /// More messages were missed than a replay carries: page the rest over REST
     /// (`GET …/messages?after=`) from `last_seq`.
     pub truncated: bool,
+    /// The version the replayed changes brought the client to (the `last_version` it sent,
+    /// or the conversation's when it sent none).
+    #[serde(default)]
+    pub version: i64,
+    /// More changes were missed than a replay carries: page the rest over REST
+    /// (`GET …/changes?since=`) from `version`.
+    #[serde(default)]
+    pub changes_truncated: bool,
 }

@@ -157,9 +157,10 @@ where
         self.backend.publish_ephemeral(audience, &frame).await;
     }
 
-    /// Replays, per conversation, the messages after the client's last `seq` (up to the
-    /// configured number), then `resume.done`. Live events queued meanwhile follow; the ones
-    /// the replay already carried are skipped.
+    /// Replays, per conversation, the messages after the client's last `seq` and then, as
+    /// `message.updated`, the older messages changed after its `last_version` (each up to the
+    /// configured number), then `resume.done`. Live events queued meanwhile follow; the
+    /// `message.created` the replay already carried are skipped.
     async fn resume(&mut self, resume: ResumeFrame) -> Result<()> {
         if resume.conversations.len() > MAX_RESUME_CONVERSATIONS {
             return Err(ApiError::field(
@@ -170,9 +171,9 @@ where
         }
         let mut done = Vec::with_capacity(resume.conversations.len());
         for point in resume.conversations {
-            let (messages, truncated) = self.backend.missed(self.auth.user_id, &point).await?;
+            let missed = self.backend.missed(self.auth.user_id, &point).await?;
             let mut last_seq = point.last_seq;
-            for message in messages {
+            for message in missed.messages {
                 last_seq = message.seq;
                 let key = (point.conversation_id.clone(), message.seq);
                 let origin = (message.sender_uuid, None);
@@ -180,10 +181,16 @@ where
                 self.write_outbound(Outbound::Message { key, origin, text })
                     .await?;
             }
+            for message in missed.changed {
+                self.write_frame(&ServerFrame::MessageUpdated(message))
+                    .await?;
+            }
             done.push(Resumed {
                 conversation_id: point.conversation_id,
                 last_seq,
-                truncated,
+                truncated: missed.truncated,
+                version: missed.version,
+                changes_truncated: missed.changes_truncated,
             });
         }
         self.write_frame(&ServerFrame::ResumeDone {

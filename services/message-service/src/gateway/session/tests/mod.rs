@@ -110,6 +110,7 @@ async fn an_own_send_arrives_once_as_its_ack_and_other_messages_live() {
             text: "hi".to_owned(),
             reply_to: None,
             nonce: Some("n1".to_owned()),
+            ..Default::default()
         },
     });
     client.send(send, "s1").await;
@@ -145,6 +146,7 @@ async fn resume_replays_what_was_missed_once_then_says_done() {
         conversations: vec![ResumePoint {
             conversation_id: CONVERSATION.to_owned(),
             last_seq: 3,
+            last_version: None,
         }],
     });
     client.send(resume, "r").await;
@@ -162,6 +164,34 @@ async fn resume_replays_what_was_missed_once_then_says_done() {
     client.live(6, client.backend.friend, None);
     assert_eq!(created_seqs(&[client.frame().await]), [6]);
     assert!(client.drain("live").await.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn resume_with_a_version_replays_changes_of_older_messages_too() {
+    let mut client = connect().await;
+    let resume = ClientMessage::Resume(ResumeFrame {
+        conversations: vec![ResumePoint {
+            conversation_id: CONVERSATION.to_owned(),
+            last_seq: 3,
+            last_version: Some(3),
+        }],
+    });
+    client.send(resume, "r").await;
+    let replayed = [client.frame().await, client.frame().await];
+    assert_eq!(created_seqs(&replayed), [4, 5]);
+    match client.frame().await {
+        ServerFrame::MessageUpdated(message) => assert_eq!(message.seq, 3),
+        other => panic!("expected the changed message, got {other:?}"),
+    }
+    match client.frame().await {
+        ServerFrame::ResumeDone { conversations } => {
+            assert_eq!(
+                (conversations[0].last_seq, conversations[0].version),
+                (5, 5)
+            );
+        }
+        other => panic!("expected resume.done, got {other:?}"),
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -17,6 +17,7 @@ use futures::{SinkExt as _, StreamExt as _};
 use uuid::Uuid;
 
 use super::super::Session;
+use crate::catch_up::Missed;
 use crate::gateway::backend::Backend;
 use crate::gateway::hub::{Hub, Outbound};
 use crate::gateway::protocol::encode;
@@ -45,7 +46,15 @@ pub fn message(seq: i64, sender: Uuid, nonce: Option<&str>) -> MessageView {
         sender_uuid: sender,
         text: format!("message {seq}"),
         reply_to: None,
+        reply: None,
         nonce: nonce.map(str::to_owned),
+        mentions: Vec::new(),
+        mentions_everyone: false,
+        reactions: Vec::new(),
+        pinned_at: None,
+        pinned_by: None,
+        link_preview: None,
+        version: seq,
         created_at: chrono::Utc::now(),
         edited_at: None,
         deleted_at: None,
@@ -106,16 +115,24 @@ impl Backend for Fake {
         }
     }
 
-    async fn missed(&self, _user: Uuid, point: &ResumePoint) -> Result<(Vec<MessageView>, bool)> {
+    async fn missed(&self, _user: Uuid, point: &ResumePoint) -> Result<Missed> {
         self.known(&point.conversation_id)?;
         let next = point.last_seq + 1;
-        Ok((
-            vec![
+        // An older message was edited meanwhile, if the client says what version it has.
+        let changed = point
+            .last_version
+            .map(|_| vec![message(point.last_seq, self.friend, None)])
+            .unwrap_or_default();
+        Ok(Missed {
+            messages: vec![
                 message(next, self.friend, None),
                 message(next + 1, self.friend, None),
             ],
-            false,
-        ))
+            truncated: false,
+            changed,
+            changes_truncated: false,
+            version: next + 1,
+        })
     }
 
     async fn connected(&self, _user: Uuid, _socket: &str) {

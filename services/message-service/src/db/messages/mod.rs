@@ -1,73 +1,29 @@
-//! `messages`: one document per message, numbered per conversation by `seq`.
+//! `messages`: one document per message ([`MessageDoc`]), numbered per conversation by `seq`.
 //!
-//! A send runs in a transaction that increments the conversation's `lastSeq` and inserts the
-//! message with that number. Two sends to one conversation conflict on the conversation
-//! document and one retries after the other commits, so `seq` order is commit order: a reader
-//! paging with `after` never misses a message that commits later with a smaller number.
+//! A send runs in a transaction that increments the conversation's `lastSeq` (and `version`)
+//! and inserts the message with that number. Two sends to one conversation conflict on the
+//! conversation document and one retries after the other commits, so `seq` order is commit
+//! order: a reader paging with `after` never misses a message that commits later with a
+//! smaller number. Later changes of a message are in [`super::changes`].
+
+mod doc;
+
+pub use doc::{LinkPreviewDoc, MessageDoc, ReactionDoc};
+
+use std::collections::HashMap;
 
 use bson::oid::ObjectId;
 use bson::{doc, DateTime as BsonDateTime, Document};
-use chat_models::api::message::MessageView;
+use chat_models::api::message::ReplyQuote;
 use chat_models::{ApiError, ErrorCode, Result};
 use futures::TryStreamExt as _;
 use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::conversations::{member_filter, ConversationDoc};
 use super::{in_transaction, uuids, Store, TxError};
 use crate::domain::preview;
-
-/// A stored message.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MessageDoc {
-    /// Id.
-    #[serde(rename = "_id")]
-    pub id: ObjectId,
-    /// Its conversation.
-    pub conversation_id: ObjectId,
-    /// Position in the conversation (1, 2, 3…).
-    pub seq: i64,
-    /// Author.
-    #[serde(with = "uuids::one")]
-    pub sender_uuid: Uuid,
-    /// Text (empty once deleted).
-    pub text: String,
-    /// Sent at.
-    pub timestamp: BsonDateTime,
-    /// The message this answers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<ObjectId>,
-    /// Client nonce (absent when none was sent: the unique index only covers present ones).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nonce: Option<String>,
-    /// Last edit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edited_at: Option<BsonDateTime>,
-    /// Deletion (the message keeps its place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deleted_at: Option<BsonDateTime>,
-}
-
-impl MessageDoc {
-    /// As clients see it.
-    pub fn view(&self) -> MessageView {
-        MessageView {
-            id: self.id.to_hex(),
-            conversation_id: self.conversation_id.to_hex(),
-            seq: self.seq,
-            sender_uuid: self.sender_uuid,
-            text: self.text.clone(),
-            reply_to: self.reply_to.map(|id| id.to_hex()),
-            nonce: self.nonce.clone(),
-            created_at: self.timestamp.to_chrono(),
-            edited_at: self.edited_at.map(BsonDateTime::to_chrono),
-            deleted_at: self.deleted_at.map(BsonDateTime::to_chrono),
-        }
-    }
-}
 
 /// A message to store.
 #[derive(Debug, Clone)]
@@ -82,6 +38,10 @@ pub struct NewMessage {
     pub reply_to: Option<ObjectId>,
     /// Validated nonce.
     pub nonce: Option<String>,
+    /// Members mentioned (validated).
+    pub mentions: Vec<Uuid>,
+    /// `@everyone` (by the group's admin).
+    pub mentions_everyone: bool,
 }
 
 /// What a send did.
@@ -131,7 +91,7 @@ async fn send_once(
         .find_one_and_update(
             member_filter(new.conversation_id, new.sender),
             doc! {
-                "$inc": { "lastSeq": 1_i64 },
+                "$inc": { "lastSeq": 1_i64, "version": 1_i64 },
                 "$set": { "updatedAt": now, "hiddenFor": [] },
             },
         )
@@ -148,6 +108,13 @@ async fn send_once(
         timestamp: now,
         reply_to: new.reply_to,
         nonce: new.nonce.clone(),
+        mentions: new.mentions.clone(),
+        mentions_everyone: new.mentions_everyone,
+        reactions: Vec::new(),
+        pinned_at: None,
+        pinned_by: None,
+        link_preview: None,
+        version: bumped.version,
         edited_at: None,
         deleted_at: None,
     };
@@ -248,60 +215,6 @@ pub fn history_query(conversation: ObjectId, page: Page) -> (Document, i32) {
     }
 }
 
-/// Changes the text of the author's own, not deleted message.
-pub async fn edit(
-    store: &Store,
-    conversation: ObjectId,
-    id: ObjectId,
-    author: Uuid,
-    text: &str,
-) -> Result<MessageDoc> {
-    let change = doc! { "text": text, "editedAt": BsonDateTime::now() };
-    change_own(store, conversation, id, author, change).await
-}
-
-/// Deletes the author's own message: the text goes, the place in the history stays.
-pub async fn soft_delete(
-    store: &Store,
-    conversation: ObjectId,
-    id: ObjectId,
-    author: Uuid,
-) -> Result<MessageDoc> {
-    let change = doc! { "text": "", "deletedAt": BsonDateTime::now() };
-    change_own(store, conversation, id, author, change).await
-}
-
-/// Sets `change` on the author's own, not deleted message; says why when it does not apply.
-async fn change_own(
-    store: &Store,
-    conversation: ObjectId,
-    id: ObjectId,
-    author: Uuid,
-    change: Document,
-) -> Result<MessageDoc> {
-    let filter = doc! {
-        "_id": id,
-        "conversationId": conversation,
-        "senderUuid": uuids::bson(author),
-        "deletedAt": { "$exists": false },
-    };
-    if let Some(message) = store
-        .messages
-        .find_one_and_update(filter, doc! { "$set": change })
-        .return_document(ReturnDocument::After)
-        .await?
-    {
-        return Ok(message);
-    }
-    Err(match find(store, conversation, id).await {
-        Err(error) => error,
-        Ok(message) if message.sender_uuid != author => {
-            ApiError::Forbidden(ErrorCode::NotMessageAuthor)
-        }
-        Ok(_) => ApiError::Conflict(ErrorCode::MessageDeleted),
-    })
-}
-
 /// Messages from others after `seq`, deleted ones not counted (a range of the
 /// `{conversationId, seq}` index).
 pub async fn count_unread(
@@ -319,6 +232,55 @@ pub async fn count_unread(
             "deletedAt": { "$exists": false },
         })
         .await?)
+}
+
+/// Messages from others after `seq` that mention `reader`, deleted ones not counted (a range of
+/// the `{conversationId, mentions, seq}` index).
+pub fn mentions_filter(conversation: ObjectId, reader: Uuid, seq: i64) -> Document {
+    let me = uuids::bson(reader);
+    doc! {
+        "conversationId": conversation,
+        "mentions": &me,
+        "seq": { "$gt": seq },
+        "senderUuid": { "$ne": &me },
+        "deletedAt": { "$exists": false },
+    }
+}
+
+/// How many messages [`mentions_filter`] matches.
+pub async fn count_mentions(
+    store: &Store,
+    conversation: ObjectId,
+    reader: Uuid,
+    seq: i64,
+) -> Result<u64> {
+    let filter = mentions_filter(conversation, reader, seq);
+    Ok(store.messages.count_documents(filter).await?)
+}
+
+/// Quotes of the messages these messages answer, by the answered message's id (one query).
+pub async fn quotes(
+    store: &Store,
+    conversation: ObjectId,
+    messages: &[MessageDoc],
+) -> Result<HashMap<ObjectId, ReplyQuote>> {
+    let ids: Vec<ObjectId> = messages
+        .iter()
+        .filter_map(|message| message.reply_to)
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let answered: Vec<MessageDoc> = store
+        .messages
+        .find(doc! { "_id": { "$in": ids }, "conversationId": conversation })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(answered
+        .iter()
+        .map(|message| (message.id, message.quote()))
+        .collect())
 }
 
 /// Blanks every message of a deleted account (they keep their place in others' histories).

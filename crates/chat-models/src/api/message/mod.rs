@@ -1,5 +1,12 @@
 //! Bodies of message-service: conversations, messages, read state. The same types travel in
-//! events and WebSocket frames.
+//! events and WebSocket frames. What a message carries besides its text (reactions, the quote
+//! of the message it answers, a link preview) is in [`parts`].
+
+mod parts;
+
+pub use parts::{
+    ChangesPage, ChangesQuery, LinkPreview, PinsPage, Reaction, ReactionChange, ReplyQuote,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,8 +31,34 @@ pub struct MessageView {
     pub text: String,
     /// The message this one answers, if any.
     pub reply_to: Option<String>,
+    /// A short quote of that message, so it can be shown without another request.
+    #[serde(default)]
+    pub reply: Option<ReplyQuote>,
     /// The client's nonce, echoed so the sender can match its optimistic copy.
     pub nonce: Option<String>,
+    /// Members the text mentions (`@everyone`: all of them).
+    #[serde(default)]
+    pub mentions: Vec<Uuid>,
+    /// Whether the group's admin mentioned everyone.
+    #[serde(default)]
+    pub mentions_everyone: bool,
+    /// Reactions, in the order they were first given: each emoji with who reacted.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+    /// When the message was pinned (absent when it is not).
+    #[serde(default)]
+    pub pinned_at: Option<DateTime<Utc>>,
+    /// Who pinned it.
+    #[serde(default)]
+    pub pinned_by: Option<Uuid>,
+    /// A preview of the first link in the text, fetched by the server after sending.
+    #[serde(default)]
+    pub link_preview: Option<LinkPreview>,
+    /// The conversation's version at this message's last change (its creation, an edit, a
+    /// deletion, a reaction, a pin, its preview): `GET …/changes?since=` returns the messages
+    /// changed after a version.
+    #[serde(default)]
+    pub version: i64,
     /// When it was sent.
     pub created_at: DateTime<Utc>,
     /// When it was last edited.
@@ -70,6 +103,9 @@ pub struct ConversationInfo {
     pub last_message: Option<LastMessage>,
     /// `seq` of the newest message (0 when empty).
     pub last_seq: i64,
+    /// The newest change to the conversation's messages (see [`MessageView::version`]).
+    #[serde(default)]
+    pub version: i64,
     /// Whether members may send: always in a group; in a direct conversation, while the two
     /// are friends (history stays readable either way).
     pub can_send: bool,
@@ -102,6 +138,9 @@ pub struct ConversationView {
     pub participants: Vec<PublicUser>,
     /// Messages from others after the caller's read position (deleted ones not counted).
     pub unread_count: u64,
+    /// Of those, the ones that mention the caller.
+    #[serde(default)]
+    pub mention_count: u64,
     /// The caller's read position.
     pub last_read_seq: i64,
     /// Direct conversations: every member's read position (read receipts). Groups: empty.
@@ -177,7 +216,7 @@ pub struct TransferAdmin {
 }
 
 /// `POST /conversations/{id}/messages` (and the WebSocket `message.send` frame).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 pub struct SendMessage {
     /// 1-4000 characters after trimming.
     pub text: String,
@@ -188,6 +227,13 @@ pub struct SendMessage {
     /// the message stored the first time instead of storing a duplicate.
     #[serde(default)]
     pub nonce: Option<String>,
+    /// Members the text mentions (at most 50; others than members are dropped). The text
+    /// refers to them by tokens of the client's choice; the server does not parse `@name`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Uuid>,
+    /// `@everyone`: mentions every member (a group's admin only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mention_everyone: bool,
 }
 
 /// `PATCH /conversations/{id}/messages/{message_id}`.
