@@ -19,19 +19,28 @@ use crate::config::CommonConfig;
 use crate::http::{with_common_layers, CommonLayers};
 use crate::metrics::Sampler;
 
-/// How long connecting to a dependency, or one of its answers, may take.
+/// How long connecting to a database may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long connecting to Redis, or one of its answers, may take. Redis sits on the path of
+/// nearly every request (revocations, rate limits), so a Redis that is down or frozen must
+/// cost a request at most this before it is answered `503` (and the services recover as soon
+/// as it answers again: there is no back-off to wait out).
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// A Redis client (for connections of their own: consumers, pub/sub) and a shared,
-/// reconnecting connection whose connects and answers time out after [`CONNECT_TIMEOUT`].
+/// reconnecting connection whose connects and answers time out after [`REDIS_TIMEOUT`]. A
+/// failed connection is not retried inside the call that noticed it (that call fails at once)
+/// but re-established for the next one.
 pub async fn connect_redis(
     url: &SecretString,
 ) -> anyhow::Result<(redis::Client, redis::aio::ConnectionManager)> {
     let client =
         redis::Client::open(url.expose_secret()).context("REDIS_URL is not a valid Redis URL")?;
     let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(CONNECT_TIMEOUT)
-        .set_response_timeout(CONNECT_TIMEOUT);
+        .set_connection_timeout(REDIS_TIMEOUT)
+        .set_response_timeout(REDIS_TIMEOUT)
+        .set_number_of_retries(0);
     let manager = redis::aio::ConnectionManager::new_with_config(client.clone(), config)
         .await
         .context("cannot reach Redis at REDIS_URL")?;

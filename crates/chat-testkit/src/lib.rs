@@ -11,12 +11,14 @@
 mod config;
 mod events;
 mod http;
+mod redis_server;
 mod stack;
 mod users;
 mod ws;
 
 pub use config::{user_config, PASSWORD, SERVICE_TOKEN};
 pub use http::{code, error_code, new_client};
+pub use redis_server::RedisServer;
 pub use stack::{Instance, Service, Stack, StackBuilder};
 pub use users::TestUser;
 pub use ws::WsClient;

@@ -35,6 +35,7 @@ pub struct StackBuilder {
     friends: Vec<Tweak<friends_service::config::Config>>,
     messages: Vec<Tweak<message_service::config::Config>>,
     stop_users: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    redis_url: Option<String>,
 }
 
 /// Running services and what a test needs to poke at them.
@@ -89,6 +90,7 @@ impl Stack {
             friends: Vec::new(),
             messages: Vec::new(),
             stop_users: None,
+            redis_url: None,
         };
         if target == Service::Messages {
             // Message tests register many users from one address.
@@ -147,6 +149,13 @@ impl StackBuilder {
         self
     }
 
+    /// Uses this Redis instead of the shared one (a [`crate::RedisServer`] of the test's own).
+    #[must_use]
+    pub fn redis(mut self, url: String) -> Self {
+        self.redis_url = Some(url);
+        self
+    }
+
     /// Stops user-service (gracefully) when `signal` resolves.
     #[must_use]
     pub fn stop_users_when(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
@@ -156,7 +165,10 @@ impl StackBuilder {
 
     /// Starts the services, each ready to answer.
     pub async fn start(self) -> Stack {
-        let storage = Storage::new();
+        let mut storage = Storage::new();
+        if let Some(url) = self.redis_url {
+            storage.redis_url = url;
+        }
         let jwt_pem = SigningKey::generate(&mut rand::rngs::OsRng)
             .to_pkcs8_pem(LineEnding::LF)
             .unwrap()

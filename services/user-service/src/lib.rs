@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod password;
+pub mod revocations;
 mod routes;
 pub mod sessions;
 pub mod startup;

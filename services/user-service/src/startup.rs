@@ -50,6 +50,13 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         verifier: Arc::new(signer.verifier()),
         revocations: SessionRevocations::new(redis.clone(), prefix, common.revocation_ttl()),
     };
+    crate::revocations::seed(&tokens, &auth.revocations)
+        .await
+        .map_err(|error| anyhow::anyhow!("writing the revocation list to Redis: {error}"))?;
+    let keeper = tokio::spawn(crate::revocations::keep_seeded(
+        tokens.clone(),
+        auth.revocations.clone(),
+    ));
     let events = EventPublisher::for_prefix(redis.clone(), prefix);
     let concurrency = config
         .password_hash_concurrency
@@ -104,5 +111,5 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         Some(sampler),
     )
     .await?
-    .with_background([relay]))
+    .with_background([relay, keeper]))
 }

@@ -64,9 +64,7 @@ impl EventConsumer {
     {
         use anyhow::Context as _;
         // A connection of its own: XREADGROUP BLOCK would stall a shared, multiplexed one.
-        let mut conn = self
-            .client
-            .get_multiplexed_async_connection()
+        let mut conn = super::blocking_connection(&self.client)
             .await
             .context("connecting to Redis")?;
         // From the stream's start, so a group created after events were written still sees them.
@@ -102,7 +100,7 @@ impl EventConsumer {
                     .context("claiming idle events")?;
                 self.handle(&mut conn, claimed.claimed, handler).await?;
             }
-            let block_ms = idle_ms.clamp(100, 5_000);
+            let block_ms = idle_ms.clamp(100, super::READ_BLOCK.as_millis() as u64);
             let reply: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
                 .arg("GROUP")
                 .arg(&self.group)

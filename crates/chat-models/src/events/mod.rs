@@ -15,6 +15,25 @@ pub use stream::{stream_name, EventPublisher, EventTail, STREAM_MAX_LEN};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+/// The longest `BLOCK` of a stream read (consumers and tails).
+#[cfg(feature = "redis")]
+const READ_BLOCK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A connection of its own for blocking stream reads (a `BLOCK` would stall a shared,
+/// multiplexed one): connects within a second, and an answer that has not come a little
+/// after the longest block means Redis is gone (the reader then reconnects).
+#[cfg(feature = "redis")]
+async fn blocking_connection(
+    client: &redis::Client,
+) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(std::time::Duration::from_secs(1))
+        .set_response_timeout(READ_BLOCK + std::time::Duration::from_secs(2));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}
 use uuid::Uuid;
 
 use crate::api::message::{ConversationInfo, MessageView, ReactionChange, ReadStateView};

@@ -110,9 +110,7 @@ impl EventTail {
         ready: &tokio::sync::Notify,
     ) -> anyhow::Result<()> {
         use anyhow::Context as _;
-        let mut conn = self
-            .client
-            .get_multiplexed_async_connection()
+        let mut conn = super::blocking_connection(&self.client)
             .await
             .context("connecting to Redis")?;
         if last.is_none() {
@@ -141,7 +139,7 @@ impl EventTail {
                 .arg("COUNT")
                 .arg(500)
                 .arg("BLOCK")
-                .arg(5_000)
+                .arg(super::READ_BLOCK.as_millis() as u64)
                 .arg("STREAMS")
                 .arg(&self.stream)
                 .arg(&from)

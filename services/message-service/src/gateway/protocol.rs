@@ -17,6 +17,11 @@ pub const RECENT_KEYS: usize = 4096;
 pub const TYPING_SWEEP: Duration = Duration::from_millis(250);
 /// How long a closing socket waits for the client's close frame.
 pub const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
+/// How long one frame may take to go out before the client counts as too slow (`4008`).
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a too-slow client has to read its backlog and the close frame before the socket
+/// is dropped.
+pub const STALLED_GRACE: Duration = Duration::from_secs(10);
 /// Read and write buffers of a socket: frames are small, and tungstenite's 128 KiB default
 /// made an idle socket cost about 140 KB (docs/benchmarks.md); buffers grow when needed.
 pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;

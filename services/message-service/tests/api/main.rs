@@ -6,6 +6,7 @@
 mod bench_smoke;
 mod changes;
 mod conversations;
+mod faults;
 mod messages;
 mod previews;
 mod ws;

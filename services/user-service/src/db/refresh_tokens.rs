@@ -107,6 +107,15 @@ impl RefreshTokenStore {
                 .keys(doc! { "userUuid": 1, "expiresAt": -1 })
                 .build(),
             IndexModel::builder().keys(doc! { "sessionId": 1 }).build(),
+            IndexModel::builder()
+                .keys(doc! { "revokedAt": 1 })
+                .options(
+                    IndexOptions::builder()
+                        .name("revokedAt".to_owned())
+                        .sparse(true)
+                        .build(),
+                )
+                .build(),
         ];
         self.col.create_indexes(indexes).await?;
         Ok(())
@@ -209,6 +218,20 @@ impl RefreshTokenStore {
             )
             .await?;
         Ok(sessions)
+    }
+
+    /// Sessions signed out since `since` (their tokens revoked, not rotated), with when; for
+    /// rebuilding the revocation list in Redis.
+    pub async fn revoked_since(&self, since: DateTime<Utc>) -> Result<Vec<(Uuid, DateTime<Utc>)>> {
+        let filter = doc! {
+            "revokedAt": { "$gte": bson_time(since) },
+            "replacedByToken": null,
+        };
+        let tokens: Vec<RefreshTokenDoc> = self.col.find(filter).await?.try_collect().await?;
+        Ok(tokens
+            .iter()
+            .filter_map(|token| Some((token.session_uuid(), token.revoked_at?.to_chrono())))
+            .collect())
     }
 
     /// Removes every token of a user (account deletion).

@@ -104,3 +104,43 @@ async fn revoking_another_session_ends_it_and_keeps_mine() {
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(malformed).await, "invalid_path");
 }
+
+#[tokio::test]
+async fn a_signed_out_session_stays_out_when_redis_loses_its_keys() {
+    let app = Stack::users().await;
+    let kept = app.register("ida").await;
+    let gone = app.login("ida", PASSWORD).await;
+    let logout = app
+        .client
+        .post(app.url("/auth/logout"))
+        .bearer_auth(&gone.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+
+    // Redis loses this stack's keys (as a restart without persistence would).
+    chat_models::testing::delete_redis_keys(&std::env::var("REDIS_URL").unwrap(), &app.prefix)
+        .await;
+    // Never accepted meanwhile; refused again once user-service rebuilt the list.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status = app.get_as("/users/me", &gone.access).await.status();
+        assert_ne!(status, StatusCode::OK, "a signed-out session came back");
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the list was not rebuilt"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let response = app.get_as("/users/me", &gone.access).await;
+    assert_eq!(error_code(response).await, "session_revoked");
+    assert_eq!(
+        app.get_as("/users/me", &kept.access).await.status(),
+        StatusCode::OK
+    );
+}

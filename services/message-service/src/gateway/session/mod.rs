@@ -22,7 +22,8 @@ use super::backend::Backend;
 use super::dedup::Deliveries;
 use super::hub::{Hub, Outbound, Registration};
 use super::protocol::{
-    close_message, encode, error_frame, CLOSE_HANDSHAKE, RECENT_KEYS, TYPING_SWEEP,
+    close_message, encode, error_frame, CLOSE_HANDSHAKE, RECENT_KEYS, STALLED_GRACE, TYPING_SWEEP,
+    WRITE_TIMEOUT,
 };
 use super::{Gateway, GatewaySettings};
 
@@ -37,6 +38,8 @@ pub struct Session<B, S> {
     deliveries: Deliveries,
     /// Conversations this socket is typing in, with when that expires.
     typing: HashMap<String, Instant>,
+    /// A write did not go out in time: the client is too slow.
+    stalled: bool,
 }
 
 impl<B, S> Session<B, S>
@@ -56,6 +59,7 @@ where
             sink,
             deliveries: Deliveries::new(RECENT_KEYS),
             typing: HashMap::new(),
+            stalled: false,
         }
     }
 
@@ -83,6 +87,12 @@ where
                 }
             }
             Err(error) => error.report(),
+        }
+        if self.stalled {
+            // The close frame goes out if the client reads again within the grace period;
+            // either way the socket is dropped after it.
+            let close = close_message(close::TOO_SLOW, "too slow");
+            let _ = tokio::time::timeout(STALLED_GRACE, self.sink.send(close)).await;
         }
         self.hub.unregister(user, registration.id);
         for conversation in std::mem::take(&mut self.typing).into_keys() {
@@ -123,7 +133,7 @@ where
                         Some(Err(error)) => {
                             tracing::debug!(error = %error, "socket read failed");
                             let frame = close_message(close::FRAME_TOO_LARGE, "frame too large or invalid");
-                            let _ = self.sink.send(frame).await;
+                            let _ = self.send(frame).await;
                             return;
                         }
                     }
@@ -151,10 +161,13 @@ where
                         self.close(stream, close::IDLE, "idle").await;
                         return;
                     }
-                    if self.sink.send(Message::Ping(Default::default())).await.is_err() {
+                    if self.send(Message::Ping(Default::default())).await.is_err() {
                         return;
                     }
-                    self.backend.heartbeat(self.auth.user_id, socket).await;
+                    // In a task of its own: a slow Redis must not hold up the socket.
+                    let (backend, user, socket) =
+                        (self.backend.clone(), self.auth.user_id, socket.to_owned());
+                    tokio::spawn(async move { backend.heartbeat(user, &socket).await });
                 }
                 _ = sweep.tick() => {
                     let now = Instant::now();
@@ -180,7 +193,7 @@ where
     where
         R: Stream<Item = std::result::Result<Message, E>> + Unpin + Send,
     {
-        if self.sink.send(close_message(code, reason)).await.is_err() {
+        if self.send(close_message(code, reason)).await.is_err() {
             return;
         }
         let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
@@ -193,11 +206,24 @@ where
         .await;
     }
 
+    /// Sends one message, within [`WRITE_TIMEOUT`]: a frame that cannot go out that long
+    /// means the client stopped reading (its and our kernel buffers are full); the session
+    /// then ends as too slow.
+    async fn send(&mut self, message: Message) -> Result<()> {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.sink.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(ApiError::Internal(anyhow::anyhow!(
+                "socket write failed: {error}"
+            ))),
+            Err(_) => {
+                self.stalled = true;
+                Err(ApiError::Internal(anyhow::anyhow!("socket write stalled")))
+            }
+        }
+    }
+
     async fn write(&mut self, text: Utf8Bytes) -> Result<()> {
-        self.sink
-            .send(Message::Text(text))
-            .await
-            .map_err(|error| ApiError::Internal(anyhow::anyhow!("socket write failed: {error}")))
+        self.send(Message::Text(text)).await
     }
 
     async fn write_frame(&mut self, frame: &ServerFrame) -> Result<()> {

@@ -17,6 +17,7 @@ use futures::{SinkExt as _, StreamExt as _};
 use crate::gateway::handshake::authenticate;
 use crate::gateway::hub::Outbound;
 use crate::gateway::protocol::encode;
+use crate::gateway::Gateway;
 use support::{connect, fake, Incoming, CONVERSATION, TOKEN};
 
 fn error_of(frame: &ServerFrame) -> (Option<&str>, ErrorCode) {
@@ -228,6 +229,42 @@ async fn a_revoked_session_gets_its_farewell_then_4001() {
     client.hub.revoke(me.user_id, &[me.session_id], &farewell);
     assert_eq!(client.frame().await, ServerFrame::SessionRevoked {});
     assert_eq!(client.close_code().await, Some(close::SESSION_REVOKED));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_stops_reading_is_closed_as_too_slow() {
+    // A socket whose writes wait for the client to read (one message of room).
+    let backend = fake();
+    let gateway = Gateway {
+        hub: std::sync::Arc::new(crate::gateway::hub::Hub::default()),
+        settings: std::sync::Arc::new(support::settings()),
+        instance: "test".to_owned(),
+    };
+    let (_to_server, server_in) = unbounded::<Incoming>();
+    let (server_out, mut from_server) = futures::channel::mpsc::channel::<Message>(0);
+    let session = super::Session::new(backend.clone(), &gateway, backend.me, server_out);
+    let done = tokio::spawn(session.run(server_in));
+    assert!(
+        matches!(from_server.next().await, Some(Message::Text(_))),
+        "ready"
+    );
+    // The client stops reading; frames keep coming.
+    for seq in 1..=4 {
+        let message = support::message(seq, backend.friend, None);
+        let outbound = Outbound::Frame(encode(&ServerFrame::MessageCreated(message)));
+        gateway.hub.deliver(&[backend.me.user_id], &outbound);
+    }
+    tokio::time::sleep(crate::gateway::protocol::WRITE_TIMEOUT * 2).await;
+    // Reading again: the backlog the socket took, then the close frame, then the end.
+    let mut code = None;
+    while let Some(message) = from_server.next().await {
+        if let Message::Close(Some(frame)) = message {
+            code = Some(frame.code);
+        }
+    }
+    assert_eq!(code, Some(close::TOO_SLOW));
+    done.await.unwrap();
+    assert_eq!(gateway.hub.connections(), 0, "the socket left the hub");
 }
 
 #[tokio::test(start_paused = true)]

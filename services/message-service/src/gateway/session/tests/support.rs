@@ -146,7 +146,7 @@ impl Backend for Fake {
     }
 }
 
-fn settings() -> GatewaySettings {
+pub fn settings() -> GatewaySettings {
     GatewaySettings {
         max_frame_bytes: 4096,
         send_queue: 16,

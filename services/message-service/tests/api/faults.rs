@@ -1,0 +1,156 @@
+//! Faults an operator meets: the stores going away under traffic. Bounded: every wait has a
+//! deadline, and each test runs well under a minute.
+
+use std::time::{Duration, Instant};
+
+use chat_testkit::{RedisServer, Service, Stack, PASSWORD};
+use reqwest::StatusCode;
+
+/// GETs `url` as `access` with a deadline of its own; the status, and how long it took.
+async fn timed_get(stack: &Stack, url: &str, access: &str) -> (StatusCode, Duration, bool) {
+    let started = Instant::now();
+    let response = stack
+        .client
+        .get(url)
+        .bearer_auth(access)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .expect("answered, not hung");
+    let retry_after = response.headers().contains_key("retry-after");
+    (response.status(), started.elapsed(), retry_after)
+}
+
+#[tokio::test]
+async fn while_redis_is_down_requests_get_503_at_once_then_recover_and_revocations_hold() {
+    let mut redis = RedisServer::start().await;
+    let stack = Stack::builder(Service::Messages)
+        .redis(redis.url())
+        .start()
+        .await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
+    stack.befriend(&ann, &bob).await;
+    stack.direct(&ann, &bob).await;
+    // A second session of ann's, signed out before the outage.
+    let signed_out = stack.login("ann", PASSWORD).await;
+    let logout = stack
+        .client
+        .post(format!("{}/auth/logout", stack.users))
+        .bearer_auth(&signed_out.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+
+    let urls = [
+        format!("{}/users/me", stack.users),
+        format!("{}/friends", stack.friends),
+        format!("{}/conversations", stack.messages),
+    ];
+    for url in &urls {
+        assert_eq!(
+            timed_get(&stack, url, &ann.access).await.0,
+            StatusCode::OK,
+            "{url}"
+        );
+    }
+
+    redis.stop();
+    for url in &urls {
+        for _ in 0..3 {
+            let (status, took, retry_after) = timed_get(&stack, url, &ann.access).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{url}");
+            assert!(retry_after, "{url} says when to retry");
+            assert!(took < Duration::from_secs(2), "{url} answered in {took:?}");
+        }
+    }
+
+    // Back, empty (it kept nothing): every service serves again within seconds.
+    redis.start_again().await;
+    let back = Instant::now();
+    for url in &urls {
+        loop {
+            let (status, _, _) = timed_get(&stack, url, &ann.access).await;
+            if status == StatusCode::OK {
+                break;
+            }
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{url}");
+            assert!(
+                back.elapsed() < Duration::from_secs(10),
+                "{url} did not recover"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // The signed-out session did not come back with the lost keys.
+    for url in &urls {
+        let (status, _, _) = timed_get(&stack, url, &signed_out.access).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{url}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_within_seconds() {
+    use futures::StreamExt as _;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let stack = Stack::messages().await;
+    let instance = stack.instance(&["--ws-send-queue=8"]).await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
+    stack.befriend(&ann, &bob).await;
+    let id = stack.direct(&ann, &bob).await;
+
+    // Bob's socket with a tiny receive buffer, so the server's writes soon wait on him.
+    let mut request = chat_testkit::WsClient::url(&instance.url)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", bob.access).parse().unwrap(),
+    );
+    let address = instance.url.trim_start_matches("http://").parse().unwrap();
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let stream = tcp.connect(address).await.unwrap();
+    let (mut socket, _) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap();
+
+    // Bob stops reading while ann writes more (12 KB a message) than the kernel buffers hold
+    // (4 MB at most here).
+    let started = Instant::now();
+    let text = "€".repeat(4000);
+    for _ in 0..500 {
+        stack.send(&ann, &id, &text).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Reading again: what got through, then the end: the server gave up on the socket. (A close
+    // frame cannot overtake the backlog; if it made it, it says 4008.)
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|frame| u16::from(frame.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the server dropped the socket");
+    assert!(matches!(ended, None | Some(4008)), "{ended:?}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let metrics = stack
+        .client
+        .get(format!("{}/metrics", instance.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("ws_connections{service=\"message-service\"} 0"),
+        "{metrics}"
+    );
+}
