@@ -348,7 +348,7 @@ ensure_mongo() {
   logf="$rd/secantusd.log"
   : >"$logf"
   setsid secantusd-rs --host 127.0.0.1 --port "$port" --storage-path "$data_dir" \
-    --cache-size 256M --log-file-max 16MB --log-level WARNING \
+    --cache-size 256M --log-file-max 16MB --log-level WARNING --sync-on-commit \
     >"$logf" 2>&1 </dev/null &
   pid=$!
   register_started "secantusd-rs (127.0.0.1:$port)" "$pid" 15 group

@@ -11,6 +11,7 @@
 mod config;
 mod events;
 mod http;
+mod mongo_server;
 mod redis_server;
 mod stack;
 mod users;
@@ -18,6 +19,7 @@ mod ws;
 
 pub use config::{user_config, PASSWORD, SERVICE_TOKEN};
 pub use http::{code, error_code, new_client};
+pub use mongo_server::MongoServer;
 pub use redis_server::RedisServer;
 pub use stack::{Instance, Service, Stack, StackBuilder};
 pub use users::TestUser;

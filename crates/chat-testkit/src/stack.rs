@@ -36,6 +36,7 @@ pub struct StackBuilder {
     messages: Vec<Tweak<message_service::config::Config>>,
     stop_users: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     redis_url: Option<String>,
+    mongo_uri: Option<String>,
 }
 
 /// Running services and what a test needs to poke at them.
@@ -91,6 +92,7 @@ impl Stack {
             messages: Vec::new(),
             stop_users: None,
             redis_url: None,
+            mongo_uri: None,
         };
         if target == Service::Messages {
             // Message tests register many users from one address.
@@ -156,6 +158,13 @@ impl StackBuilder {
         self
     }
 
+    /// Uses this Mongo server instead of the shared one (a [`crate::MongoServer`]).
+    #[must_use]
+    pub fn mongo(mut self, uri: String) -> Self {
+        self.mongo_uri = Some(uri);
+        self
+    }
+
     /// Stops user-service (gracefully) when `signal` resolves.
     #[must_use]
     pub fn stop_users_when(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
@@ -168,6 +177,9 @@ impl StackBuilder {
         let mut storage = Storage::new();
         if let Some(url) = self.redis_url {
             storage.redis_url = url;
+        }
+        if let Some(uri) = self.mongo_uri {
+            storage.mongo_uri = uri;
         }
         let jwt_pem = SigningKey::generate(&mut rand::rngs::OsRng)
             .to_pkcs8_pem(LineEnding::LF)

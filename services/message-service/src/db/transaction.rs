@@ -6,6 +6,7 @@ use chat_models::ApiError;
 use mongodb::error::{
     Error as MongoError, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
 };
+use mongodb::options::{Acknowledgment, WriteConcern};
 use mongodb::ClientSession;
 
 use super::Store;
@@ -43,7 +44,7 @@ pub async fn in_transaction<C: Sync + ?Sized, T>(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        session.start_transaction().await?;
+        session.start_transaction().write_concern(durable()).await?;
         let outcome = match attempt(store, &mut session, context).await {
             Ok(value) => commit(&mut session).await.map(|()| value),
             Err(error) => {
@@ -60,6 +61,15 @@ pub async fn in_transaction<C: Sync + ?Sized, T>(
             Err(error) => return Err(error.into()),
         }
     }
+}
+
+/// The write concern of every transaction: committed on a majority and in the journal, so an
+/// acknowledged message (and the `seq` it took) survives a crash of the database.
+pub fn durable() -> WriteConcern {
+    WriteConcern::builder()
+        .w(Acknowledgment::Majority)
+        .journal(true)
+        .build()
 }
 
 /// What a transaction that still conflicts after its budget answers: busy, retry shortly.

@@ -154,3 +154,112 @@ async fn a_client_that_stops_reading_is_dropped_within_seconds() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn messages_acknowledged_before_the_database_dies_survive_it_with_their_seq() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let mut mongo = chat_testkit::MongoServer::start().await;
+    let stack = Arc::new(
+        Stack::builder(Service::Messages)
+            .mongo(mongo.uri())
+            .start()
+            .await,
+    );
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
+    stack.befriend(&ann, &bob).await;
+    let id = stack.direct(&ann, &bob).await;
+
+    // A sender that keeps sending, each message with a nonce of its own, retried (same nonce)
+    // until acknowledged; every acknowledgement is recorded.
+    let acknowledged: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let (stack, acknowledged, stop, id) = (
+            stack.clone(),
+            acknowledged.clone(),
+            stop.clone(),
+            id.clone(),
+        );
+        tokio::spawn(async move {
+            let url = format!("{}/conversations/{id}/messages", stack.messages);
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let body = serde_json::json!({ "text": format!("m{n}"), "nonce": format!("n{n}") });
+                let response = stack
+                    .client
+                    .post(&url)
+                    .bearer_auth(&ann.access)
+                    .json(&body)
+                    .timeout(Duration::from_secs(10))
+                    .send()
+                    .await;
+                match response {
+                    Ok(response) if response.status().is_success() => {
+                        let message: serde_json::Value = response.json().await.unwrap();
+                        let seq = message["seq"].as_i64().unwrap();
+                        acknowledged
+                            .lock()
+                            .unwrap()
+                            .push((message["id"].as_str().unwrap().to_owned(), seq));
+                        n += 1;
+                    }
+                    // Refused or lost while the database is away: the same nonce again.
+                    _ => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        })
+    };
+    let count = |acknowledged: &Mutex<Vec<(String, i64)>>| acknowledged.lock().unwrap().len();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while count(&acknowledged) < 20 {
+        assert!(Instant::now() < deadline, "sends did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    mongo.kill();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    mongo.start_again().await;
+    let before = count(&acknowledged);
+    while count(&acknowledged) < before + 20 {
+        assert!(Instant::now() < deadline, "sends did not resume");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    sender.await.unwrap();
+
+    // Every acknowledged message is stored, with the seq it was acknowledged with, and no
+    // seq went to two messages.
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let db = mongodb::Client::with_uri_str(mongo.uri())
+        .await
+        .unwrap()
+        .database(stack.mongo.name());
+    let stored: Vec<bson::Document> = futures::TryStreamExt::try_collect(
+        db.collection::<bson::Document>("messages")
+            .find(bson::doc! {})
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let stored: std::collections::HashMap<String, i64> = stored
+        .iter()
+        .map(|doc| {
+            (
+                doc.get_object_id("_id").unwrap().to_hex(),
+                doc.get_i64("seq").unwrap(),
+            )
+        })
+        .collect();
+    for (message, seq) in &acknowledged {
+        assert_eq!(
+            stored.get(message),
+            Some(seq),
+            "acknowledged {message} (seq {seq})"
+        );
+    }
+    let seqs: std::collections::HashSet<i64> = acknowledged.iter().map(|(_, seq)| *seq).collect();
+    let ids: std::collections::HashSet<&String> = acknowledged.iter().map(|(id, _)| id).collect();
+    assert_eq!(seqs.len(), ids.len(), "a seq was reused");
+}
