@@ -85,6 +85,10 @@ pub struct CommonLayers {
     pub body_limit_bytes: usize,
     /// Requests running longer are answered with 408.
     pub request_timeout: Duration,
+    /// How long a connection may take to send a request head, or stay idle between requests.
+    pub header_timeout: Duration,
+    /// Who may read `/metrics`.
+    pub metrics: crate::metrics::MetricsAccess,
     /// The service's name, the `service` label of its metrics.
     pub service: &'static str,
 }

@@ -27,6 +27,8 @@ pub mod outbox;
 #[cfg(feature = "redis")]
 pub mod ratelimit;
 #[cfg(feature = "server")]
+pub mod serve;
+#[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
 pub mod telemetry;

@@ -8,17 +8,35 @@
 //!
 //! message-service adds `ws_connections{service}`, `ws_frames_delivered_total{service}` and
 //! `mongo_pool_connections_in_use{service}`.
+//!
+//! Labels come from bounded sets only (a method outside the standard ones is `other`, a path
+//! no route matches is `<unmatched>`), so no client can grow the number of series; and
+//! `/metrics` is guarded by [`MetricsAccess`].
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use secrecy::{ExposeSecret as _, SecretString};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// Who may read `/metrics` (set by `METRICS_TOKEN` and `APP_ENV`).
+#[derive(Clone, Debug)]
+pub enum MetricsAccess {
+    /// Anyone who can reach the port (development without a token).
+    Open,
+    /// Callers presenting `Authorization: Bearer <token>`.
+    Token(SecretString),
+    /// Not served (production without a token).
+    Off,
+}
 
 /// Latency buckets, in seconds: 0.5 ms to 10 s.
 const BUCKETS: &[f64] = &[
@@ -49,7 +67,7 @@ pub fn handle() -> Option<PrometheusHandle> {
 /// raw path, so ids do not explode the series) and status.
 pub async fn track(State(service): State<&'static str>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -57,7 +75,7 @@ pub async fn track(State(service): State<&'static str>, request: Request, next: 
     let response = next.run(request).await;
     let labels = [
         ("service", service.to_owned()),
-        ("method", method),
+        ("method", method.to_owned()),
         ("route", route),
         ("status", response.status().as_u16().to_string()),
     ];
@@ -67,18 +85,35 @@ pub async fn track(State(service): State<&'static str>, request: Request, next: 
     response
 }
 
+/// The `method` label: the standard methods by name, anything else as `other`.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method.as_str())
+        .unwrap_or("other")
+}
+
 /// Called before each scrape, to sample gauges (pool sizes).
 pub type Sampler = Arc<dyn Fn() + Send + Sync>;
 
-/// `GET /metrics` in the Prometheus text format. Installs the recorder, so call it while
-/// building the service, before any request is counted.
-pub fn router(sampler: Option<Sampler>) -> Router {
+/// `GET /metrics` in the Prometheus text format, for whoever `access` lets in. Installs the
+/// recorder, so call it while building the service, before any request is counted.
+pub fn router(sampler: Option<Sampler>, access: MetricsAccess) -> Router {
     let _ = handle();
+    if matches!(access, MetricsAccess::Off) {
+        tracing::warn!("METRICS_TOKEN is not set: /metrics is not served");
+        return Router::new();
+    }
     Router::new().route(
         "/metrics",
-        get(move || {
+        get(move |headers: HeaderMap| {
             let sampler = sampler.clone();
+            let allowed = allows(&access, &headers);
             async move {
+                if !allowed {
+                    return ApiError::Unauthorized(ErrorCode::InvalidToken).into_response();
+                }
                 if let Some(sampler) = &sampler {
                     sampler();
                 }
@@ -87,6 +122,22 @@ pub fn router(sampler: Option<Sampler>) -> Router {
             }
         }),
     )
+}
+
+/// Whether `headers` may read the metrics (the token compared in constant time).
+fn allows(access: &MetricsAccess, headers: &HeaderMap) -> bool {
+    use subtle::ConstantTimeEq as _;
+    match access {
+        MetricsAccess::Open => true,
+        MetricsAccess::Off => false,
+        MetricsAccess::Token(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .is_some_and(|given| {
+                bool::from(given.as_bytes().ct_eq(token.expose_secret().as_bytes()))
+            }),
+    }
 }
 
 /// A sampler for a SQL pool's `db_pool_connections` gauge.

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::serve::ListenerExt as _;
 use axum::Router;
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::net::TcpListener;
@@ -18,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::config::CommonConfig;
 use crate::http::{with_common_layers, CommonLayers};
 use crate::metrics::Sampler;
+use crate::serve::Serving;
 
 /// How long connecting to a database may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -112,6 +112,7 @@ pub async fn connect_mysql(
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    serving: Serving,
     background: Vec<JoinHandle<()>>,
     on_shutdown: Option<Box<dyn FnOnce() + Send>>,
 }
@@ -124,13 +125,17 @@ impl Server {
         layers: &CommonLayers,
         sampler: Option<Sampler>,
     ) -> anyhow::Result<Self> {
-        let router = with_common_layers(router.merge(crate::metrics::router(sampler)), layers);
+        let metrics = crate::metrics::router(sampler, layers.metrics.clone());
+        let router = with_common_layers(router.merge(metrics), layers);
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         Ok(Self {
             listener,
             router,
+            serving: Serving {
+                header_timeout: layers.header_timeout,
+            },
             background: Vec::new(),
             on_shutdown: None,
         })
@@ -172,16 +177,7 @@ impl Server {
                 hook();
             }
         };
-        // Small frames and JSON answers go out at once (no Nagle delay).
-        let listener = self.listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = crate::serve::serve(self.listener, self.router, self.serving, shutdown).await;
         for task in self.background {
             task.abort();
         }

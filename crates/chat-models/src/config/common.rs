@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 use super::{check_secret, AppEnv};
 use crate::http::{parse_origins, CommonLayers};
+use crate::metrics::MetricsAccess;
 use crate::telemetry::LogFormat;
 
 /// Settings every service reads the same way.
@@ -65,6 +66,16 @@ pub struct CommonConfig {
     /// Requests running longer are answered with 408.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 15)]
     pub request_timeout_secs: u64,
+
+    /// A connection must send a whole request head within this many seconds, and is closed
+    /// after this long idle between requests.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub http_header_timeout_secs: u64,
+
+    /// Bearer token `GET /metrics` requires. Unset: `/metrics` is open in development and
+    /// not served in production.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<SecretString>,
 }
 
 impl CommonConfig {
@@ -74,7 +85,20 @@ impl CommonConfig {
             "SERVICE_TOKEN",
             self.service_token.expose_secret(),
             self.app_env,
-        )
+        )?;
+        if let MetricsAccess::Token(token) = self.metrics_access() {
+            check_secret("METRICS_TOKEN", token.expose_secret(), self.app_env)?;
+        }
+        Ok(())
+    }
+
+    /// Who may read `/metrics`.
+    pub fn metrics_access(&self) -> MetricsAccess {
+        match &self.metrics_token {
+            Some(token) if !token.expose_secret().is_empty() => MetricsAccess::Token(token.clone()),
+            _ if self.app_env == AppEnv::Production => MetricsAccess::Off,
+            _ => MetricsAccess::Open,
+        }
     }
 
     /// How long a revocation must live: past the longest access token, plus clock leeway.
@@ -93,6 +117,8 @@ impl CommonConfig {
             allowed_origins: self.allowed_origins()?,
             body_limit_bytes: self.body_limit_bytes,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
+            header_timeout: Duration::from_secs(self.http_header_timeout_secs.max(1)),
+            metrics: self.metrics_access(),
             service,
         })
     }
