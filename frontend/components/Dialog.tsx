@@ -1,8 +1,8 @@
 "use client";
 
-// Accessible modal dialogs on Radix primitives, all styled alike: `Modal` around a form (edit a
-// message, new group, account deletion), `Confirm` for a destructive yes/no (delete a message,
-// a group). Both trap focus, close on Escape and give focus back when they close.
+// Accessible modal dialogs on Radix primitives, all styled alike: `Modal` around a form (new
+// group, account deletion), `Confirm` for a destructive yes/no (delete a message, a group).
+// Both trap focus, close on Escape and give focus back when they close.
 
 import * as AlertDialog from "@radix-ui/react-alert-dialog";
 import * as Dialog from "@radix-ui/react-dialog";

@@ -2,7 +2,7 @@
 // mirroring crates/chat-models/src/api/ws.rs (ServerFrame, client frame data) and
 // docs/websocket.md.
 
-import type { ConversationInfo, ConversationView, ErrorDetail, MessageView, PublicUser, ReadStateView } from "./api/types";
+import type { ConversationInfo, ConversationView, ErrorDetail, MessageView, PublicUser, ReactionChange, ReadStateView } from "./api/types";
 
 export type Presence = { user_uuid: string; online: boolean; last_seen: string | null };
 export type Ready = { user: PublicUser; session_id: string; conversations: ConversationView[]; next_cursor: string | null; presence: Presence[] };
@@ -10,7 +10,11 @@ export type Membership = { conversation: ConversationInfo; user_uuids: string[];
 /** `expires_in_ms` only in `typing.started`. */
 export type Typing = { conversation_id: string; user_uuid: string; expires_in_ms?: number };
 export type FriendRequestEvent = { request_id: number; sender_uuid: string; receiver_uuid: string };
-export type Resumed = { conversation_id: string; last_seq: number; truncated: boolean };
+/** Where a resumed conversation's replay ended: `version` is the one the replayed changes
+ * brought the client to; `changes_truncated` says to page the rest (`GET …/changes?since=`). */
+export type Resumed = { conversation_id: string; last_seq: number; truncated: boolean; version: number; changes_truncated: boolean };
+/** One conversation to catch up: the last `seq` and the `version` the client has. */
+export type ResumePoint = { conversation_id: string; last_seq: number; last_version?: number };
 
 /** The data of each server frame, by type. */
 type ServerData = {
@@ -18,6 +22,10 @@ type ServerData = {
   "message.created": MessageView;
   "message.updated": MessageView;
   "message.deleted": MessageView;
+  "reaction.added": ReactionChange;
+  "reaction.removed": ReactionChange;
+  "message.pinned": MessageView;
+  "message.unpinned": MessageView;
   "conversation.created": ConversationInfo;
   "conversation.updated": ConversationInfo;
   "conversation.deleted": { conversation_id: string };
@@ -58,11 +66,11 @@ export function isAnswer(frame: ServerFrame): frame is AnswerFrame {
 /** The data of each client frame, by type. */
 export type ClientData = {
   authenticate: { token: string };
-  "message.send": { conversation_id: string; text: string; reply_to?: string | null; nonce?: string | null };
+  "message.send": { conversation_id: string; text: string; reply_to?: string | null; nonce?: string | null; mentions?: string[]; mention_everyone?: boolean };
   "typing.start": { conversation_id: string };
   "typing.stop": { conversation_id: string };
   read: { conversation_id: string; message_id: string };
-  resume: { conversations: { conversation_id: string; last_seq: number }[] };
+  resume: { conversations: ResumePoint[] };
   ping: Record<string, never>;
 };
 

@@ -1,10 +1,12 @@
 // TanStack Query definitions of the server state that pages and panels read, so that their
 // keys are shared: the friends page and the group panels read the same friends list, and a
-// change invalidates by prefix (["friends"], ["users"]).
+// change invalidates by prefix (["friends"], ["users"]); pins by conversation (["pins", id]),
+// invalidated by the chat's pin frames.
 
 import { queryOptions } from "@tanstack/react-query";
 
 import * as friends from "@/lib/api/friends";
+import * as messages from "@/lib/api/messages";
 import * as users from "@/lib/api/users";
 
 export const queries = {
@@ -16,5 +18,6 @@ export const queries = {
   blocks: () => queryOptions({ queryKey: ["friends", "blocks"], queryFn: () => friends.blocks({ limit: 100 }) }),
   incoming: () => queryOptions({ queryKey: ["friends", "incoming"], queryFn: friends.incoming }),
   outgoing: () => queryOptions({ queryKey: ["friends", "outgoing"], queryFn: friends.outgoing }),
+  pins: (conversationId: string) => queryOptions({ queryKey: ["pins", conversationId], queryFn: () => messages.pins(conversationId) }),
   relationship: (userUuid: string) => queryOptions({ queryKey: ["friends", "relationship", userUuid], queryFn: () => friends.relationship(userUuid) }),
 };

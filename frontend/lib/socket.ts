@@ -1,10 +1,20 @@
-// One reconnecting WebSocket per tab. It remembers the highest message `seq` seen per
-// conversation and, after every reconnect, asks the server to replay what it missed
-// (`resume`), so nothing is lost while offline (docs/websocket.md).
+// One reconnecting WebSocket per tab. It remembers, per conversation, the highest message
+// `seq` and `version` the client has (lib/positions.ts) and, after every reconnect, asks the
+// server to replay what it missed (`resume` with `last_seq` and `last_version`): new messages,
+// and edits, deletions, reactions and pins of older ones as `message.updated`. A replay cut
+// short (`changes_truncated`) is finished over REST (`GET …/changes?since=`), its messages
+// handed to the listeners as `message.updated` frames too. So nothing is lost while offline
+// (docs/websocket.md).
 
 import { baseUrl } from "./api/client";
+import * as messages from "./api/messages";
+import type { MessageView } from "./api/types";
 import * as users from "./api/users";
 import { isAnswer, type AnswerFrame, type ClientData, type ClientFrameType, type ServerFrame, type ServerFrameOf } from "./frames";
+import { Positions } from "./positions";
+
+/** Most changes pages fetched for one conversation after one `resume.done`. */
+const MAX_CHANGES_PAGES = 20;
 
 type Listener = (frame: ServerFrame) => void;
 
@@ -14,7 +24,7 @@ export class ChatSocket {
   private socket: WebSocket | null = null;
   private listeners = new Set<Listener>();
   private stateListeners = new Set<(state: ConnectionState) => void>();
-  private seen = new Map<string, number>();
+  private positions = new Positions();
   private pending = new Map<string, (frame: AnswerFrame) => void>();
   private attempts = 0;
   private closed = false;
@@ -39,9 +49,9 @@ export class ChatSocket {
     this.connect();
   }
 
-  /** Records that the client has every message of `conversation` up to `seq`. */
-  markSeen(conversation: string, seq: number) {
-    if (seq > (this.seen.get(conversation) ?? 0)) this.seen.set(conversation, seq);
+  /** Records a page of `conversation`'s history the client now shows. */
+  noteHistory(conversation: string, page: MessageView[]) {
+    this.positions.history(conversation, page);
   }
 
   on(listener: Listener): () => void {
@@ -112,7 +122,10 @@ export class ChatSocket {
         this.setState("online");
         this.resume(frame);
       }
-      if (frame.type === "message.created") this.markSeen(frame.data.conversation_id, frame.data.seq);
+      this.positions.frame(frame);
+      if (frame.type === "resume.done") {
+        this.positions.resumed(frame.data.conversations).forEach(({ conversation, since }) => void this.catchUp(conversation, since));
+      }
       if (isAnswer(frame) && frame.data.ref) {
         this.pending.get(frame.data.ref)?.(frame);
         this.pending.delete(frame.data.ref);
@@ -133,7 +146,9 @@ export class ChatSocket {
       // The access cookie may have expired while the socket was open: a cheap authenticated
       // call refreshes it first (and sends the user to sign-in if the session is gone).
       await users.me().catch(() => undefined);
-      const delay = Math.min(10_000, 500 * 2 ** this.attempts++) * (0.5 + Math.random() / 2);
+      // 4029: this user holds as many sockets as allowed (other tabs); wait for one to close.
+      const backoff = event.code === 4029 ? 30_000 : Math.min(10_000, 500 * 2 ** this.attempts++);
+      const delay = backoff * (0.5 + Math.random() / 2);
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;
         this.connect();
@@ -143,15 +158,20 @@ export class ChatSocket {
 
   /** After `ready`: replays what was missed in conversations the client has seen before. */
   private resume(ready: ServerFrameOf<"ready">) {
-    const conversations = (ready.data.conversations ?? [])
-      .filter((conversation) => {
-        const seen = this.seen.get(conversation.id);
-        return seen !== undefined && conversation.last_seq > seen;
-      })
-      .map((conversation) => ({
-        conversation_id: conversation.id,
-        last_seq: this.seen.get(conversation.id) ?? 0,
-      }));
+    const conversations = this.positions.resumePoints(ready.data.conversations ?? []);
     if (conversations.length > 0) this.send("resume", { conversations });
+  }
+
+  /** Pages the changes a replay left out, handing each changed message on as `message.updated`.
+   * A failed page stops here: the next `resume` starts from the version reached. */
+  private async catchUp(conversation: string, since: number) {
+    for (let page = 0; page < MAX_CHANGES_PAGES && !this.closed; page++) {
+      const changes = await messages.changes(conversation, since).catch(() => null);
+      if (!changes) return;
+      changes.changes.forEach((message) => this.listeners.forEach((listener) => listener({ type: "message.updated", data: message })));
+      this.positions.changes(conversation, changes);
+      if (!changes.has_more) return;
+      since = changes.version;
+    }
   }
 }

@@ -48,17 +48,26 @@ export default function ChatPage() {
                 conversation={current}
                 me={me.uuid}
                 messages={chat.messages}
+                loaded={chat.loaded}
                 hasMore={chat.hasMore}
+                firstUnread={chat.firstUnread}
                 presence={chat.presence}
                 typists={chat.typists}
                 onBack={() => chat.select(null)}
                 onOlder={chat.loadOlder}
-                onRetry={chat.retry}
-                onEdit={chat.edit}
+                onReveal={chat.reveal}
+                actions={{ retry: chat.retry, reply: chat.setReplyTo, react: chat.react, pin: chat.pin, edit: chat.edit }}
                 onDelete={chat.remove}
                 onDetails={current.is_group ? () => setDetails(!details) : undefined}
               />
-              <Composer conversation={current} onSend={chat.send} onTyping={chat.typing} />
+              <Composer
+                conversation={current}
+                me={me.uuid}
+                replyTo={chat.replyTo}
+                onCancelReply={() => chat.setReplyTo(null)}
+                onSend={chat.send}
+                onTyping={chat.typing}
+              />
             </Fragment>
           ) : (
             <div className="flex flex-1 items-center justify-center text-sm text-slate-500">Pick a conversation, or start one from Friends.</div>

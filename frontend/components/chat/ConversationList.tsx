@@ -1,5 +1,5 @@
-// The conversations column: most recently active first, with presence, previews, unread
-// badges and the "New group" button. At phone width it gives the screen to an open conversation.
+// The conversations column: most recently active first, with presence, previews, unread and
+// mention badges and the "New group" button. At phone width it gives the screen to an open conversation.
 
 import { Avatar, conversationTitle, otherMember, time } from "@/components/ui";
 import type { ConversationView } from "@/lib/api/types";
@@ -52,6 +52,15 @@ export function ConversationList({
                     </span>
                     <span className="flex items-center justify-between gap-2">
                       <span className="truncate text-sm text-slate-500">{conversation.last_message?.preview || (conversation.last_message ? "Message deleted" : "No messages yet")}</span>
+                      {(conversation.mention_count ?? 0) > 0 && (
+                        <span
+                          aria-label={`${conversation.mention_count} mention${conversation.mention_count === 1 ? "" : "s"}`}
+                          data-testid="mention-badge"
+                          className="shrink-0 rounded-full bg-amber-500 px-2 py-0.5 text-xs font-semibold text-white"
+                        >
+                          @{conversation.mention_count}
+                        </span>
+                      )}
                       {conversation.unread_count > 0 && (
                         <span aria-label={`${conversation.unread_count} unread`} className="shrink-0 rounded-full bg-indigo-600 px-2 py-0.5 text-xs font-semibold text-white">
                           {conversation.unread_count}

@@ -31,6 +31,24 @@ group("request", () => {
     });
   });
 
+  it("reactions put the emoji percent-encoded in the path; pins and the changes feed", async () => {
+    const fetch = stubFetch(json(200, {}), json(200, {}), json(200, {}), json(200, { changes: [], version: 9, has_more: false }));
+    await messages.react("c1", "m1", "❤️", true);
+    await messages.react("c1", "m1", "👍", false);
+    await messages.pin("c1", "m1", true);
+    await expect(messages.changes("c1", 5)).resolves.toEqual({ changes: [], version: 9, has_more: false });
+    const calls = fetch.mock.calls.map((call) => {
+      const [url, init] = call as unknown as [string, RequestInit];
+      return [init.method, url];
+    });
+    expect(calls).toEqual([
+      ["PUT", "http://127.0.0.1:5003/conversations/c1/messages/m1/reactions/%E2%9D%A4%EF%B8%8F"],
+      ["DELETE", "http://127.0.0.1:5003/conversations/c1/messages/m1/reactions/%F0%9F%91%8D"],
+      ["PUT", "http://127.0.0.1:5003/conversations/c1/messages/m1/pin"],
+      ["GET", "http://127.0.0.1:5003/conversations/c1/changes?since=5"],
+    ]);
+  });
+
   it("returns undefined for 204", async () => {
     stubFetch(json(204));
     await expect(request("friends", "/blocks/u1", { method: "PUT" })).resolves.toBeUndefined();

@@ -49,6 +49,9 @@ const KNOWN: Partial<Record<ErrorCode, string>> = {
   user_not_found: "No user with that name.",
   too_many_pending_requests: "Too many requests are waiting for an answer.",
   service_unavailable: "The service is unavailable. Try again shortly.",
+  not_group_admin: "Only the group's admin may do this.",
+  too_many_reactions: "This message has as many different reactions as it may.",
+  too_many_pins: "This conversation has as many pinned messages as it may.",
 };
 
 /** What to tell a person about an error. */

@@ -1,10 +1,12 @@
 // message-service (port 5003) over REST: conversations, groups and their members, message
-// history, sending, editing and deleting. Live traffic goes over lib/socket.ts.
+// history, sending, editing and deleting, reactions, pins and the changes feed. Live traffic
+// goes over lib/socket.ts.
 
 import { query, request } from "./client";
-import type { ConversationPage, ConversationView, CreateGroup, MessagePage, MessageView, SendMessage, UpdateGroup } from "./types";
+import type { ChangesPage, ConversationPage, ConversationView, CreateGroup, MessagePage, MessageView, PinsPage, SendMessage, UpdateGroup } from "./types";
 
 const path = (conversationId: string) => `/conversations/${conversationId}`;
+const messagePath = (conversationId: string, messageId: string) => `${path(conversationId)}/messages/${messageId}`;
 
 export const conversations = ({ limit, cursor }: { limit?: number; cursor?: string } = {}) =>
   request<ConversationPage>("messages", `/conversations${query({ limit, cursor })}`);
@@ -26,5 +28,16 @@ export const history = (conversationId: string, { before, limit = 50 }: { before
   request<MessagePage>("messages", `${path(conversationId)}/messages${query({ limit, before })}`);
 export const send = (conversationId: string, body: SendMessage) => request<MessageView>("messages", `${path(conversationId)}/messages`, { method: "POST", body });
 export const edit = (conversationId: string, messageId: string, text: string) =>
-  request<MessageView>("messages", `${path(conversationId)}/messages/${messageId}`, { method: "PATCH", body: { text } });
-export const remove = (conversationId: string, messageId: string) => request<void>("messages", `${path(conversationId)}/messages/${messageId}`, { method: "DELETE" });
+  request<MessageView>("messages", messagePath(conversationId, messageId), { method: "PATCH", body: { text } });
+export const remove = (conversationId: string, messageId: string) => request<void>("messages", messagePath(conversationId, messageId), { method: "DELETE" });
+
+/** Gives (`on`) or takes back my reaction with one emoji; idempotent; the message after. */
+export const react = (conversationId: string, messageId: string, emoji: string, on: boolean) =>
+  request<MessageView>("messages", `${messagePath(conversationId, messageId)}/reactions/${encodeURIComponent(emoji)}`, { method: on ? "PUT" : "DELETE" });
+/** Pins (`on`) or unpins a message (in a group, the admin only); idempotent; the message after. */
+export const pin = (conversationId: string, messageId: string, on: boolean) =>
+  request<MessageView>("messages", `${messagePath(conversationId, messageId)}/pin`, { method: on ? "PUT" : "DELETE" });
+export const pins = (conversationId: string) => request<PinsPage>("messages", `${path(conversationId)}/pins`);
+/** The messages changed after version `since` (in their current state), oldest change first. */
+export const changes = (conversationId: string, since: number, { limit }: { limit?: number } = {}) =>
+  request<ChangesPage>("messages", `${path(conversationId)}/changes${query({ since, limit })}`);

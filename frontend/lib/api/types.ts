@@ -12,7 +12,8 @@ export type ErrorCode =
   | "request_already_sent" | "already_friends" | "user_blocked" | "request_not_allowed"
   | "too_many_pending_requests" | "request_not_found" | "not_friends" | "cannot_target_self"
   | "conversation_not_found" | "message_not_found" | "not_group_admin" | "not_a_group" | "group_full"
-  | "member_not_found" | "not_message_author" | "message_deleted" | "origin_not_allowed" | "malformed_frame"
+  | "member_not_found" | "not_message_author" | "message_deleted" | "too_many_reactions" | "too_many_pins"
+  | "origin_not_allowed" | "malformed_frame"
   | "unknown_frame" | "rate_limited" | "server_busy" | "service_unavailable" | "timeout" | "internal";
 
 export type FieldError = { field: string; code: string; message: string };
@@ -50,6 +51,13 @@ export type UserSincePage = { users: UserSince[]; next_cursor: string | null };
 
 // ---- message-service ----------------------------------------------------------------------
 
+/** One emoji on a message and who gave it (in the order they reacted). */
+export type Reaction = { emoji: string; count: number; user_uuids: string[] };
+/** A quote of the message a reply answers (`preview` empty once deleted). */
+export type ReplyQuote = { id: string; sender_uuid: string; preview: string; deleted: boolean };
+/** What the page a message links to says about itself, fetched by the server. */
+export type LinkPreview = { url: string; title: string | null; description: string | null; image_url: string | null; site_name: string | null };
+
 export type MessageView = {
   id: string;
   conversation_id: string;
@@ -59,8 +67,22 @@ export type MessageView = {
   /** Empty once deleted. */
   text: string;
   reply_to: string | null;
+  /** A short quote of the message this one answers. */
+  reply: ReplyQuote | null;
   /** The sender's nonce, echoed so it can match its optimistic copy. */
   nonce: string | null;
+  /** Members the text mentions. */
+  mentions: string[];
+  /** Whether the group's admin mentioned everyone. */
+  mentions_everyone: boolean;
+  /** In the order first given. */
+  reactions: Reaction[];
+  pinned_at: string | null;
+  pinned_by: string | null;
+  /** A preview of the first link, attached by the server a moment after the send. */
+  link_preview: LinkPreview | null;
+  /** The conversation's version at this message's last change (send, edit, deletion, reaction, pin, preview). */
+  version: number;
   created_at: string;
   edited_at: string | null;
   deleted_at: string | null;
@@ -77,6 +99,8 @@ export type ConversationInfo = {
   picture: string | null;
   last_message: LastMessage | null;
   last_seq: number;
+  /** The newest change to the conversation's messages (see MessageView.version). */
+  version: number;
   can_send: boolean;
   created_at: string;
   updated_at: string;
@@ -86,6 +110,8 @@ export type ReadStateView = { user_uuid: string; last_read_message_id: string | 
 export type ConversationView = ConversationInfo & {
   participants: PublicUser[];
   unread_count: number;
+  /** Of the unread messages, those that mention me. */
+  mention_count: number;
   last_read_seq: number;
   /** Direct conversations: every member's read position. Groups: empty. */
   read_states: ReadStateView[];
@@ -96,4 +122,11 @@ export type MessagePage = { messages: MessageView[]; has_more: boolean };
 export type CreateGroup = { name: string; description?: string; member_uuids?: string[] };
 /** PATCH /conversations/{id}: omitted fields stay; `null` clears description and picture. */
 export type UpdateGroup = { name?: string; description?: string | null; picture?: string | null };
-export type SendMessage = { text: string; reply_to?: string | null; nonce?: string | null };
+/** `mentions`: uuids of members the text refers to (by `@username` here); `mention_everyone`: a group's admin only. */
+export type SendMessage = { text: string; reply_to?: string | null; nonce?: string | null; mentions?: string[]; mention_everyone?: boolean };
+/** Messages changed after a version, oldest change first, in their current state. */
+export type ChangesPage = { changes: MessageView[]; version: number; has_more: boolean };
+/** Pinned messages, most recently pinned first. */
+export type PinsPage = { messages: MessageView[] };
+/** `reaction.added` / `reaction.removed`: `count` is how many now react with `emoji`. */
+export type ReactionChange = { conversation_id: string; message_id: string; emoji: string; user_uuid: string; count: number; version: number };

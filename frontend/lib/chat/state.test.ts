@@ -3,10 +3,10 @@
 
 import { describe, expect, it } from "vitest";
 
-import type { ConversationView, CurrentUser, MessageView } from "@/lib/api/types";
+import type { ConversationView, CurrentUser, MessageView, ReactionChange } from "@/lib/api/types";
 import type { ServerFrame, ServerFrameOf } from "@/lib/frames";
 
-import { chatReducer, initialChat, TYPING_DEFAULT_MS, type ChatAction, type ChatState, type Shown } from "./state";
+import { chatReducer, firstUnread, initialChat, reacted, TYPING_DEFAULT_MS, type ChatAction, type ChatState, type Shown } from "./state";
 
 const ME = "00000000-0000-0000-0000-00000000000a";
 const BOB = "00000000-0000-0000-0000-00000000000b";
@@ -30,7 +30,15 @@ function message(seq: number, overrides: Partial<MessageView> = {}): MessageView
     sender_uuid: BOB,
     text: `message ${seq}`,
     reply_to: null,
+    reply: null,
     nonce: null,
+    mentions: [],
+    mentions_everyone: false,
+    reactions: [],
+    pinned_at: null,
+    pinned_by: null,
+    link_preview: null,
+    version: seq,
     created_at: `2024-01-01T00:00:${String(seq).padStart(2, "0")}Z`,
     edited_at: null,
     deleted_at: null,
@@ -53,11 +61,13 @@ function conversation(id: string, overrides: Partial<ConversationView> = {}): Co
     picture: null,
     last_message: null,
     last_seq: 0,
+    version: 0,
     can_send: true,
     created_at: "2024-01-01T00:00:00Z",
     updated_at: "2024-01-01T00:00:00Z",
     participants: [],
     unread_count: 0,
+    mention_count: 0,
     last_read_seq: 0,
     read_states: [],
     ...overrides,
@@ -113,6 +123,17 @@ describe("sending", () => {
     expect(acked.messages.c1[1].pending).toBeUndefined();
   });
 
+  it("the ack of my send moves its conversation to the top with the preview, not as unread", () => {
+    const state = run(
+      ready(),
+      { type: "sendStarted", message: { ...pending("n1", "hi"), conversation_id: "c3" } },
+      { type: "sent", message: message(1, { conversation_id: "c3", sender_uuid: ME, text: "hi", nonce: "n1" }) },
+    );
+    expect(state.conversations!.map((c) => c.id)).toEqual(["c3", "c1", "c2"]);
+    expect(state.conversations![0]).toMatchObject({ last_seq: 1, unread_count: 0, last_message: { id: "m1", preview: "hi" } });
+    expect(ids(state, "c3")).toEqual(["m1"]);
+  });
+
   it("takes the echoed message.created as the stored copy, and the later ack does not double it", () => {
     const stored = message(2, { sender_uuid: ME, nonce: "n1" });
     const state = run(ready(), { type: "sendStarted", message: pending("n1") }, frame({ type: "message.created", data: stored }), { type: "stored", message: stored });
@@ -153,6 +174,12 @@ describe("message frames", () => {
   it("do not double a message that arrives twice (replay and live)", () => {
     const state = run(ready(), frame({ type: "message.created", data: message(1) }), frame({ type: "message.created", data: message(1) }));
     expect(ids(state)).toEqual(["m1"]);
+  });
+
+  it("count a message that arrives twice once as unread and as a mention", () => {
+    const twice = message(1, { mentions: [ME] });
+    const state = run(ready(), frame({ type: "message.created", data: twice }), frame({ type: "message.created", data: twice }));
+    expect(state.conversations![0]).toMatchObject({ id: "c1", unread_count: 1, mention_count: 1 });
   });
 
   it("place messages by seq whatever the arrival order", () => {
@@ -319,7 +346,7 @@ describe("other frames", () => {
       { type: "friend_request.received", data: { request_id: 1, sender_uuid: BOB, receiver_uuid: ME } },
       { type: "friendship.removed", data: { user_uuid: BOB, friend_uuid: ME } },
       { type: "session.revoked", data: {} },
-      { type: "resume.done", data: { conversations: [{ conversation_id: "c1", last_seq: 3, truncated: false }] } },
+      { type: "resume.done", data: { conversations: [{ conversation_id: "c1", last_seq: 3, truncated: false, version: 3, changes_truncated: false }] } },
     ];
     for (const f of frames) expect(chatReducer(before, frame(f))).toBe(before);
   });
@@ -333,5 +360,159 @@ describe("selection and errors", () => {
     const failed = chatReducer(opened, { type: "error", error: "Not sent." });
     expect(failed.error).toBe("Not sent.");
     expect(chatReducer(failed, { type: "error", error: null }).error).toBeNull();
+  });
+});
+
+describe("reactions", () => {
+  const change = (emoji: string, user_uuid: string, count: number, version: number): ReactionChange => ({
+    conversation_id: "c1",
+    message_id: "m1",
+    emoji,
+    user_uuid,
+    count,
+    version,
+  });
+  const loaded = () => chatReducer(ready(), { type: "history", conversation: "c1", page: { messages: [message(2), message(1)], has_more: false } });
+  const reactionsOf = (state: ChatState) => state.messages.c1.find((m) => m.id === "m1")!.reactions;
+
+  it("reaction.added adds the user to the emoji with the server's count, in the order first given", () => {
+    const state = run(
+      loaded(),
+      frame({ type: "reaction.added", data: change("👍", BOB, 1, 5) }),
+      frame({ type: "reaction.added", data: change("🎉", BOB, 1, 6) }),
+      frame({ type: "reaction.added", data: change("👍", ME, 2, 7) }),
+    );
+    expect(reactionsOf(state)).toEqual([
+      { emoji: "👍", count: 2, user_uuids: [BOB, ME] },
+      { emoji: "🎉", count: 1, user_uuids: [BOB] },
+    ]);
+    expect(state.messages.c1[0].version).toBe(7);
+  });
+
+  it("reaction.removed takes the user out, and the emoji once its count is 0", () => {
+    const state = run(
+      loaded(),
+      frame({ type: "reaction.added", data: change("👍", BOB, 1, 5) }),
+      frame({ type: "reaction.added", data: change("👍", ME, 2, 6) }),
+      frame({ type: "reaction.removed", data: change("👍", BOB, 1, 7) }),
+    );
+    expect(reactionsOf(state)).toEqual([{ emoji: "👍", count: 1, user_uuids: [ME] }]);
+    expect(reactionsOf(chatReducer(state, frame({ type: "reaction.removed", data: change("👍", ME, 0, 8) })))).toEqual([]);
+  });
+
+  it("a change the message already reflects (same or older version: replay, or my own call's answer first) is skipped", () => {
+    const answered = chatReducer(loaded(), { type: "stored", message: message(1, { reactions: [{ emoji: "👍", count: 1, user_uuids: [ME] }], version: 5 }) });
+    expect(chatReducer(answered, frame({ type: "reaction.added", data: change("👍", ME, 1, 5) }))).toBe(answered);
+    expect(chatReducer(answered, frame({ type: "reaction.removed", data: change("👍", ME, 0, 4) }))).toBe(answered);
+  });
+
+  it("a reaction to a message that is not loaded changes nothing", () => {
+    const before = ready();
+    expect(chatReducer(before, frame({ type: "reaction.added", data: change("👍", BOB, 1, 5) }))).toBe(before);
+  });
+
+  it("reacted: the count wins over the list, and a repeated add does not double the user", () => {
+    const reactions = [{ emoji: "👍", count: 1, user_uuids: [BOB] }];
+    expect(reacted(reactions, change("👍", BOB, 3, 9), true)).toEqual([{ emoji: "👍", count: 3, user_uuids: [BOB] }]);
+  });
+});
+
+describe("pins and replayed changes", () => {
+  const loaded = () => chatReducer(ready(), { type: "history", conversation: "c1", page: { messages: [message(2), message(1)], has_more: false } });
+
+  it("message.pinned and message.unpinned replace the message with its pin", () => {
+    const pinned = chatReducer(loaded(), frame({ type: "message.pinned", data: message(1, { pinned_at: "2024-01-02T00:00:00Z", pinned_by: BOB, version: 3 }) }));
+    expect(pinned.messages.c1[0]).toMatchObject({ id: "m1", pinned_at: "2024-01-02T00:00:00Z", pinned_by: BOB });
+    expect(pinned.conversations!.map((c) => c.id)).toEqual(["c1", "c2", "c3"]);
+    const unpinned = chatReducer(pinned, frame({ type: "message.unpinned", data: message(1, { version: 4 }) }));
+    expect(unpinned.messages.c1[0]).toMatchObject({ pinned_at: null, pinned_by: null });
+  });
+
+  it("a replayed message.updated (edit, deletion, reactions, preview) replaces the message in place", () => {
+    const replayed = message(1, {
+      text: "edited while away",
+      edited_at: "2024-01-02T00:00:00Z",
+      reactions: [{ emoji: "🔥", count: 1, user_uuids: [BOB] }],
+      link_preview: { url: "https://example.com", title: "Example", description: null, image_url: null, site_name: null },
+      version: 9,
+    });
+    const state = chatReducer(loaded(), frame({ type: "message.updated", data: replayed }));
+    expect(ids(state)).toEqual(["m1", "m2"]);
+    expect(state.messages.c1[0]).toEqual(replayed);
+  });
+
+  it("an older copy (a late REST answer, a history page) does not undo a newer one", () => {
+    const edited = chatReducer(loaded(), frame({ type: "message.updated", data: message(1, { text: "newer", version: 9 }) }));
+    expect(chatReducer(edited, { type: "stored", message: message(1, { text: "older", version: 8 }) })).toBe(edited);
+    const paged = chatReducer(edited, { type: "history", conversation: "c1", page: { messages: [message(1, { text: "older", version: 8 })], has_more: false } });
+    expect(paged.messages.c1[0].text).toBe("newer");
+  });
+});
+
+describe("mentions", () => {
+  const read = (last_read_seq: number): ServerFrame => ({
+    type: "read.updated",
+    data: { conversation_id: "c2", read: { user_uuid: ME, last_read_message_id: `m${last_read_seq}`, last_read_seq, updated_at: null } },
+  });
+
+  it("message.created from others that mentions me (or everyone) bumps the mention count; others' and my own do not", () => {
+    const state = run(
+      ready(),
+      frame({ type: "message.created", data: message(1, { conversation_id: "c2", mentions: [ME] }) }),
+      frame({ type: "message.created", data: message(2, { conversation_id: "c2", mentions: ["someone else"] }) }),
+      frame({ type: "message.created", data: message(3, { conversation_id: "c2", mentions_everyone: true }) }),
+      frame({ type: "message.created", data: message(4, { conversation_id: "c2", sender_uuid: ME, mentions: [ME] }) }),
+      frame({ type: "message.updated", data: message(1, { conversation_id: "c2", mentions: [ME], text: "edited" }) }),
+    );
+    expect(state.conversations![0]).toMatchObject({ id: "c2", unread_count: 3, mention_count: 2 });
+  });
+
+  it("reading resets it: to none when all is read, else at most the unread count", () => {
+    const mentioned = run(ready(), ...[1, 2, 3].map((seq) => frame({ type: "message.created", data: message(seq, { conversation_id: "c2", mentions: [ME] }) })));
+    expect(mentioned.conversations![0].mention_count).toBe(3);
+    const partly = chatReducer(mentioned, frame(read(2)));
+    expect(partly.conversations![0]).toMatchObject({ unread_count: 1, mention_count: 1 });
+    expect(chatReducer(partly, frame(read(3))).conversations![0]).toMatchObject({ unread_count: 0, mention_count: 0 });
+  });
+});
+
+describe("unread separator", () => {
+  const withUnread = () => ({
+    type: "conversations" as const,
+    conversations: [conversation("c1", { last_seq: 5, last_read_seq: 3, unread_count: 2 }), conversation("c2", { last_seq: 2, last_read_seq: 2 })],
+  });
+
+  it("opening a conversation with unread messages keeps its read position of that moment", () => {
+    const opened = run(ready(), withUnread(), { type: "select", conversation: "c1" });
+    expect(opened.unreadAfter).toBe(3);
+    // Reading it (right after opening) does not move the separator.
+    const read = chatReducer(opened, frame({ type: "read.updated", data: { conversation_id: "c1", read: { user_uuid: ME, last_read_message_id: "m5", last_read_seq: 5, updated_at: null } } }));
+    expect(read.unreadAfter).toBe(3);
+    // Another conversation without unread messages: none.
+    expect(chatReducer(read, { type: "select", conversation: "c2" }).unreadAfter).toBeNull();
+  });
+
+  it("a conversation opened before the list is known gets it when the list comes", () => {
+    const early = chatReducer(initialChat, { type: "select", conversation: "c1" });
+    expect(early.unreadAfter).toBeUndefined();
+    expect(chatReducer(early, withUnread()).unreadAfter).toBe(3);
+  });
+
+  it("firstUnread: the first stored message from others after that position", () => {
+    const list: Shown[] = [message(3), message(4, { sender_uuid: ME }), message(5), pending("n1")];
+    expect(firstUnread(list, 3, ME)).toBe("m5");
+    expect(firstUnread(list, 5, ME)).toBeNull();
+    expect(firstUnread(list, null, ME)).toBeNull();
+    expect(firstUnread(list, undefined, ME)).toBeNull();
+  });
+});
+
+describe("reply target", () => {
+  it("is set and cleared, and opening another conversation drops it", () => {
+    const replying = run(ready(), { type: "select", conversation: "c1" }, { type: "replyTo", message: message(1) });
+    expect(replying.replyTo?.id).toBe("m1");
+    expect(chatReducer(replying, { type: "replyTo", message: null }).replyTo).toBeNull();
+    expect(chatReducer(replying, { type: "select", conversation: "c2" }).replyTo).toBeNull();
+    expect(chatReducer(replying, { type: "select", conversation: "c1" }).replyTo?.id).toBe("m1");
   });
 });

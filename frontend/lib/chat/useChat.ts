@@ -1,18 +1,27 @@
 // The chat page's engine: owns the socket, the reducer state (lib/chat/state.ts) and the
 // effects around them: session check, history loading, mark-read, typing expiry, list
-// refreshes, sends with a nonce (socket `message.send`, REST when offline), retry, edit, delete.
+// refreshes, sends with a nonce (socket `message.send`, REST when offline) with their reply
+// and mentions, retry, edit, delete, reactions, pins, and finding an older message to jump to.
 
+import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 
 import { describe } from "@/lib/api/client";
 import * as messages from "@/lib/api/messages";
-import type { MessageView } from "@/lib/api/types";
+import type { MessagePage, MessageView } from "@/lib/api/types";
 import * as users from "@/lib/api/users";
+import type { ServerFrame } from "@/lib/frames";
+import { queries } from "@/lib/queries";
 import { ChatSocket, type ConnectionState } from "@/lib/socket";
 
-import { chatReducer, initialChat, type Shown } from "./state";
+import { chatReducer, firstUnread, initialChat, type Shown } from "./state";
 
 const NONE: Shown[] = [];
+/** Most history pages loaded to find the message a reply quotes. */
+const MAX_REVEAL_PAGES = 5;
+
+/** What a send mentions (lib/chat/mentions.ts). */
+export type Mentions = { mentions: string[]; mention_everyone: boolean };
 
 function nonce(): string {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
@@ -22,6 +31,7 @@ export function useChat() {
   const [state, dispatch] = useReducer(chatReducer, initialChat);
   const [connection, setConnection] = useState<ConnectionState>("connecting");
   const socket = useRef<ChatSocket | null>(null);
+  const queryClient = useQueryClient();
   const fail = useCallback((caught: unknown) => dispatch({ type: "error", error: describe(caught) }), []);
 
   // Session, then socket (the session check refreshes an expired access token first, so the
@@ -41,7 +51,10 @@ export function useChat() {
         chat = new ChatSocket();
         socket.current = chat;
         offState = chat.onState(setConnection);
-        off = chat.on((frame) => dispatch({ type: "frame", frame, now: Date.now() }));
+        off = chat.on((frame) => {
+          dispatch({ type: "frame", frame, now: Date.now() });
+          if (changesPins(frame)) void queryClient.invalidateQueries({ queryKey: queries.pins(frame.data.conversation_id).queryKey });
+        });
       })
       .catch(fail);
     return () => {
@@ -50,7 +63,7 @@ export function useChat() {
       offState();
       chat?.close();
     };
-  }, [fail]);
+  }, [fail, queryClient]);
 
   const refreshList = useCallback(() => {
     messages
@@ -70,20 +83,29 @@ export function useChat() {
     return () => clearInterval(timer);
   }, []);
 
-  const loadHistory = useCallback(async (conversation: string, before?: string) => {
+  const loadHistory = useCallback(async (conversation: string, before?: string): Promise<MessagePage> => {
     const page = await messages.history(conversation, { before });
-    page.messages.forEach((message) => socket.current?.markSeen(conversation, message.seq));
+    socket.current?.noteHistory(conversation, page.messages);
     dispatch({ type: "history", conversation, page });
+    return page;
   }, []);
 
-  // Load history when a conversation opens.
+  // Load history when a conversation opens (live messages may be kept already; the page merges).
   const { me, selected } = state;
+  const loaded = selected ? state.hasMore[selected] !== undefined : true;
+  const loading = useRef<string | null>(null);
   useEffect(() => {
-    if (selected && !state.messages[selected]) loadHistory(selected).catch(fail);
-  }, [selected, state.messages, loadHistory, fail]);
+    if (!selected || loaded || loading.current === selected) return;
+    loading.current = selected;
+    loadHistory(selected)
+      .catch(fail)
+      .finally(() => (loading.current = null));
+  }, [selected, loaded, loadHistory, fail]);
 
   const current = state.conversations?.find((c) => c.id === selected) ?? null;
   const list = state.messages[selected ?? ""] ?? NONE;
+  const latest = useRef({ list, hasMore: false });
+  latest.current = { list, hasMore: current ? (state.hasMore[current.id] ?? false) : false };
 
   // Mark read when the newest message is on screen.
   useEffect(() => {
@@ -99,37 +121,54 @@ export function useChat() {
     const chat = socket.current;
     let stored: MessageView | null = null;
     try {
+      const body = {
+        text: message.text,
+        nonce: message.nonce,
+        ...(message.reply_to ? { reply_to: message.reply_to } : {}),
+        ...(message.mentions.length > 0 ? { mentions: message.mentions } : {}),
+        ...(message.mentions_everyone ? { mention_everyone: true } : {}),
+      };
       if (chat?.state === "online") {
-        const answer = await chat.request("message.send", { conversation_id: message.conversation_id, text: message.text, nonce: message.nonce });
+        const answer = await chat.request("message.send", { conversation_id: message.conversation_id, ...body });
         if (answer.type === "message.ack") stored = answer.data.message;
         else if (answer.type !== "error") dispatch({ type: "error", error: "Not sent." });
         else if (answer.data.error.code !== "offline") dispatch({ type: "error", error: answer.data.error.message ?? "Not sent." });
       } else {
-        stored = await messages.send(message.conversation_id, { text: message.text, nonce: message.nonce });
+        stored = await messages.send(message.conversation_id, body);
       }
     } catch (caught) {
       if (!(caught instanceof Error && caught.message === "offline")) fail(caught);
     }
-    if (stored) dispatch({ type: "stored", message: stored });
+    if (stored) dispatch({ type: "sent", message: stored });
     else if (message.nonce) dispatch({ type: "sendFailed", conversation: message.conversation_id, nonce: message.nonce });
   }
 
-  async function send(text: string) {
+  async function send(text: string, mentioned: Mentions = { mentions: [], mention_everyone: false }) {
     if (!current || !me) return;
+    const answering = state.replyTo?.conversation_id === current.id ? state.replyTo : null;
     const message: Shown = {
       id: `pending-${nonce()}`,
       conversation_id: current.id,
       seq: Number.MAX_SAFE_INTEGER,
       sender_uuid: me.uuid,
       text,
-      reply_to: null,
+      reply_to: answering?.id ?? null,
+      reply: answering && { id: answering.id, sender_uuid: answering.sender_uuid, preview: answering.text.slice(0, 100), deleted: answering.deleted_at !== null },
       nonce: nonce(),
+      mentions: mentioned.mentions,
+      mentions_everyone: mentioned.mention_everyone,
+      reactions: [],
+      pinned_at: null,
+      pinned_by: null,
+      link_preview: null,
+      version: 0,
       created_at: new Date().toISOString(),
       edited_at: null,
       deleted_at: null,
       pending: "sending",
     };
     dispatch({ type: "sendStarted", message });
+    if (answering) dispatch({ type: "replyTo", message: null });
     await deliver(message);
   }
 
@@ -151,6 +190,47 @@ export function useChat() {
     }
   }
 
+  /** Gives my reaction with `emoji`, or takes it back if I gave it; the frames tell the others. */
+  async function react(message: MessageView, emoji: string) {
+    if (!me) return;
+    const mine = message.reactions.some((r) => r.emoji === emoji && r.user_uuids.includes(me.uuid));
+    try {
+      dispatch({ type: "stored", message: await messages.react(message.conversation_id, message.id, emoji, !mine) });
+    } catch (caught) {
+      fail(caught);
+    }
+  }
+
+  async function pin(message: MessageView, on: boolean) {
+    try {
+      dispatch({ type: "stored", message: await messages.pin(message.conversation_id, message.id, on) });
+      void queryClient.invalidateQueries({ queryKey: queries.pins(message.conversation_id).queryKey });
+    } catch (caught) {
+      fail(caught);
+    }
+  }
+
+  /** Makes sure a message of the open conversation is loaded, paging back a few pages if it is
+   * older than the history shown; whether it is there now. */
+  async function reveal(id: string): Promise<boolean> {
+    if (!current) return false;
+    const { list: shown, hasMore } = latest.current;
+    if (shown.some((m) => m.id === id)) return true;
+    let more = hasMore;
+    let before = shown.find((m) => !m.pending)?.id;
+    try {
+      for (let page = 0; page < MAX_REVEAL_PAGES && more && before; page++) {
+        const older = await loadHistory(current.id, before);
+        if (older.messages.some((m) => m.id === id)) return true;
+        more = older.has_more;
+        before = older.messages[older.messages.length - 1]?.id;
+      }
+    } catch (caught) {
+      fail(caught);
+    }
+    return false;
+  }
+
   const typists = useMemo(() => {
     if (!current) return [];
     const names = new Map(current.participants.map((u) => [u.uuid, u.username]));
@@ -168,17 +248,34 @@ export function useChat() {
     select: (conversation: string | null) => dispatch({ type: "select", conversation }),
     current,
     messages: list,
-    hasMore: current ? (state.hasMore[current.id] ?? false) : false,
+    /** Whether the open conversation's history is in (not only live messages). */
+    loaded,
+    hasMore: latest.current.hasMore,
+    /** Where the "New messages" separator goes: before this message. */
+    firstUnread: me ? firstUnread(list, state.unreadAfter, me.uuid) : null,
     typists,
     /** Pages in the history before the oldest stored message shown. */
-    loadOlder: () => (current ? loadHistory(current.id, list.find((m) => !m.pending)?.id) : Promise.resolve()),
+    loadOlder: async () => {
+      if (current) await loadHistory(current.id, list.find((m) => !m.pending)?.id);
+    },
     send,
     retry: (message: Shown) => deliver({ ...message, pending: "sending" }),
     edit,
     remove,
+    react,
+    pin,
+    reveal,
+    replyTo: state.replyTo?.conversation_id === selected ? state.replyTo : null,
+    setReplyTo: (message: Shown | null) => dispatch({ type: "replyTo", message }),
     typing: (started: boolean) => {
       if (current) socket.current?.send(started ? "typing.start" : "typing.stop", { conversation_id: current.id });
     },
     refreshList,
   };
+}
+
+/** Whether a frame may change the pinned messages of its conversation. */
+function changesPins(frame: ServerFrame): frame is Extract<ServerFrame, { data: MessageView }> {
+  if (frame.type === "message.pinned" || frame.type === "message.unpinned") return true;
+  return (frame.type === "message.updated" || frame.type === "message.deleted") && frame.data.pinned_at !== null;
 }

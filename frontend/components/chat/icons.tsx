@@ -1,0 +1,19 @@
+// Small line icons of the message actions (SVG: they draw without an emoji font).
+
+const paths = {
+  reply: "M9 14 4 9l5-5M4 9h10.5a5.5 5.5 0 0 1 0 11H11",
+  react: "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18ZM8.5 14.5s1.3 2 3.5 2 3.5-2 3.5-2M9 9.5h.01M15 9.5h.01",
+  pin: "M12 17v5M9 3h6l-1 7 4 3v2H6v-2l4-3-1-7Z",
+  edit: "M4 20h4L19 9l-4-4L4 16v4ZM14 6l4 4",
+  trash: "M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3",
+  close: "M6 6l12 12M18 6 6 18",
+  info: "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18ZM12 11v5M12 8h.01",
+};
+
+export function Icon({ name, className = "h-4 w-4" }: { name: keyof typeof paths; className?: string }) {
+  return (
+    <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth={2} strokeLinecap="round" strokeLinejoin="round" className={className} aria-hidden="true">
+      <path d={paths[name]} />
+    </svg>
+  );
+}
