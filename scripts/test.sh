@@ -132,13 +132,17 @@ log "DATABASE_URL=$DATABASE_URL REDIS_URL=$REDIS_URL MONGODB_URI=$MONGODB_URI"
 # answers its readiness check), runs Playwright against it.
 
 run_browser_tests() {
-  local ready="$WORK_DIR/stack.ready" stack_pid port
+  local ready="$WORK_DIR/stack.ready" stack_pid port preview_port
   [[ -x /usr/bin/chromium ]] || ensure_apt_packages chromium
   for port in 5001 5002 5003 3000; do
     port_open 127.0.0.1 "$port" && die "port $port is busy: stop the running stack before scripts/test.sh"
   done
-  # Sign-ups from one address would hit the production limit (10 an hour).
-  RATE_LIMIT_REGISTER_IP=1000/60 STACK_READY_FILE="$ready" \
+  # The page the link-preview test serves (message-service may fetch it: tests only).
+  preview_port="$(free_port 5099)" || die "no free port for the link-preview page"
+  # Sign-ups from one address would hit the production limit (10 an hour), and tests that
+  # set the scene send messages faster than a person.
+  RATE_LIMIT_REGISTER_IP=1000/60 MESSAGE_RATE_LIMIT=1000/10 STACK_READY_FILE="$ready" \
+    LINK_PREVIEW_UNSAFE_ALLOW="127.0.0.1:$preview_port" \
     setsid bash scripts/stack.sh --debug >"$LOG_DIR/stack.log" 2>&1 &
   stack_pid=$!
   register_started "stack (browser tests)" "$stack_pid" 60
@@ -149,6 +153,7 @@ run_browser_tests() {
   done
   if [[ -f "$ready" ]]; then
     run_suite browser parse_playwright_results \
+      env LINK_PREVIEW_FIXTURE_PORT="$preview_port" \
       bash -c 'cd frontend && FRONTEND_URL=http://127.0.0.1:3000 npx playwright test'
   else
     tail -n 40 "$LOG_DIR/stack.log" >&2

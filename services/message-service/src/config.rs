@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use chat_models::config::{CommonConfig, MongoConfig, UserServiceConfig};
+use chat_models::ratelimit::RateLimit;
 
 /// message-service settings.
 #[derive(Debug, Clone, clap::Parser)]
@@ -47,6 +48,21 @@ pub struct Config {
     /// Seconds to send `authenticate` when the upgrade carried no token.
     #[arg(long, env = "WS_AUTH_TIMEOUT_SECS", default_value_t = 5)]
     pub ws_auth_timeout_secs: u64,
+
+    /// Most sockets one user may hold on this instance (more are refused with
+    /// `too_many_sockets`).
+    #[arg(long, env = "WS_MAX_SOCKETS_PER_USER", default_value_t = 16)]
+    pub ws_max_sockets_per_user: usize,
+
+    /// Messages one user may send (`N/SECONDS`: N at once, refilled evenly over the window),
+    /// over HTTP and WebSockets together, on this instance.
+    #[arg(long, env = "MESSAGE_RATE_LIMIT", default_value = "30/10")]
+    pub message_rate_limit: RateLimit,
+
+    /// Typing announcements one user may cause (`N/SECONDS`); renewals of a `typing.start`
+    /// within half its lifetime are coalesced and do not count.
+    #[arg(long, env = "TYPING_RATE_LIMIT", default_value = "20/10")]
+    pub typing_rate_limit: RateLimit,
 
     /// Milliseconds a `typing.start` lasts unless renewed.
     #[arg(long, env = "TYPING_TTL_MS", default_value_t = 5_000)]
@@ -93,6 +109,9 @@ impl Config {
             anyhow::bail!(
                 "PRESENCE_TTL_SECS must exceed WS_PING_INTERVAL_SECS (and both be above 0)"
             );
+        }
+        if self.ws_max_sockets_per_user == 0 {
+            anyhow::bail!("WS_MAX_SOCKETS_PER_USER must be at least 1");
         }
         if self.resume_max_messages < 1 {
             anyhow::bail!("RESUME_MAX_MESSAGES must be at least 1");

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod event_handlers;
 pub mod gateway;
 pub mod groups;
+pub mod limits;
 pub mod messaging;
 pub mod pins;
 pub mod presence;

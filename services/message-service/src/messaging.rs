@@ -46,14 +46,16 @@ pub enum Stored {
     Repeated(MessageView),
 }
 
-/// Sends a message (members only; in a direct conversation only while friends). A nonce the
-/// sender used before in this conversation returns the earlier message instead.
+/// Sends a message (members only; in a direct conversation only while friends; within the
+/// sender's rate). A nonce the sender used before in this conversation returns the earlier
+/// message instead.
 pub async fn send(
     state: &AppState,
     me: Uuid,
     conversation: &str,
     request: SendMessage,
 ) -> Result<Stored> {
+    state.limits.message(me)?;
     let text = domain::message_text("text", &request.text)?;
     let nonce = domain::nonce(request.nonce.as_deref())?;
     let reply_to = request

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::db::Store;
 use crate::gateway::hub::Hub;
 use crate::gateway::{fanout, Gateway, GatewaySettings};
+use crate::limits::UserLimits;
 use crate::presence::{LastSeenDoc, PresenceStore};
 use crate::state::{AppState, Settings};
 
@@ -56,11 +57,16 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
             idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs),
             auth_timeout: Duration::from_secs(config.ws_auth_timeout_secs),
             typing_ttl: Duration::from_millis(config.typing_ttl_ms),
+            max_sockets_per_user: config.ws_max_sockets_per_user,
             allowed_origins: common.allowed_origins()?,
             prefix: prefix.clone(),
         }),
         instance: uuid::Uuid::new_v4().simple().to_string(),
     };
+    let limits = Arc::new(UserLimits::new(
+        config.message_rate_limit,
+        config.typing_rate_limit,
+    )?);
     let state = AppState {
         store,
         redis: redis.clone(),
@@ -75,6 +81,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
             resume_max_messages: config.resume_max_messages,
         }),
         gateway: gateway.clone(),
+        limits: limits.clone(),
         previews: config
             .link_previews
             .then(|| crate::previews::Fetcher::new(config.link_preview_unsafe_allow.clone()))
@@ -125,7 +132,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         None,
     )
     .await?
-    .with_background([consumer, tail, ephemeral])
+    .with_background([consumer, tail, ephemeral, limits.sweep()])
     // Tells clients to reconnect (to another instance) and resume.
     .on_shutdown(move || hub.close_all()))
 }

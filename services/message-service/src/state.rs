@@ -35,6 +35,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The WebSocket gateway's shared parts.
     pub gateway: Gateway,
+    /// What one user may do per unit of time.
+    pub limits: Arc<crate::limits::UserLimits>,
     /// The link-preview fetcher (`None`: previews are off).
     pub previews: Option<crate::previews::Fetcher>,
 }

@@ -91,6 +91,8 @@ pub enum ErrorCode {
     UnknownFrame,
     /// Too many requests; retry after `Retry-After` seconds.
     RateLimited,
+    /// The user has as many sockets open as one user may (on this instance).
+    TooManySockets,
     /// The service is saturated; retry after `Retry-After` seconds.
     ServerBusy,
     /// A dependency (database, cache) is unavailable.
@@ -148,6 +150,9 @@ impl ErrorCode {
             Self::MalformedFrame => "The frame is not valid.",
             Self::UnknownFrame => "Unknown frame type.",
             Self::RateLimited => "Too many attempts; try again later.",
+            Self::TooManySockets => {
+                "You have as many connections open as you may; close one first."
+            }
             Self::ServerBusy => "The server is busy; try again shortly.",
             Self::ServiceUnavailable => "A backing service is unavailable; try again shortly.",
             Self::Timeout => "The request took too long.",

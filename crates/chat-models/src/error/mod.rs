@@ -78,6 +78,9 @@ pub enum ApiError {
         /// Seconds until a retry can succeed.
         retry_after_secs: u64,
     },
+    /// 429 with a code of its own: a cap on what one user may hold at once.
+    #[error("over a limit: {0:?}")]
+    OverLimit(ErrorCode),
     /// 503: saturated; retry after the given seconds.
     #[error("unavailable: {code:?}")]
     Unavailable {
@@ -121,7 +124,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::OverLimit(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } | Self::DependencyFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -136,6 +139,7 @@ impl ApiError {
             | Self::Forbidden(code)
             | Self::NotFound(code)
             | Self::Conflict(code)
+            | Self::OverLimit(code)
             | Self::Unavailable { code, .. } => *code,
             Self::Validation(_) => ErrorCode::ValidationFailed,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,

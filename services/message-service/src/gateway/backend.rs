@@ -37,6 +37,8 @@ pub trait Backend: Clone + Send + Sync + 'static {
         conversation: &str,
         starting: bool,
     ) -> impl Future<Output = Result<Vec<Uuid>>> + Send;
+    /// Counts a typing announcement of `user` against their allowance.
+    fn count_typing(&self, user: Uuid) -> Result<()>;
     /// Delivers a frame to the sockets of `audience` on every instance, now or never.
     fn publish_ephemeral(
         &self,
@@ -99,6 +101,10 @@ impl Backend for AppState {
         starting: bool,
     ) -> Result<Vec<Uuid>> {
         messaging::typing_audience(self, user, conversation, starting).await
+    }
+
+    fn count_typing(&self, user: Uuid) -> Result<()> {
+        self.limits.typing(user)
     }
 
     async fn publish_ephemeral(&self, audience: Vec<Uuid>, frame: &ServerFrame) {

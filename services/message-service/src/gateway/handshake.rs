@@ -1,6 +1,7 @@
-//! Opening a socket: `GET /ws` checks the browser's `Origin` and a token sent on the upgrade
-//! (refused with a JSON error before upgrading); without one, the first frame must be
-//! `authenticate` within the configured time, or the socket is told why and closed.
+//! Opening a socket: `GET /ws` checks the browser's `Origin`, a token sent on the upgrade and
+//! the user's socket cap (refused with a JSON error before upgrading); without a token, the
+//! first frame must be `authenticate` within the configured time, or the socket is told why
+//! and closed.
 
 use std::fmt::Display;
 use std::time::Duration;
@@ -38,6 +39,12 @@ pub async fn upgrade(
         Some(token) => Some(state.auth.authenticate(&token).await?),
         None => None,
     };
+    // Over the per-user cap: refused before upgrading (the session checks again, atomically).
+    if let Some(auth) = &auth {
+        if state.gateway.hub.sockets_of(auth.user_id) >= settings.max_sockets_per_user {
+            return Err(ApiError::OverLimit(ErrorCode::TooManySockets));
+        }
+    }
     Ok(upgrade
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)

@@ -95,22 +95,39 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Adds a socket of `user` (session `session`) with a queue of `capacity` frames.
-    pub fn register(&self, user: Uuid, session: Uuid, capacity: usize) -> Registration {
+    /// Adds a socket of `user` (session `session`) with a queue of `capacity` frames, unless
+    /// the user already holds `max_per_user` sockets here.
+    pub fn register(
+        &self,
+        user: Uuid,
+        session: Uuid,
+        capacity: usize,
+        max_per_user: usize,
+    ) -> Option<Registration> {
+        let mut users = self.users.write().ok()?;
+        let entries = users.entry(user).or_default();
+        if entries.len() >= max_per_user {
+            return None;
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let kill = Arc::new(KillSwitch::default());
-        let entry = Entry {
+        entries.push(Entry {
             id,
             session,
             tx: tx.clone(),
             kill: kill.clone(),
-        };
-        if let Ok(mut users) = self.users.write() {
-            users.entry(user).or_default().push(entry);
-        }
+        });
         metrics::gauge!("ws_connections", "service" => "message-service").increment(1.0);
-        Registration { id, rx, tx, kill }
+        Some(Registration { id, rx, tx, kill })
+    }
+
+    /// How many sockets `user` holds on this instance.
+    pub fn sockets_of(&self, user: Uuid) -> usize {
+        self.users
+            .read()
+            .map(|users| users.get(&user).map_or(0, Vec::len))
+            .unwrap_or_default()
     }
 
     /// Removes a socket.

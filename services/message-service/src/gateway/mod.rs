@@ -40,6 +40,8 @@ pub struct GatewaySettings {
     pub auth_timeout: Duration,
     /// A `typing.start` not renewed within this is stopped by the server.
     pub typing_ttl: Duration,
+    /// Most sockets one user may hold on this instance.
+    pub max_sockets_per_user: usize,
     /// Browser origins allowed to open sockets.
     pub allowed_origins: Vec<HeaderValue>,
     /// Redis key prefix (ephemeral channel).

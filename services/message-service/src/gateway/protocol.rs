@@ -25,6 +25,11 @@ pub const STALLED_GRACE: Duration = Duration::from_secs(10);
 /// Read and write buffers of a socket: frames are small, and tungstenite's 128 KiB default
 /// made an idle socket cost about 140 KB (docs/benchmarks.md); buffers grow when needed.
 pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
+/// Sends and reads of one socket being stored at once; while they are all busy the socket's
+/// further frames wait unread (back-pressure on the client, not a task per frame).
+pub const MAX_IN_FLIGHT: usize = 8;
+/// How long a socket reuses who may see it typing in a conversation before asking again.
+pub const TYPING_AUDIENCE_TTL: Duration = Duration::from_secs(10);
 
 /// A client frame that could not be read: the error to answer with, and the frame's `ref`.
 #[derive(Debug)]

@@ -35,6 +35,8 @@ pub mod close {
     pub const TOO_SLOW: u16 = 4008;
     /// No frame or pong for too long.
     pub const IDLE: u16 = 4009;
+    /// The user holds as many sockets as one user may; close one first.
+    pub const TOO_MANY_SOCKETS: u16 = 4029;
 }
 
 /// A frame the server sends.

@@ -1,5 +1,7 @@
 //! The session's frame handlers: one per client frame type (`ping`, `message.send`, `read`,
-//! `typing.*`, `resume`), plus typing announcements.
+//! `typing.*`, `resume`), plus typing announcements. Sends and reads are stored in tasks of
+//! their own, at most `protocol::MAX_IN_FLIGHT` at once per socket; a `typing.start` renewed within
+//! half its lifetime only extends it (no lookup, no announcement).
 
 use std::fmt::Display;
 
@@ -9,14 +11,28 @@ use chat_models::api::ws::{
 };
 use chat_models::{ApiError, ErrorCode, Result};
 use futures::Sink;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::Session;
 use crate::gateway::backend::Backend;
 use crate::gateway::hub::Outbound;
-use crate::gateway::protocol::{decode, encode, error_frame, MAX_RESUME_CONVERSATIONS};
+use crate::gateway::protocol::{
+    decode, encode, error_frame, MAX_RESUME_CONVERSATIONS, TYPING_AUDIENCE_TTL,
+};
+
+/// A conversation a socket is typing in.
+#[derive(Debug)]
+pub(super) struct Typist {
+    /// When the typing stops unless renewed.
+    pub until: Instant,
+    /// When the others were last told.
+    announced: Instant,
+    /// Who is told, and when that was looked up.
+    audience: Vec<Uuid>,
+    looked_up: Instant,
+}
 
 impl<B, S> Session<B, S>
 where
@@ -40,12 +56,10 @@ where
                 self.write_frame(&pong).await
             }
             ClientMessage::SendMessage(send) => {
-                self.spawn_send(send, reference.clone(), own_queue.clone());
-                Ok(())
+                self.spawn_send(send, reference.clone(), own_queue.clone())
             }
             ClientMessage::Read(read) => {
-                self.spawn_read(read, reference.clone(), own_queue.clone());
-                Ok(())
+                self.spawn_read(read, reference.clone(), own_queue.clone())
             }
             ClientMessage::TypingStart(typing) => self.on_typing(typing, true, &reference).await,
             ClientMessage::TypingStop(typing) => self.on_typing(typing, false, &reference).await,
@@ -60,12 +74,25 @@ where
         }
     }
 
+    /// A permit for one more send or read. The loop reads a frame only while one is free,
+    /// so this fails only if that invariant is broken.
+    fn permit(&self) -> Result<OwnedSemaphorePermit> {
+        self.in_flight
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::Unavailable {
+                code: ErrorCode::ServerBusy,
+                retry_after_secs: 1,
+            })
+    }
+
     fn spawn_send(
         &mut self,
         send: SendFrame,
         reference: Option<String>,
         queue: mpsc::Sender<Outbound>,
-    ) {
+    ) -> Result<()> {
+        let permit = self.permit()?;
         if let Some(nonce) = &send.message.nonce {
             self.deliveries.sending(&send.conversation_id, nonce);
         }
@@ -86,8 +113,11 @@ where
                     text: encode(&error_frame(reference, &error)),
                 },
             };
+            // Freed first: the answer wakes the loop, which then reads again.
+            drop(permit);
             let _ = queue.try_send(outbound);
         });
+        Ok(())
     }
 
     fn spawn_read(
@@ -95,15 +125,18 @@ where
         read: ReadFrame,
         reference: Option<String>,
         queue: mpsc::Sender<Outbound>,
-    ) {
+    ) -> Result<()> {
+        let permit = self.permit()?;
         let (backend, user) = (self.backend.clone(), self.auth.user_id);
         tokio::spawn(async move {
             let frame = match backend.read(user, read).await {
                 Ok(()) => ServerFrame::Ack { reference },
                 Err(error) => error_frame(reference, &error),
             };
+            drop(permit);
             let _ = queue.try_send(Outbound::Frame(encode(&frame)));
         });
+        Ok(())
     }
 
     async fn on_typing(
@@ -113,16 +146,10 @@ where
         reference: &Option<String>,
     ) -> Result<()> {
         let conversation = typing.conversation_id;
-        let audience = self
-            .backend
-            .typing_audience(self.auth.user_id, &conversation, started)
-            .await?;
         if started {
-            let until = Instant::now() + self.settings.typing_ttl;
-            self.typing.insert(conversation.clone(), until);
-            self.publish_typing(&conversation, audience, true).await;
-        } else if self.typing.remove(&conversation).is_some() {
-            self.publish_typing(&conversation, audience, false).await;
+            self.start_typing(conversation).await?;
+        } else if let Some(typist) = self.typing.remove(&conversation) {
+            self.announce_stop(&conversation, typist).await;
         }
         let ack = ServerFrame::Ack {
             reference: reference.clone(),
@@ -130,16 +157,52 @@ where
         self.write_frame(&ack).await
     }
 
-    /// Tells the conversation's other members this socket stopped typing (if it is still in it).
-    pub(super) async fn stop_typing(&self, conversation: &str) {
-        let user = self.auth.user_id;
-        if let Ok(audience) = self
-            .backend
-            .typing_audience(user, conversation, false)
-            .await
-        {
-            self.publish_typing(conversation, audience, false).await;
+    /// Starts or renews typing: the others are told at most twice per lifetime, within the
+    /// user's typing allowance, and who they are is looked up at most every
+    /// [`TYPING_AUDIENCE_TTL`].
+    async fn start_typing(&mut self, conversation: String) -> Result<()> {
+        let now = Instant::now();
+        let ttl = self.settings.typing_ttl;
+        if let Some(typist) = self.typing.get_mut(&conversation) {
+            typist.until = now + ttl;
+            if now < typist.announced + ttl / 2 {
+                return Ok(());
+            }
         }
+        self.backend.count_typing(self.auth.user_id)?;
+        let known = self
+            .typing
+            .get(&conversation)
+            .filter(|typist| now < typist.looked_up + TYPING_AUDIENCE_TTL)
+            .map(|typist| (typist.audience.clone(), typist.looked_up));
+        let (audience, looked_up) = match known {
+            Some(known) => known,
+            None => {
+                let audience = self
+                    .backend
+                    .typing_audience(self.auth.user_id, &conversation, true)
+                    .await?;
+                (audience, now)
+            }
+        };
+        self.publish_typing(&conversation, audience.clone(), true)
+            .await;
+        self.typing.insert(
+            conversation,
+            Typist {
+                until: now + ttl,
+                announced: now,
+                audience,
+                looked_up,
+            },
+        );
+        Ok(())
+    }
+
+    /// Tells the conversation's other members this socket stopped typing.
+    pub(super) async fn announce_stop(&self, conversation: &str, typist: Typist) {
+        self.publish_typing(conversation, typist.audience, false)
+            .await;
     }
 
     async fn publish_typing(&self, conversation: &str, audience: Vec<Uuid>, started: bool) {

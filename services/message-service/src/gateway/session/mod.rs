@@ -16,14 +16,15 @@ use chat_models::api::ws::{close, ServerFrame};
 use chat_models::auth::AuthUser;
 use chat_models::{ApiError, ErrorCode, Result};
 use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::backend::Backend;
 use super::dedup::Deliveries;
 use super::hub::{Hub, Outbound, Registration};
 use super::protocol::{
-    close_message, encode, error_frame, CLOSE_HANDSHAKE, RECENT_KEYS, STALLED_GRACE, TYPING_SWEEP,
-    WRITE_TIMEOUT,
+    close_message, encode, error_frame, CLOSE_HANDSHAKE, MAX_IN_FLIGHT, RECENT_KEYS, STALLED_GRACE,
+    TYPING_SWEEP, WRITE_TIMEOUT,
 };
 use super::{Gateway, GatewaySettings};
 
@@ -36,8 +37,10 @@ pub struct Session<B, S> {
     auth: AuthUser,
     sink: S,
     deliveries: Deliveries,
-    /// Conversations this socket is typing in, with when that expires.
-    typing: HashMap<String, Instant>,
+    /// Permits for sends and reads being stored; none left, the socket is not read.
+    in_flight: Arc<Semaphore>,
+    /// Conversations this socket is typing in.
+    typing: HashMap<String, frames::Typist>,
     /// A write did not go out in time: the client is too slow.
     stalled: bool,
 }
@@ -58,6 +61,7 @@ where
             auth,
             sink,
             deliveries: Deliveries::new(RECENT_KEYS),
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             typing: HashMap::new(),
             stalled: false,
         }
@@ -71,9 +75,19 @@ where
     {
         let user = self.auth.user_id;
         // Registered before anything is read, so no event published from now on is missed.
-        let mut registration =
-            self.hub
-                .register(user, self.auth.session_id, self.settings.send_queue);
+        let settings = self.settings.clone();
+        let Some(mut registration) = self.hub.register(
+            user,
+            self.auth.session_id,
+            settings.send_queue,
+            settings.max_sockets_per_user,
+        ) else {
+            let error = ApiError::OverLimit(ErrorCode::TooManySockets);
+            self.send_error(None, &error).await;
+            let close = close_message(close::TOO_MANY_SOCKETS, "too many sockets");
+            let _ = self.send(close).await;
+            return;
+        };
         let socket = format!("{}:{}", self.instance, registration.id);
         self.backend.connected(user, &socket).await;
         match self.backend.ready(self.auth).await {
@@ -95,8 +109,8 @@ where
             let _ = tokio::time::timeout(STALLED_GRACE, self.sink.send(close)).await;
         }
         self.hub.unregister(user, registration.id);
-        for conversation in std::mem::take(&mut self.typing).into_keys() {
-            self.stop_typing(&conversation).await;
+        for (conversation, typist) in std::mem::take(&mut self.typing) {
+            self.announce_stop(&conversation, typist).await;
         }
         self.backend.disconnected(user, &socket).await;
     }
@@ -114,7 +128,8 @@ where
         let kill = registration.kill.clone();
         loop {
             tokio::select! {
-                incoming = stream.next() => {
+                // While every permit is taken the socket is not read: the client waits.
+                incoming = stream.next(), if self.in_flight.available_permits() > 0 => {
                     last_heard = Instant::now();
                     match incoming {
                         Some(Ok(Message::Text(text))) => {
@@ -174,12 +189,13 @@ where
                     let expired: Vec<String> = self
                         .typing
                         .iter()
-                        .filter(|(_, until)| **until <= now)
+                        .filter(|(_, typist)| typist.until <= now)
                         .map(|(conversation, _)| conversation.clone())
                         .collect();
                     for conversation in expired {
-                        self.typing.remove(&conversation);
-                        self.stop_typing(&conversation).await;
+                        if let Some(typist) = self.typing.remove(&conversation) {
+                            self.announce_stop(&conversation, typist).await;
+                        }
                     }
                 }
             }

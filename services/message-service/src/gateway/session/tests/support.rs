@@ -1,6 +1,7 @@
 //! What the session tests run on: a backend of their own (no database behind it) and a client
 //! holding the other ends of in-memory channels.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,6 +37,11 @@ pub struct Fake {
     pub friend: Uuid,
     pub ephemeral: Published,
     pub presence: Arc<Mutex<Vec<&'static str>>>,
+    /// Sends begun, and (when set) the permits a send waits for before it is stored.
+    pub sends: Arc<AtomicUsize>,
+    pub hold_sends: Option<Arc<tokio::sync::Semaphore>>,
+    /// Audience lookups made.
+    pub lookups: Arc<AtomicUsize>,
 }
 
 pub fn message(seq: i64, sender: Uuid, nonce: Option<&str>) -> MessageView {
@@ -97,8 +103,13 @@ impl Backend for Fake {
     }
 
     async fn send(&self, user: Uuid, send: SendFrame) -> Result<MessageView> {
+        let begun = self.sends.fetch_add(1, Ordering::SeqCst);
+        if let Some(hold) = &self.hold_sends {
+            let _ = hold.acquire().await.map(|permit| permit.forget());
+        }
         self.known(&send.conversation_id)?;
-        Ok(message(10, user, send.message.nonce.as_deref()))
+        let seq = 10 + i64::try_from(begun).unwrap();
+        Ok(message(seq, user, send.message.nonce.as_deref()))
     }
 
     async fn read(&self, _user: Uuid, read: ReadFrame) -> Result<()> {
@@ -106,7 +117,12 @@ impl Backend for Fake {
     }
 
     async fn typing_audience(&self, _user: Uuid, conversation: &str, _: bool) -> Result<Vec<Uuid>> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
         self.known(conversation).map(|()| vec![self.friend])
+    }
+
+    fn count_typing(&self, _user: Uuid) -> Result<()> {
+        Ok(())
     }
 
     async fn publish_ephemeral(&self, audience: Vec<Uuid>, frame: &ServerFrame) {
@@ -154,6 +170,7 @@ pub fn settings() -> GatewaySettings {
         idle_timeout: Duration::from_secs(60),
         auth_timeout: Duration::from_secs(5),
         typing_ttl: Duration::from_secs(5),
+        max_sockets_per_user: 3,
         allowed_origins: Vec::new(),
         prefix: "test:".to_owned(),
     }
@@ -178,29 +195,46 @@ pub fn fake() -> Fake {
         friend: Uuid::new_v4(),
         ephemeral: Arc::default(),
         presence: Arc::default(),
+        sends: Arc::default(),
+        hold_sends: None,
+        lookups: Arc::default(),
     }
 }
 
 /// Starts a session (already authenticated) and reads its `ready`.
 pub async fn connect() -> Client {
-    let backend = fake();
-    let gateway = Gateway {
+    connect_to(fake()).await
+}
+
+/// Starts a session over `backend` (already authenticated) and reads its `ready`.
+pub async fn connect_to(backend: Fake) -> Client {
+    let gateway = gateway();
+    let mut client = open(backend, &gateway);
+    assert!(matches!(client.frame().await, ServerFrame::Ready(_)));
+    client
+}
+
+/// A gateway of its own, with the test settings.
+pub fn gateway() -> Gateway {
+    Gateway {
         hub: Arc::new(Hub::default()),
         settings: Arc::new(settings()),
         instance: "test".to_owned(),
-    };
+    }
+}
+
+/// Starts a session of `backend`'s user (already authenticated) on `gateway`.
+pub fn open(backend: Fake, gateway: &Gateway) -> Client {
     let (to_server, server_in) = unbounded::<Incoming>();
     let (server_out, from_server) = unbounded::<Message>();
-    let session = Session::new(backend.clone(), &gateway, backend.me, server_out);
+    let session = Session::new(backend.clone(), gateway, backend.me, server_out);
     tokio::spawn(session.run(server_in));
-    let mut client = Client {
+    Client {
         to_server,
         from_server,
-        hub: gateway.hub,
+        hub: gateway.hub.clone(),
         backend,
-    };
-    assert!(matches!(client.frame().await, ServerFrame::Ready(_)));
-    client
+    }
 }
 
 impl Client {
