@@ -166,6 +166,27 @@ ensure_rust() {
 }
 
 # ---------------------------------------------------------------------------
+# schemathesis (the OpenAPI fuzzer of the api-contract tests), pinned, in a virtualenv
+# cached under ~/.cache/chat-tools; exports SCHEMATHESIS (its executable).
+
+SCHEMATHESIS_VERSION="4.32.5"
+
+ensure_schemathesis() {
+  local venv="${CHAT_TOOLS_DIR:-$HOME/.cache/chat-tools}/schemathesis-$SCHEMATHESIS_VERSION"
+  if [[ ! -x "$venv/bin/schemathesis" ]]; then
+    command -v python3 >/dev/null 2>&1 || ensure_apt_packages python3
+    python3 -c 'import ensurepip' 2>/dev/null || ensure_apt_packages python3-venv
+    log "schemathesis: installing $SCHEMATHESIS_VERSION into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2 || die "schemathesis: cannot create $venv"
+    "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" >&2 ||
+      { rm -rf "$venv"; die "schemathesis: pip install failed"; }
+  fi
+  export SCHEMATHESIS="$venv/bin/schemathesis"
+  log "schemathesis: $("$SCHEMATHESIS" --version 2>/dev/null)"
+}
+
+# ---------------------------------------------------------------------------
 # MariaDB
 
 _mysql_cli() {

@@ -121,6 +121,7 @@ command -v docker-compose >/dev/null 2>&1 || ensure_apt_packages docker-compose
 ensure_mariadb
 ensure_redis
 ensure_mongo "$WORK_DIR/mongo-data"
+ensure_schemathesis
 
 export DATABASE_URL="$MYSQL_BASE_URL"   # sqlx::test creates one DB per test
 export TEST_MYSQL_URL="$MYSQL_BASE_URL"

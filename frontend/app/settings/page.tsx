@@ -76,7 +76,7 @@ export default function SettingsPage() {
               className="mt-2 space-y-3"
               onSubmit={(event) => {
                 event.preventDefault();
-                act(() => users.updateMe({ ...profile, bio: profile.bio.trim() ? profile.bio : null }), "Profile saved.");
+                act(() => users.updateMe({ ...profile, username: profile.username.trim(), email: profile.email.trim(), bio: profile.bio.trim() ? profile.bio : null }), "Profile saved.");
               }}
             >
               <label className="block text-sm font-medium">Username<input className={input} value={profile.username} onChange={(e) => setProfile({ ...profile, username: e.target.value })} /></label>

@@ -52,7 +52,7 @@ export default function SignUp() {
     setError(null);
     setErrors({});
     try {
-      await users.register({ username: form.username, email: form.email, password: form.password, bio: form.bio || undefined });
+      await users.register({ username: form.username, email: form.email.trim(), password: form.password, bio: form.bio || undefined });
       queryClient.clear(); // nothing cached of whoever used this tab before
       router.replace("/chat");
     } catch (caught) {

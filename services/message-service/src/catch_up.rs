@@ -4,7 +4,7 @@
 
 use chat_models::api::message::{ChangesPage, ChangesQuery, MessageView};
 use chat_models::api::ws::ResumePoint;
-use chat_models::Result;
+use chat_models::{ApiError, Result};
 use uuid::Uuid;
 
 use crate::db::changes;
@@ -23,7 +23,14 @@ pub async fn feed(
     query: ChangesQuery,
 ) -> Result<ChangesPage> {
     let limit = usize::try_from(domain::CHANGES_PAGES.resolve(query.limit)?).unwrap_or(usize::MAX);
-    let since = query.since.unwrap_or(0).max(0);
+    let since = query.since.unwrap_or(0);
+    if since < 0 {
+        return Err(ApiError::field(
+            "since",
+            "out_of_range",
+            "Pass a version the server gave you (0 or more).",
+        ));
+    }
     let conversation = member_conversation(state, me, conversation).await?;
     let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
     let mut changed = changes::changed_since(&state.store, conversation.id, since, fetch).await?;

@@ -2,6 +2,7 @@
 //! cursors, the direct-conversation key, and who becomes admin when the admin leaves.
 
 use bson::oid::ObjectId;
+use chat_models::api::rules;
 use chat_models::api::PageLimit;
 use chat_models::{ApiError, ErrorCode, FieldError, Result};
 use uuid::Uuid;
@@ -19,8 +20,6 @@ pub const PREVIEW_CHARS: usize = 100;
 pub const MAX_NAME_CHARS: usize = 100;
 /// Longest group description.
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
-/// Longest picture URL.
-pub const MAX_PICTURE_CHARS: usize = 2048;
 /// Longest client nonce.
 pub const MAX_NONCE_CHARS: usize = 64;
 /// Most members one message may mention by name.
@@ -28,25 +27,24 @@ pub const MAX_MENTIONS: usize = 50;
 /// Changes pages: 100 messages unless asked, at most 100.
 pub const CHANGES_PAGES: PageLimit = PageLimit::new(100, 100);
 
-/// A message text: trimmed, 1-4000 characters.
+/// A message text: 1-4000 characters as sent, not blank; stored without the blanks around it.
 pub fn message_text(field: &'static str, text: &str) -> Result<String> {
-    let text = text.trim();
-    if text.is_empty() {
+    if rules::is_blank(text) {
         return Err(ApiError::field(field, "empty", "Write something first."));
     }
-    if text.chars().count() > MAX_TEXT_CHARS {
+    if rules::length(text) > MAX_TEXT_CHARS {
         return Err(ApiError::field(
             field,
             "too_long",
             format!("Use at most {MAX_TEXT_CHARS} characters."),
         ));
     }
-    Ok(text.to_owned())
+    Ok(rules::trim_blank(text).to_owned())
 }
 
 /// A reaction: exactly one emoji (skin tones and other variants included).
 pub fn emoji(value: &str) -> Result<String> {
-    emojis::get(value.trim())
+    emojis::get(value)
         .map(|emoji| emoji.as_str().to_owned())
         .ok_or_else(|| ApiError::field("emoji", "invalid", "React with one emoji."))
 }
@@ -56,9 +54,7 @@ pub fn nonce(nonce: Option<&str>) -> Result<Option<String>> {
     let Some(nonce) = nonce else {
         return Ok(None);
     };
-    let valid = (1..=MAX_NONCE_CHARS).contains(&nonce.len())
-        && nonce.bytes().all(|byte| byte.is_ascii_graphic());
-    if !valid {
+    if !rules::is_nonce(nonce) {
         return Err(ApiError::field(
             "nonce",
             "invalid",
@@ -68,44 +64,43 @@ pub fn nonce(nonce: Option<&str>) -> Result<Option<String>> {
     Ok(Some(nonce.to_owned()))
 }
 
-/// A group name: trimmed, 1-100 characters.
+/// A group name: 1-100 characters as sent, not blank; stored without the blanks around it.
 pub fn group_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() {
+    if rules::is_blank(name) {
         return Err(ApiError::field("name", "empty", "Give the group a name."));
     }
-    if name.chars().count() > MAX_NAME_CHARS {
+    if rules::length(name) > MAX_NAME_CHARS {
         return Err(ApiError::field(
             "name",
             "too_long",
             format!("Use at most {MAX_NAME_CHARS} characters."),
         ));
     }
-    Ok(name.to_owned())
+    Ok(rules::trim_blank(name).to_owned())
 }
 
-/// A description: trimmed, up to 1000 characters; empty means none.
+/// A description: up to 1000 characters as sent; blank means none.
 pub fn description(description: Option<&str>) -> Result<Option<String>> {
-    let Some(description) = description.map(str::trim).filter(|text| !text.is_empty()) else {
+    let Some(description) = description else {
         return Ok(None);
     };
-    if description.chars().count() > MAX_DESCRIPTION_CHARS {
+    if rules::length(description) > MAX_DESCRIPTION_CHARS {
         return Err(ApiError::field(
             "description",
             "too_long",
             format!("Use at most {MAX_DESCRIPTION_CHARS} characters."),
         ));
     }
-    Ok(Some(description.to_owned()))
+    let description = rules::trim_blank(description);
+    Ok((!description.is_empty()).then(|| description.to_owned()))
 }
 
-/// A picture URL: `http(s)://`, up to 2048 characters; empty means none.
+/// A picture URL ([`rules::PICTURE_URL`]); blank means none.
 pub fn picture(picture: Option<&str>) -> Result<Option<String>> {
-    let Some(picture) = picture.map(str::trim).filter(|text| !text.is_empty()) else {
+    let Some(picture) = picture.filter(|text| !rules::is_blank(text)) else {
         return Ok(None);
     };
-    let scheme_ok = picture.starts_with("https://") || picture.starts_with("http://");
-    if !scheme_ok || picture.len() > MAX_PICTURE_CHARS || picture.chars().any(char::is_whitespace) {
+    if !rules::is_picture_url(picture) {
         return Err(ApiError::field(
             "picture",
             "invalid_url",
@@ -194,6 +189,9 @@ pub fn parse_list_cursor(cursor: &str) -> Result<(i64, ObjectId)> {
             "Pass the next_cursor of the previous page.",
         )])
     };
+    if !rules::is_list_cursor(cursor) {
+        return Err(invalid());
+    }
     let (millis, id) = cursor.split_once('_').ok_or_else(invalid)?;
     let millis = millis.parse().map_err(|_| invalid())?;
     let id = ObjectId::parse_str(id).map_err(|_| invalid())?;

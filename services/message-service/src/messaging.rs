@@ -71,15 +71,8 @@ pub async fn send(
     .await?;
     require_writable(state, &conversation, me).await?;
     if let Some(reply_to) = reply_to {
-        store::find(&state.store, conversation.id, reply_to)
-            .await
-            .map_err(|_| {
-                ApiError::field(
-                    "reply_to",
-                    "not_found",
-                    "Reply to a message of this conversation.",
-                )
-            })?;
+        // A message of another conversation is as unknown here as one that does not exist.
+        store::find(&state.store, conversation.id, reply_to).await?;
     }
     if request.mentions.len() > domain::MAX_MENTIONS {
         return Err(ApiError::field(
@@ -120,7 +113,8 @@ pub async fn send(
 }
 
 /// History, newest first (`before` pages back); with `after`, the messages after one, oldest
-/// first (to catch up). Deleted messages keep their place with empty text.
+/// first (to catch up); with both, those between the two, oldest first. Deleted messages keep
+/// their place with empty text.
 pub async fn history(
     state: &AppState,
     me: Uuid,
@@ -137,12 +131,8 @@ pub async fn history(
         }
     };
     let page = match (query.before, query.after) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::field(
-                "after",
-                "conflicts_with_before",
-                "Page with before or after, not both.",
-            ))
+        (Some(before), Some(after)) => {
+            Page::Between(position(after).await?, position(before).await?)
         }
         (Some(before), None) => Page::Before(position(before).await?),
         (None, Some(after)) => Page::After(position(after).await?),

@@ -1,18 +1,18 @@
 //! Validated account fields. Each `parse` turns raw input into a value that is known to be valid,
 //! or into a field error with a stable code.
 
+use chat_models::api::rules;
 use chat_models::{ApiError, FieldError};
 use secrecy::{ExposeSecret, SecretString};
 
-/// 3-32 characters of `A-Z a-z 0-9 _ . -`.
+/// 3-32 characters of `A-Z a-z 0-9 _ . -` ([`rules::USERNAME`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 
 impl Username {
-    /// Validates a username (surrounding whitespace is ignored).
+    /// Validates a username, exactly as sent (the document's pattern allows no spaces).
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let value = raw.trim();
-        let length = value.chars().count();
+        let length = rules::length(raw);
         if length < 3 {
             return Err(FieldError::new(
                 "username",
@@ -27,17 +27,14 @@ impl Username {
                 "Use at most 32 characters.",
             ));
         }
-        if !value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        {
+        if !rules::is_username(raw) {
             return Err(FieldError::new(
                 "username",
                 "invalid_characters",
                 "Use only letters, digits, '_', '.' and '-'.",
             ));
         }
-        Ok(Self(value.to_owned()))
+        Ok(Self(raw.to_owned()))
     }
 
     /// The username as given (case preserved).
@@ -46,29 +43,28 @@ impl Username {
     }
 }
 
-/// A syntactically valid email address, lower-cased.
+/// An email address ([`rules::EMAIL`]), lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
     /// Validates and normalises an address.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let value = raw.trim().to_lowercase();
-        if value.len() > 254 {
+        if rules::length(raw) > rules::EMAIL_MAX {
             return Err(FieldError::new(
                 "email",
                 "too_long",
                 "Use at most 254 characters.",
             ));
         }
-        if !email_address::EmailAddress::is_valid(&value) || !value.contains('@') {
+        if !rules::is_email(raw) {
             return Err(FieldError::new(
                 "email",
                 "invalid_format",
                 "This is not a valid email address.",
             ));
         }
-        Ok(Self(value))
+        Ok(Self(raw.to_ascii_lowercase()))
     }
 
     /// The normalised address.
@@ -117,16 +113,17 @@ impl Password {
 pub struct Bio(Option<String>);
 
 impl Bio {
-    /// Validates a bio; `None`, empty or whitespace-only clears it.
+    /// Validates a bio (its length as sent); `None` or blank clears it, else it is kept
+    /// without the blanks around it.
     pub fn parse(raw: Option<&str>) -> Result<Self, FieldError> {
-        let value = raw.map(str::trim).filter(|value| !value.is_empty());
-        if value.is_some_and(|value| value.chars().count() > 500) {
+        if raw.is_some_and(|value| rules::length(value) > 500) {
             return Err(FieldError::new(
                 "bio",
                 "too_long",
                 "Use at most 500 characters.",
             ));
         }
+        let value = raw.map(rules::trim_blank).filter(|value| !value.is_empty());
         Ok(Self(value.map(str::to_owned)))
     }
 
@@ -136,25 +133,24 @@ impl Bio {
     }
 }
 
-/// An `http(s)://` avatar URL of at most 2048 characters, or none.
+/// An `http(s)://` avatar URL ([`rules::PICTURE_URL`]), or none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfilePicture(Option<String>);
 
 impl ProfilePicture {
     /// Validates an avatar URL; `None` or blank clears it.
     pub fn parse(raw: Option<&str>) -> Result<Self, FieldError> {
-        let Some(value) = raw.map(str::trim).filter(|value| !value.is_empty()) else {
+        let Some(value) = raw.filter(|value| !rules::is_blank(value)) else {
             return Ok(Self(None));
         };
-        if value.len() > 2048 {
+        if rules::length(value) > rules::URL_MAX {
             return Err(FieldError::new(
                 "profile_picture",
                 "too_long",
                 "Use at most 2048 characters.",
             ));
         }
-        let scheme_ok = value.starts_with("https://") || value.starts_with("http://");
-        if !scheme_ok || value.chars().any(char::is_whitespace) {
+        if !rules::is_picture_url(value) {
             return Err(FieldError::new(
                 "profile_picture",
                 "invalid_url",
@@ -196,17 +192,21 @@ mod tests {
 
     #[test]
     fn usernames_follow_length_and_charset_rules() {
-        assert_eq!(
-            Username::parse("  ann_1.x-y ").unwrap().as_str(),
-            "ann_1.x-y"
-        );
+        assert_eq!(Username::parse("ann_1.x-y").unwrap().as_str(), "ann_1.x-y");
         assert_eq!(Username::parse("ab").unwrap_err().code, "too_short");
         assert_eq!(
             Username::parse(&"a".repeat(33)).unwrap_err().code,
             "too_long"
         );
         assert!(Username::parse(&"a".repeat(32)).is_ok());
-        for bad in ["bad name", "émile", "a@b.c", "semi;colon", "tab\tx"] {
+        for bad in [
+            "bad name",
+            "émile",
+            "a@b.c",
+            "semi;colon",
+            "tab\tx",
+            " ann ",
+        ] {
             assert_eq!(
                 Username::parse(bad).unwrap_err().code,
                 "invalid_characters",
@@ -218,11 +218,12 @@ mod tests {
     #[test]
     fn emails_are_validated_and_lowercased() {
         assert_eq!(
-            Email::parse(" Ann@Example.COM ").unwrap().as_str(),
+            Email::parse("Ann@Example.COM").unwrap().as_str(),
             "ann@example.com"
         );
         for bad in [
             "",
+            " ann@example.com",
             "ann",
             "ann@",
             "@example.com",

@@ -31,14 +31,16 @@ pub enum Relationship {
     BlockedBy,
 }
 
-/// `POST /friends/requests`: name the user by exactly one of the two.
+/// `POST /friends/requests`: name the user by exactly one of the two (the document says so
+/// with a `oneOf`; both or neither is `422 one_target`).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SendFriendRequest {
     /// The other user's username (case-insensitive).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::present")]
     pub username: Option<String>,
     /// The other user's uuid.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::present")]
     pub user_uuid: Option<Uuid>,
 }
 
@@ -91,17 +93,22 @@ pub struct UserSincePage {
 
 /// Paging of request lists.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RequestPageQuery {
     /// Page size, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// Cursor from the previous page.
-    pub after: Option<u64>,
+    /// Cursor from the previous page (`next_cursor`).
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
 }
 
 /// Paging of friends and blocks.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserPageQuery {
     /// Page size, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Cursor from the previous page.
     pub after: Option<Uuid>,
@@ -109,6 +116,7 @@ pub struct UserPageQuery {
 
 /// `GET /internal/relationships?a=&b=`.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PairQuery {
     /// One user.
     pub a: Uuid,

@@ -2,6 +2,7 @@
 
 pub mod friend;
 pub mod message;
+pub mod rules;
 pub mod user;
 pub mod ws;
 
@@ -54,6 +55,17 @@ where
     D: Deserializer<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Deserialises an optional field that may be absent but not `null` (a PATCH field with
+/// nothing to clear). Use with `#[serde(default, deserialize_with = "present")]` and
+/// `#[schema(nullable = false)]`.
+pub fn present<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]

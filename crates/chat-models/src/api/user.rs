@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::double_option;
+use super::{double_option, present};
 
 /// How a sign-in hands over its tokens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -22,13 +22,20 @@ pub enum TokenDelivery {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 3-32 characters of `A-Z a-z 0-9 _ . -`, unique regardless of case.
+    #[schema(pattern = "^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
-    /// A valid email address, unique.
+    /// An email address, unique regardless of case (stored lower-cased).
+    #[schema(
+        pattern = r"^[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$",
+        max_length = 254
+    )]
     pub email: String,
     /// 8-128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
-    /// Up to 500 characters.
+    /// Up to 500 characters; blank means none.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub bio: Option<String>,
     /// Cookies (default) or body.
     #[serde(default)]
@@ -39,8 +46,10 @@ pub struct RegisterRequest {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// Email address or username.
+    #[schema(min_length = 1)]
     pub login: String,
     /// The password.
+    #[schema(min_length = 1)]
     pub password: String,
     /// Cookies (default) or body.
     #[serde(default)]
@@ -118,22 +127,30 @@ pub struct PublicUser {
     pub created_at: DateTime<Utc>,
 }
 
-/// `PATCH /users/me`: omitted fields stay, `null` clears an optional field.
+/// `PATCH /users/me`: omitted fields stay, `null` clears an optional field; at least one
+/// field, and no others.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
     /// New username.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, pattern = "^[A-Za-z0-9_.-]{3,32}$")]
     pub username: Option<String>,
     /// New email.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(
+        nullable = false,
+        pattern = r"^[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$",
+        max_length = 254
+    )]
     pub email: Option<String>,
-    /// New bio; `null` or `""` clears it.
+    /// New bio, up to 500 characters; `null` or blank clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub bio: Option<Option<String>>,
-    /// New avatar URL (`http(s)://`); `null` clears it.
+    /// New avatar URL (`http(s)://`, printable ASCII); `null` or blank clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^([ \t\n\r]*|https?://[!-~]+)$", max_length = 2048)]
     pub profile_picture: Option<Option<String>>,
 }
 
@@ -143,6 +160,7 @@ pub struct ChangePasswordRequest {
     /// The password in use now.
     pub current_password: String,
     /// The new password, 8-128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -186,24 +204,34 @@ pub struct Availability {
 
 /// `GET /auth/check-email`.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EmailQuery {
     /// Address to check.
+    #[param(
+        pattern = r"^[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$",
+        max_length = 254
+    )]
     pub email: String,
 }
 
 /// `GET /auth/check-username`.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsernameQuery {
     /// Username to check.
+    #[param(pattern = "^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
 }
 
 /// `GET /users/search`.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserSearchQuery {
     /// Username prefix, 1-32 characters, case-insensitive.
+    #[param(min_length = 1, max_length = 32)]
     pub q: String,
     /// Page size, 1-50 (default 20).
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
     /// Cursor: `next_cursor` of the previous page.
     pub after: Option<String>,
@@ -221,11 +249,13 @@ pub struct UserPage {
 /// `POST /internal/users/batch`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct BatchUsersRequest {
-    /// Users to fetch by uuid.
+    /// Users to fetch by uuid (with `usernames`, at most 500 in all).
     #[serde(default)]
+    #[schema(max_items = 500)]
     pub uuids: Vec<Uuid>,
     /// Users to fetch by username (case-insensitive).
     #[serde(default)]
+    #[schema(max_items = 500)]
     pub usernames: Vec<String>,
 }
 

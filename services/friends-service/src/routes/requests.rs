@@ -149,7 +149,11 @@ async fn list(
     query: RequestPageQuery,
 ) -> Result<FriendRequestPage> {
     let limit = PAGES.resolve(query.limit)?;
-    let mut rows = requests::list_pending(&state.db, me, direction, query.after, limit + 1).await?;
+    let after =
+        query.after.map(u64::try_from).transpose().map_err(|_| {
+            ApiError::field("after", "out_of_range", "Pass a page's `next_cursor`.")
+        })?;
+    let mut rows = requests::list_pending(&state.db, me, direction, after, limit + 1).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_cursor = if more {

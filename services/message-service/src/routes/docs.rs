@@ -35,6 +35,40 @@ use super::{conversations, groups, messages, reactions};
         reactions::pin_message,
         reactions::unpin_message,
         reactions::list_pins,
-    )
+    ),
+    modifiers(&KnownEmoji)
 )]
 pub struct ApiDoc;
+
+/// The `{emoji}` of the reaction routes is one of the emoji the server knows (the `emojis`
+/// crate, skin tones included), each spelled as the server stores it; the document lists
+/// them, so a client can tell a valid reaction from an invalid one (also accepted: the
+/// unqualified spellings, stored qualified).
+struct KnownEmoji;
+
+impl utoipa::Modify for KnownEmoji {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ObjectBuilder, Type};
+        let known: Vec<&str> = emojis::iter()
+            .flat_map(|emoji| {
+                let tones = emoji.skin_tones().into_iter().flatten();
+                std::iter::once(emoji).chain(tones)
+            })
+            .map(emojis::Emoji::as_str)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.put, &mut item.delete].into_iter().flatten() {
+                let parameters = operation.parameters.iter_mut().flatten();
+                for parameter in parameters.filter(|parameter| parameter.name == "emoji") {
+                    let schema = ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(known.iter().copied()))
+                        .build();
+                    parameter.schema = Some(schema.into());
+                }
+            }
+        }
+    }
+}

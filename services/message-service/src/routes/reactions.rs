@@ -51,7 +51,8 @@ pub async fn add_reaction(
     ("emoji" = String, Path, description = "One emoji, percent-encoded")),
     security(("bearer" = []), ("cookie" = [])), responses(
     (status = 200, body = MessageView),
-    (status = 404, body = chat_models::error::ErrorBody, description = "`conversation_not_found`, `message_not_found`")))]
+    (status = 404, body = chat_models::error::ErrorBody, description = "`conversation_not_found`, `message_not_found`"),
+    (status = 422, body = chat_models::error::ErrorBody, description = "`validation_failed`: not an emoji")))]
 pub async fn remove_reaction(
     State(state): State<AppState>,
     auth: AuthUser,

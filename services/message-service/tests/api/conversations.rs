@@ -359,6 +359,18 @@ async fn group_admins_manage_members_and_details() {
     assert_eq!(renamed["name"], "Trip 2026");
     assert!(renamed["description"].is_null());
     assert_eq!(renamed["picture"], "https://img.test/p.png");
+    // An array is not an edit (serde would read it as the fields in order).
+    let array = stack
+        .expect(
+            Method::PATCH,
+            &path,
+            &ann,
+            Some(json!(["renamed"])),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    assert_eq!(code(&array), "malformed_json");
+    assert_eq!(stack.conversation(&ann, &id).await["name"], "Trip 2026");
 
     let members = format!("/conversations/{id}/members");
     stack

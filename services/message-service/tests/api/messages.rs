@@ -387,11 +387,6 @@ async fn bad_messages_get_clear_errors() {
             "reply_to",
             "invalid_id",
         ),
-        (
-            json!({ "text": "ok", "reply_to": ObjectId::new().to_hex() }),
-            "reply_to",
-            "not_found",
-        ),
     ] {
         let error = stack
             .expect(
@@ -405,6 +400,18 @@ async fn bad_messages_get_clear_errors() {
         assert_eq!(error["error"]["details"][0]["field"], field);
         assert_eq!(error["error"]["details"][0]["code"], problem);
     }
+    // A well-formed reference to a message this conversation does not have: not found, as
+    // the message's own path would be.
+    let unknown = stack
+        .expect(
+            Method::POST,
+            &path,
+            &ann,
+            Some(json!({ "text": "ok", "reply_to": ObjectId::new().to_hex() })),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    assert_eq!(unknown["error"]["code"], "message_not_found");
     stack
         .expect(
             Method::POST,
@@ -433,16 +440,32 @@ async fn bad_messages_get_clear_errors() {
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    let both = format!("{path}?before={0}&after={0}", ObjectId::new().to_hex());
-    stack
-        .expect(
-            Method::GET,
-            &both,
+    // With both, the messages between the two, oldest first.
+    let sent: Vec<String> = {
+        let mut sent = Vec::new();
+        for text in ["first", "middle", "last"] {
+            sent.push(
+                stack.send(&ann, &id, text).await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        sent
+    };
+    let between = stack
+        .get(
+            &format!("{path}?after={}&before={}", sent[0], sent[2]),
             &ann,
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
+    let texts: Vec<&str> = between["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|message| message["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["middle"]);
     let unknown = stack
         .expect(
             Method::GET,

@@ -37,10 +37,10 @@ pub fn router() -> Router<AppState> {
 /// # `POST /auth/register`
 /// Creates an account and signs it in.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest, responses(
+    (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`", headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
     (status = 201, body = AuthResponse, description = "Signed in; cookies set unless `token_delivery` is `body`"),
     (status = 409, body = chat_models::error::ErrorBody, description = "`username_taken` or `email_taken`"),
-    (status = 422, body = chat_models::error::ErrorBody, description = "`validation_failed`"),
-    (status = 429, body = chat_models::error::ErrorBody)))]
+    (status = 422, body = chat_models::error::ErrorBody, description = "`validation_failed`")))]
 pub async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -97,9 +97,9 @@ pub async fn register(
 /// # `POST /auth/login`
 /// Signs in with an email or a username and the password.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses(
+    (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`", headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
     (status = 200, body = AuthResponse),
     (status = 401, body = chat_models::error::ErrorBody, description = "`invalid_credentials`"),
-    (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`, with `Retry-After`"),
     (status = 503, body = chat_models::error::ErrorBody, description = "`server_busy`, with `Retry-After`")))]
 pub async fn login(
     State(state): State<AppState>,
@@ -112,9 +112,8 @@ pub async fn login(
         .limiter
         .hit("login_ip", &ip.to_string(), limits.login_ip)
         .await?;
-    let login = request.login.trim().to_lowercase();
     let mut missing = Vec::new();
-    if login.is_empty() {
+    if request.login.is_empty() {
         missing.push(FieldError::new(
             "login",
             "required",
@@ -131,6 +130,7 @@ pub async fn login(
     if !missing.is_empty() {
         return Err(ApiError::Validation(missing));
     }
+    let login = request.login.trim().to_lowercase();
     let user = if login.contains('@') {
         users::fetch_user_by_email(&state.db, &login).await?
     } else {
@@ -163,9 +163,9 @@ pub async fn login(
 /// Exchanges the refresh token (body field, else cookie) for a new pair. The old token stops
 /// working; presenting it again revokes the whole session.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
+    (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`", headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
     (status = 200, body = AuthResponse),
-    (status = 401, body = chat_models::error::ErrorBody, description = "`invalid_refresh_token`"),
-    (status = 429, body = chat_models::error::ErrorBody)))]
+    (status = 401, body = chat_models::error::ErrorBody, description = "`invalid_refresh_token`")))]
 pub async fn refresh(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

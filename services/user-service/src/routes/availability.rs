@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
 /// # `GET /auth/check-email`
 /// Whether an address can be used for a new account.
 #[utoipa::path(get, path = "/auth/check-email", tag = "auth", params(EmailQuery), responses(
+    (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`", headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
     (status = 200, body = Availability), (status = 422, body = chat_models::error::ErrorBody)))]
 pub async fn check_email(
     State(state): State<AppState>,
@@ -36,6 +37,7 @@ pub async fn check_email(
 /// # `GET /auth/check-username`
 /// Whether a username can be used for a new account (case-insensitive).
 #[utoipa::path(get, path = "/auth/check-username", tag = "auth", params(UsernameQuery), responses(
+    (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`", headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
     (status = 200, body = Availability), (status = 422, body = chat_models::error::ErrorBody)))]
 pub async fn check_username(
     State(state): State<AppState>,

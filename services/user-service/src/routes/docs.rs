@@ -32,6 +32,25 @@ use super::{auth, availability, internal, keys, me, sessions, users};
         users::get_user_by_username,
         users::search_users,
         internal::batch_users,
-    )
+    ),
+    modifiers(&AtLeastOneChange)
 )]
 pub struct ApiDoc;
+
+/// `PATCH /users/me` needs at least one field. utoipa 5.5 writes `#[schema(min_properties)]`
+/// as `maxProperties`, so the bound is set here.
+struct AtLeastOneChange;
+
+impl utoipa::Modify for AtLeastOneChange {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let schema = openapi
+            .components
+            .as_mut()
+            .and_then(|components| components.schemas.get_mut("UpdateMeRequest"));
+        if let Some(RefOr::T(Schema::Object(object))) = schema {
+            object.min_properties = Some(1);
+            object.max_properties = None;
+        }
+    }
+}

@@ -118,6 +118,7 @@ pub async fn update_me(
 /// Changes the password (the current one is required). Every other session is signed out.
 #[utoipa::path(put, path = "/users/me/password", tag = "me", request_body = ChangePasswordRequest,
     security(("bearer" = []), ("cookie" = [])), responses(
+    (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`", headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
     (status = 204),
     (status = 403, body = chat_models::error::ErrorBody, description = "`invalid_credentials`: wrong current password"),
     (status = 422, body = chat_models::error::ErrorBody)))]
@@ -129,14 +130,16 @@ pub async fn change_password(
     let new_password = Password::parse(request.new_password, "new_password")
         .map_err(|error| ApiError::Validation(vec![error]))?;
     let user = current_row(&state, &auth).await?;
-    if new_password.same_as(&request.current_password) {
+    // The current password first: an unchanged one is only news to whoever knows it.
+    let unchanged = new_password.same_as(&request.current_password);
+    confirm_password(&state, &user, request.current_password).await?;
+    if unchanged {
         return Err(ApiError::field(
             "new_password",
             "unchanged",
             "Choose a password different from the current one.",
         ));
     }
-    confirm_password(&state, &user, request.current_password).await?;
     let hash = state.passwords.hash(new_password.into_secret()).await?;
     // Other sessions go first: if that fails, nothing changed; if the update then fails,
     // they are signed out but the old password still works, which is safe.
@@ -150,6 +153,7 @@ pub async fn change_password(
 /// `user.deleted` so the other services remove what they hold.
 #[utoipa::path(delete, path = "/users/me", tag = "me", request_body = DeleteAccountRequest,
     security(("bearer" = []), ("cookie" = [])), responses(
+    (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`", headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
     (status = 204, description = "Deleted; cookies cleared"),
     (status = 403, body = chat_models::error::ErrorBody, description = "`invalid_credentials`: wrong password")))]
 pub async fn delete_me(

@@ -60,6 +60,7 @@ const SEARCH_PAGES: PageLimit = PageLimit::new(20, 50);
 /// Users whose username starts with `q` (case-insensitive), by username, a page at a time.
 #[utoipa::path(get, path = "/users/search", tag = "users", params(UserSearchQuery),
     security(("bearer" = []), ("cookie" = [])), responses(
+    (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`", headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
     (status = 200, body = UserPage), (status = 422, body = chat_models::error::ErrorBody)))]
 pub async fn search_users(
     State(state): State<AppState>,
@@ -68,9 +69,8 @@ pub async fn search_users(
     AppQuery(query): AppQuery<UserSearchQuery>,
 ) -> Result<AppJson<UserPage>> {
     limit_lookups(&state, &client).await?;
-    let prefix = query.q.trim();
     let mut errors = Vec::new();
-    if prefix.is_empty() || prefix.chars().count() > 32 {
+    if !(1..=32).contains(&query.q.chars().count()) {
         errors.push(FieldError::new(
             "q",
             "invalid_length",
@@ -84,6 +84,7 @@ pub async fn search_users(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
+    let prefix = query.q.trim();
     // One extra row tells whether another page exists.
     let mut rows =
         users::search_by_prefix(&state.db, prefix, query.after.as_deref(), limit + 1).await?;

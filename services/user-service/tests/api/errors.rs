@@ -31,6 +31,18 @@ async fn malformed_bodies_get_json_errors_not_500s() {
     assert_eq!(wrong_type.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(wrong_type).await, "malformed_json");
 
+    // The fields of a body in order, as an array, are not an object.
+    let register = app.url("/auth/register");
+    let array = app
+        .client
+        .post(&register)
+        .json(&json!(["arr", "arr@example.com", "correct horse battery"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(array.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(array).await, "malformed_json");
+
     let not_json = app
         .client
         .post(&url)

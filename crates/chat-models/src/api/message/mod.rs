@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::double_option;
 use super::user::PublicUser;
+use super::{double_option, present};
 
 /// A message as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -158,10 +158,13 @@ pub struct ConversationPage {
 
 /// `GET /conversations` paging.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConversationPageQuery {
     /// Page size, 1-50 (default 20).
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{1,18}_[0-9a-fA-F]{24}$")]
     pub cursor: Option<String>,
 }
 
@@ -175,10 +178,12 @@ pub struct OpenDirect {
 /// `POST /conversations/groups`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct CreateGroup {
-    /// 1-100 characters.
+    /// 1-100 characters, not blank.
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^ \t\n\r]")]
     pub name: String,
-    /// Up to 1000 characters.
+    /// Up to 1000 characters; blank means none.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// Friends of the caller to add (the caller joins as admin).
     #[serde(default)]
@@ -188,16 +193,22 @@ pub struct CreateGroup {
 /// `PATCH /conversations/{id}`: omitted fields stay; `null` clears description and picture.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct UpdateGroup {
-    /// New name, 1-100 characters.
-    #[serde(default)]
+    /// New name, 1-100 characters, not blank.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 100,
+        pattern = r"[^ \t\n\r]"
+    )]
     pub name: Option<String>,
-    /// New description, up to 1000 characters, or `null`.
+    /// New description, up to 1000 characters; `null` or blank clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     pub description: Option<Option<String>>,
-    /// New picture URL (`http(s)://`), or `null`.
+    /// New picture URL (`http(s)://`, printable ASCII); `null` or blank clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^([ \t\n\r]*|https?://[!-~]+)$", max_length = 2048)]
     pub picture: Option<Option<String>>,
 }
 
@@ -218,18 +229,22 @@ pub struct TransferAdmin {
 /// `POST /conversations/{id}/messages` (and the WebSocket `message.send` frame).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 pub struct SendMessage {
-    /// 1-4000 characters after trimming.
+    /// 1-4000 characters, not blank (stored without the blanks around it).
+    #[schema(min_length = 1, max_length = 4000, pattern = r"[^ \t\n\r]")]
     pub text: String,
     /// The id of a message of the same conversation this answers.
     #[serde(default)]
+    #[schema(pattern = "^[0-9a-fA-F]{24}$")]
     pub reply_to: Option<String>,
-    /// A client-chosen id (1-64 characters) for this send: a retry with the same nonce returns
-    /// the message stored the first time instead of storing a duplicate.
+    /// A client-chosen id (1-64 printable ASCII characters) for this send: a retry with the
+    /// same nonce returns the message stored the first time instead of storing a duplicate.
     #[serde(default)]
+    #[schema(pattern = "^[!-~]{1,64}$")]
     pub nonce: Option<String>,
     /// Members the text mentions (at most 50; others than members are dropped). The text
     /// refers to them by tokens of the client's choice; the server does not parse `@name`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 50)]
     pub mentions: Vec<Uuid>,
     /// `@everyone`: mentions every member (a group's admin only).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -239,19 +254,24 @@ pub struct SendMessage {
 /// `PATCH /conversations/{id}/messages/{message_id}`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct EditMessage {
-    /// The new text, 1-4000 characters after trimming.
+    /// The new text, 1-4000 characters, not blank.
+    #[schema(min_length = 1, max_length = 4000, pattern = r"[^ \t\n\r]")]
     pub text: String,
 }
 
 /// `GET /conversations/{id}/messages` paging: newest first by default; with `after`, oldest
 /// first from just after that message (to catch up).
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Messages older than this message id.
+    #[param(pattern = "^[0-9a-fA-F]{24}$")]
     pub before: Option<String>,
     /// Messages newer than this message id (ascending).
+    #[param(pattern = "^[0-9a-fA-F]{24}$")]
     pub after: Option<String>,
     /// Page size, 1-100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 

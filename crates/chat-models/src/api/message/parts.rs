@@ -64,10 +64,13 @@ pub struct ReactionChange {
 
 /// `GET /conversations/{id}/changes` paging.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// The version the client has (from `version` of the conversation or of a page); 0: all.
+    #[param(minimum = 0)]
     pub since: Option<i64>,
     /// Page size, 1-100 (default 100).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 

@@ -180,6 +180,8 @@ pub enum Page {
     Before(i64),
     /// Newer than this position, oldest first.
     After(i64),
+    /// Newer than the first position and older than the second, oldest first.
+    Between(i64, i64),
 }
 
 /// A page of history, `limit` messages at most, on the `{conversationId, seq}` index.
@@ -210,6 +212,10 @@ pub fn history_query(conversation: ObjectId, page: Page) -> (Document, i32) {
         ),
         Page::After(seq) => (
             doc! { "conversationId": conversation, "seq": { "$gt": seq } },
+            1,
+        ),
+        Page::Between(after, before) => (
+            doc! { "conversationId": conversation, "seq": { "$gt": after, "$lt": before } },
             1,
         ),
     }
