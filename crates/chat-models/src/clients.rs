@@ -14,7 +14,9 @@ use crate::api::friend::{FriendsCheckRequest, FriendsCheckResponse};
 use crate::api::user::{BatchUsersRequest, BatchUsersResponse, PublicUser};
 use redis::aio::ConnectionManager;
 
-use crate::auth::{Authenticator, Jwks, JwtVerifier, SessionRevocations, SERVICE_TOKEN_HEADER};
+use crate::auth::{
+    Authenticator, FetchJwks, Jwks, SessionRevocations, TrustedKeys, SERVICE_TOKEN_HEADER,
+};
 use crate::config::{CommonConfig, UserServiceConfig};
 use crate::{ApiError, Result};
 
@@ -121,15 +123,17 @@ impl UserDirectory {
         redis: ConnectionManager,
     ) -> anyhow::Result<Authenticator> {
         let url = users.jwks_url();
-        let jwks = self
-            .jwks(&url)
+        let directory = self.clone();
+        let fetch: FetchJwks = std::sync::Arc::new(move || {
+            let (directory, url) = (directory.clone(), url.clone());
+            Box::pin(async move { directory.jwks(&url).await })
+        });
+        let keys = TrustedKeys::published(&common.jwt_issuer, &common.jwt_audience, fetch)
             .await
             .context("cannot load the access-token keys")?;
-        let mut verifier = JwtVerifier::new(&common.jwt_issuer, &common.jwt_audience);
-        verifier.add_jwks(&jwks)?;
         let prefix = &common.redis_key_prefix;
         Ok(Authenticator {
-            verifier: std::sync::Arc::new(verifier),
+            keys: std::sync::Arc::new(keys),
             revocations: SessionRevocations::new(redis, prefix, common.revocation_ttl()),
         })
     }

@@ -37,6 +37,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let auth = users
         .authenticator(&config.users, common, redis.clone())
         .await?;
+    let key_refresh = auth.keys.clone().keep_fresh();
 
     let outbox_signal = OutboxSignal::default();
     let relay = tokio::spawn(outbox::run_relay(
@@ -79,5 +80,5 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         Some(sampler),
     )
     .await?
-    .with_background([relay, cleanup]))
+    .with_background([relay, cleanup, key_refresh]))
 }

@@ -38,6 +38,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let auth = users
         .authenticator(&config.users, common, redis.clone())
         .await?;
+    let key_refresh = auth.keys.clone().keep_fresh();
     let presence = PresenceStore::new(
         redis.clone(),
         prefix,
@@ -132,7 +133,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         None,
     )
     .await?
-    .with_background([consumer, tail, ephemeral, limits.sweep()])
+    .with_background([consumer, tail, ephemeral, limits.sweep(), key_refresh])
     // Tells clients to reconnect (to another instance) and resume.
     .on_shutdown(move || hub.close_all()))
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use chat_models::auth::{Authenticator, ServiceToken, SessionRevocations};
+use chat_models::auth::{Authenticator, ServiceToken, SessionRevocations, TrustedKeys};
 use chat_models::events::EventPublisher;
 use chat_models::outbox::{self, OutboxSignal};
 use chat_models::ratelimit::RateLimiter;
@@ -47,7 +47,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
 
     let prefix = &common.redis_key_prefix;
     let auth = Authenticator {
-        verifier: Arc::new(signer.verifier()),
+        keys: Arc::new(TrustedKeys::fixed(signer.verifier())),
         revocations: SessionRevocations::new(redis.clone(), prefix, common.revocation_ttl()),
     };
     crate::revocations::seed(&tokens, &auth.revocations)

@@ -6,10 +6,14 @@
 #[cfg(feature = "server")]
 mod extract;
 #[cfg(feature = "redis")]
+mod keys;
+#[cfg(feature = "redis")]
 mod revocations;
 
 #[cfg(feature = "server")]
 pub use extract::{access_token, ServiceCaller, ServiceToken};
+#[cfg(feature = "redis")]
+pub use keys::{FetchJwks, TrustedKeys, REFRESH_EVERY, UNKNOWN_KEY_COOLDOWN};
 #[cfg(feature = "redis")]
 pub use revocations::{Authenticator, SessionRevocations};
 
@@ -138,6 +142,19 @@ impl JwtVerifier {
             self.keys.insert(jwk.kid.clone(), key);
         }
         Ok(())
+    }
+
+    /// Whether no key is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Whether `token` names (`kid`) a key this verifier has.
+    pub fn knows_key_of(&self, token: &str) -> bool {
+        jsonwebtoken::decode_header(token)
+            .ok()
+            .and_then(|header| header.kid)
+            .is_some_and(|kid| self.keys.contains_key(&kid))
     }
 
     /// Checks signature, algorithm, key id, issuer, audience and expiry.

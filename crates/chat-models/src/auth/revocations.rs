@@ -11,7 +11,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use uuid::Uuid;
 
-use super::{AuthUser, JwtVerifier};
+use super::{AuthUser, TrustedKeys};
 use crate::error::{ApiError, ErrorCode, Result};
 
 /// Revoked sessions, kept in Redis until every access token of theirs has expired.
@@ -110,7 +110,7 @@ impl SessionRevocations {
 #[derive(Clone, Debug)]
 pub struct Authenticator {
     /// Signature and claim checks.
-    pub verifier: Arc<JwtVerifier>,
+    pub keys: Arc<TrustedKeys>,
     /// Revoked-session lookups.
     pub revocations: SessionRevocations,
 }
@@ -118,7 +118,7 @@ pub struct Authenticator {
 impl Authenticator {
     /// Verifies a token and refuses it when its session was revoked.
     pub async fn authenticate(&self, token: &str) -> Result<AuthUser> {
-        let claims = self.verifier.verify(token)?;
+        let claims = self.keys.verify(token).await?;
         if self.revocations.is_revoked(claims.sid).await? {
             return Err(ApiError::Unauthorized(ErrorCode::SessionRevoked));
         }
