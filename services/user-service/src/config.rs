@@ -60,7 +60,8 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_LOGIN_IP", default_value = "30/300")]
     pub rate_limit_login_ip: RateLimit,
 
-    /// Failed logins per account before it is locked for the rest of the window.
+    /// Failed logins per login as typed (case aside) before it is locked for the rest of the
+    /// window; also wrong current passwords, per account.
     #[arg(long, env = "RATE_LIMIT_LOGIN_ACCOUNT", default_value = "5/900")]
     pub rate_limit_login_account: RateLimit,
 

@@ -29,7 +29,8 @@ async fn jwks(State(published): State<Published>) -> Json<Jwks> {
         .json()
         .await
         .unwrap();
-    jwks.keys.extend(published.extra.lock().unwrap().iter().cloned());
+    jwks.keys
+        .extend(published.extra.lock().unwrap().iter().cloned());
     Json(jwks)
 }
 

@@ -136,11 +136,11 @@ pub async fn login(
     } else {
         users::fetch_user_by_username(&state.db, &login).await?
     };
-    // Attempts count per account (however its name is spelled) and are counted before the
-    // hash, so parallel guesses cannot all slip under the limit; a success resets the count.
-    let account_key = user
-        .as_ref()
-        .map_or_else(|| login.clone(), |user| user.uuid.clone());
+    // Attempts count per login as typed (case aside), existing or not, and before the hash, so
+    // parallel guesses cannot all slip under the limit; a success resets the count. Not per
+    // account: a lock-out reached through the username would show on the email too, telling
+    // anyone which username and email belong together.
+    let account_key = login.clone();
     state
         .limiter
         .hit("login_account", &account_key, limits.login_account)
