@@ -123,6 +123,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         }
     }));
 
+    let presence_sweep = tokio::spawn(crate::gateway::backend::announce_expired(state.clone()));
     let router =
         crate::routes::router(state.clone()).merge(crate::gateway::router().with_state(state));
     let hub = gateway.hub;
@@ -133,7 +134,14 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         None,
     )
     .await?
-    .with_background([consumer, tail, ephemeral, limits.sweep(), key_refresh])
+    .with_background([
+        consumer,
+        tail,
+        ephemeral,
+        limits.sweep(),
+        key_refresh,
+        presence_sweep,
+    ])
     // Tells clients to reconnect (to another instance) and resume.
     .on_shutdown(move || hub.close_all()))
 }

@@ -153,6 +153,24 @@ impl Backend for AppState {
     }
 }
 
+/// Announces offline, every sweep interval, the users whose last socket expired without a
+/// goodbye (its instance crashed or lost Redis); one instance announces each.
+pub async fn announce_expired(state: AppState) {
+    let mut every = tokio::time::interval(state.presence.sweep_interval());
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match state.presence.expired(100).await {
+            Ok(users) => {
+                for (user, seen) in users {
+                    announce_presence(&state, user, Some(seen)).await;
+                }
+            }
+            Err(error) => tracing::debug!(error = ?error, "presence sweep failed"),
+        }
+    }
+}
+
 /// Tells `user`'s friends they came online (`seen: None`) or went offline.
 async fn announce_presence(state: &AppState, user: Uuid, seen: Option<bson::DateTime>) {
     let audience = match state.friends.friends_of(user).await {

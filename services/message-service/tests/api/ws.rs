@@ -151,6 +151,44 @@ async fn typing_is_relayed_and_expires_by_itself() {
 }
 
 #[tokio::test]
+async fn users_of_a_crashed_instance_are_announced_offline_once() {
+    let fast = ["--ws-ping-interval-secs=1", "--presence-ttl-secs=3"];
+    let stack = Stack::messages().await;
+    let (watcher, doomed, bystander) = (
+        stack.instance(&fast).await,
+        stack.instance(&fast).await,
+        stack.instance(&fast).await,
+    );
+    let (ann, bob, _) = friends_with_direct(&stack).await;
+    let (mut bob_ws, _) = WsClient::open(&watcher.url, &bob).await;
+    let (_ann_ws, _) = WsClient::open(&doomed.url, &ann).await;
+    let online = next_frame!(bob_ws, ServerFrame::PresenceUpdated(presence) => presence);
+    assert!(online.online);
+
+    // kill -9: no socket says goodbye. Some instance notices the expiry and tells Bob.
+    drop(doomed);
+    let offline = loop {
+        match bob_ws.next_within(Duration::from_secs(15)).await {
+            Some(ServerFrame::PresenceUpdated(presence)) => break presence,
+            Some(_) => continue,
+            None => panic!("no offline presence within 15 s"),
+        }
+    };
+    assert!(!offline.online);
+    assert!(offline.last_seen.is_some());
+    // Once: three instances sweep, one announces.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let later = bob_ws.drain("after-expiry").await;
+    assert!(
+        later
+            .iter()
+            .all(|f| !matches!(f, ServerFrame::PresenceUpdated(_))),
+        "{later:?}"
+    );
+    drop(bystander);
+}
+
+#[tokio::test]
 async fn friends_see_presence_come_and_go_with_last_seen() {
     let stack = Stack::messages().await;
     let (one, two) = (stack.instance(&[]).await, stack.instance(&[]).await);
