@@ -18,6 +18,7 @@ pub mod gateway;
 pub mod groups;
 pub mod limits;
 pub mod messaging;
+pub mod outbox;
 pub mod pins;
 pub mod presence;
 pub mod previews;

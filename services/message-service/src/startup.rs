@@ -15,6 +15,7 @@ use crate::db::Store;
 use crate::gateway::hub::Hub;
 use crate::gateway::{fanout, Gateway, GatewaySettings};
 use crate::limits::UserLimits;
+use crate::outbox::Outbox;
 use crate::presence::{LastSeenDoc, PresenceStore};
 use crate::state::{AppState, Settings};
 
@@ -68,13 +69,16 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         config.message_rate_limit,
         config.typing_rate_limit,
     )?);
+    let outbox = Outbox::new(&db, EventPublisher::for_prefix(redis.clone(), prefix))
+        .await
+        .context("reading the event outbox")?;
     let state = AppState {
         store,
         redis: redis.clone(),
         auth,
         users,
         friends,
-        events: EventPublisher::for_prefix(redis, prefix),
+        outbox: outbox.clone(),
         presence,
         service_token: ServiceToken(Arc::new(common.service_token.clone())),
         settings: Arc::new(Settings {
@@ -141,6 +145,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         limits.sweep(),
         key_refresh,
         presence_sweep,
+        outbox.relay(),
     ])
     // Tells clients to reconnect (to another instance) and resume.
     .on_shutdown(move || hub.close_all()))

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use chat_models::auth::{Authenticator, ServiceToken};
 use chat_models::clients::{FriendsDirectory, UserDirectory};
-use chat_models::events::{DomainEvent, EventPublisher};
+use chat_models::events::DomainEvent;
 use chat_models::health::{self, ChecksFuture, Readiness};
 
 use crate::db::Store;
@@ -25,8 +25,8 @@ pub struct AppState {
     pub users: UserDirectory,
     /// Friendships from friends-service.
     pub friends: FriendsDirectory,
-    /// The event stream.
-    pub events: EventPublisher,
+    /// The event stream, with a MongoDB fallback while Redis is away.
+    pub outbox: crate::outbox::Outbox,
     /// Who is online, across instances.
     pub presence: PresenceStore,
     /// The `/internal` shared secret.
@@ -51,14 +51,11 @@ pub struct Settings {
 }
 
 impl AppState {
-    /// Publishes an event after the change it describes is stored. A failure is logged, not
-    /// returned: the change stands, and clients that missed the live event catch up from
-    /// MongoDB (history pages with `after`, and the gateway's resume).
+    /// Publishes an event after the change it describes is stored (parked in MongoDB while
+    /// Redis is away). A failure is logged, not returned: the change stands, and clients that
+    /// missed the live event catch up from MongoDB (history pages with `after`, and resume).
     pub async fn publish(&self, event: DomainEvent) {
-        let name = event.name();
-        if let Err(error) = self.events.publish(event).await {
-            tracing::warn!(event = name, error = %error, "could not publish an event");
-        }
+        self.outbox.publish(event).await;
     }
 }
 

@@ -90,6 +90,56 @@ async fn while_redis_is_down_requests_get_503_at_once_then_recover_and_revocatio
 }
 
 #[tokio::test]
+async fn a_message_sent_while_redis_is_down_reaches_the_other_member_when_it_returns() {
+    use chat_models::api::message::SendMessage;
+    use chat_models::api::ws::{ClientMessage, SendFrame, ServerFrame};
+    use chat_testkit::{next_frame, WsClient};
+
+    let mut redis = RedisServer::start().await;
+    let stack = Stack::builder(Service::Messages)
+        .redis(redis.url())
+        .start()
+        .await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
+    stack.befriend(&ann, &bob).await;
+    let id = stack.direct(&ann, &bob).await;
+    let (mut ann_ws, _) = WsClient::open(&stack.messages, &ann).await;
+    let (mut bob_ws, _) = WsClient::open(&stack.messages, &bob).await;
+
+    // Open sockets keep working without Redis: the send is stored and acknowledged...
+    redis.stop();
+    let send = ClientMessage::SendMessage(SendFrame {
+        conversation_id: id.clone(),
+        message: SendMessage {
+            text: "while Redis was away".to_owned(),
+            ..Default::default()
+        },
+    });
+    ann_ws.request_with_ref(send, "s1").await;
+    let stored = next_frame!(ann_ws, ServerFrame::MessageAck { message, .. } => message);
+    // ...and its event waits for Redis (Bob hears nothing yet).
+    let early = bob_ws.drain("down").await;
+    assert!(
+        !early
+            .iter()
+            .any(|frame| matches!(frame, ServerFrame::MessageCreated(_))),
+        "{early:?}"
+    );
+
+    // Redis is back (empty): the parked event goes out, and Bob gets the message live.
+    redis.start_again().await;
+    let delivered = loop {
+        match bob_ws.next_within(Duration::from_secs(15)).await {
+            Some(ServerFrame::MessageCreated(message)) => break message,
+            Some(_) => continue,
+            None => panic!("the message did not arrive within 15 s of Redis returning"),
+        }
+    };
+    assert_eq!((delivered.id, delivered.seq), (stored.id, stored.seq));
+    assert_eq!(delivered.text, "while Redis was away");
+}
+
+#[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_within_seconds() {
     use futures::StreamExt as _;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
