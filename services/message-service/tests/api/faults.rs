@@ -61,11 +61,12 @@ async fn while_redis_is_down_requests_get_503_at_once_then_recover_and_revocatio
             let (status, took, retry_after) = timed_get(&stack, url, &ann.access).await;
             assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{url}");
             assert!(retry_after, "{url} says when to retry");
-            assert!(took < Duration::from_secs(2), "{url} answered in {took:?}");
+            assert!(took < Duration::from_secs(1), "{url} answered in {took:?}");
         }
     }
 
-    // Back, empty (it kept nothing): every service serves again within seconds.
+    // Back, empty (it kept nothing): every service serves again within 2 s (measured: all
+    // three within about 1 s, user-service first, once it has re-seeded the revocations).
     redis.start_again().await;
     let back = Instant::now();
     for url in &urls {
@@ -76,8 +77,8 @@ async fn while_redis_is_down_requests_get_503_at_once_then_recover_and_revocatio
             }
             assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{url}");
             assert!(
-                back.elapsed() < Duration::from_secs(10),
-                "{url} did not recover"
+                back.elapsed() < Duration::from_secs(2),
+                "{url} did not recover within 2 s"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
