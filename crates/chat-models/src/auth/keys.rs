@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Claims, JwtVerifier, Jwks};
+use super::{Claims, Jwks, JwtVerifier};
 use crate::error::Result;
 
 /// How often published keys are fetched again.
@@ -109,7 +109,9 @@ impl TrustedKeys {
                 *current = Arc::new(verifier);
             }
             Err(error) => {
-                tracing::warn!("cannot refresh the access-token keys, keeping those known: {error:#}");
+                tracing::warn!(
+                    "cannot refresh the access-token keys, keeping those known: {error:#}"
+                );
             }
         }
     }
