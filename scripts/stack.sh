@@ -10,6 +10,8 @@
 # unless MONGODB_URI is set, generates dev secrets into .local/ once, builds
 # and starts the services, and stops everything it started on Ctrl-C.
 #
+# STACK_PREBUILT=1: with --debug, start the binaries already in target/debug (built by
+# `cargo test`) instead of building.
 # STACK_READY_FILE=path: written (the parts and their URLs) once every part answers its
 # readiness check, removed on shutdown; scripts/test.sh waits for it.
 set -euo pipefail
@@ -124,10 +126,25 @@ for entry in "${SERVICES[@]}"; do
   [[ "$kind" == rust ]] && rust_pkgs+=(-p "$name")
 done
 if [[ ${#rust_pkgs[@]} -gt 0 ]]; then
-  build_args=()
-  [[ "$PROFILE" == release ]] && build_args+=(--release)
-  log "build: cargo build ${build_args[*]} ${rust_pkgs[*]}"
-  cargo build "${build_args[@]}" "${rust_pkgs[@]}"
+  # STACK_PREBUILT=1 (scripts/test.sh, after `cargo test` built these binaries): use them
+  # as they are. A second `cargo build` would resolve other features (no dev-dependencies)
+  # and compile every dependency again, doubling target/ for the same code.
+  prebuilt=""
+  if [[ "${STACK_PREBUILT:-}" == 1 ]]; then
+    prebuilt=1
+    for entry in "${SERVICES[@]}"; do
+      read -r name _port kind _db _ready <<<"$entry"
+      [[ "$kind" == rust && ! -x "$ROOT/target/$PROFILE/$name" ]] && prebuilt=""
+    done
+  fi
+  if [[ -n "$prebuilt" ]]; then
+    log "build: using the binaries already in target/$PROFILE"
+  else
+    build_args=()
+    [[ "$PROFILE" == release ]] && build_args+=(--release)
+    log "build: cargo build ${build_args[*]} ${rust_pkgs[*]}"
+    cargo build "${build_args[@]}" "${rust_pkgs[@]}"
+  fi
 fi
 
 # ---------------------------------------------------------------------------

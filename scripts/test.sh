@@ -103,6 +103,8 @@ WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/chat-test.XXXXXX")"
 LIB_RUN_DIR="$WORK_DIR/run"
 LOG_DIR="${TEST_LOG_DIR:-$ROOT/target/test-logs}"   # kept after the run
 mkdir -p "$LOG_DIR"
+# A full run needs a few GB (target/, node_modules, the test databases); say so up front.
+log "disk: $(df -h --output=avail "$ROOT" 2>/dev/null | tail -n 1 | tr -d ' ') free where the checkout is"
 
 _cleaned=""
 cleanup() {
@@ -142,7 +144,10 @@ run_browser_tests() {
   preview_port="$(free_port 5099)" || die "no free port for the link-preview page"
   # Sign-ups from one address would hit the production limit (10 an hour), and tests that
   # set the scene send messages faster than a person.
+  # The services are the binaries the Rust suite built (STACK_PREBUILT): the same code,
+  # without compiling every dependency a second time.
   RATE_LIMIT_REGISTER_IP=1000/60 MESSAGE_RATE_LIMIT=1000/10 STACK_READY_FILE="$ready" \
+    STACK_PREBUILT=1 \
     LINK_PREVIEW_UNSAFE_ALLOW="127.0.0.1:$preview_port" \
     setsid bash scripts/stack.sh --debug >"$LOG_DIR/stack.log" 2>&1 &
   stack_pid=$!
