@@ -2,12 +2,11 @@
 //! page, unread and mention counts, read receipts of direct conversations, whether they can
 //! write) and messages (with the quote of the message each answers, one query per page).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use bson::oid::ObjectId;
 use chat_models::api::message::{ConversationView, MessageView};
 use chat_models::{ApiError, Result};
-use futures::future::try_join_all;
 use uuid::Uuid;
 
 use crate::db::conversations::ConversationDoc;
@@ -34,39 +33,31 @@ pub async fn views(
         .filter_map(|conversation| conversation.other_member(me))
         .collect();
     let friends = state.friends.friends_among(me, others);
-    let counts = try_join_all(conversations.iter().map(|conversation| {
-        let seq = positions.get(&conversation.id).copied().unwrap_or(0);
-        async move {
-            if conversation.last_seq <= seq {
-                return Ok((0, 0));
-            }
-            let store = &state.store;
-            tokio::try_join!(
-                messages::count_unread(store, conversation.id, me, seq),
-                messages::count_mentions(store, conversation.id, me, seq),
-            )
-        }
-    }));
-    let receipts = try_join_all(
-        conversations
-            .iter()
-            .filter(|conversation| !conversation.is_group)
-            .map(|conversation| async move {
-                let states = reads::of_conversation(&state.store, conversation.id).await?;
-                Ok::<_, ApiError>((conversation.id, states))
-            }),
-    );
-    let (profiles, counts, receipts, friends) = tokio::try_join!(
+    // Unread and mention counts: one aggregation over the conversations with anything after
+    // the reader's position.
+    let unread: Vec<(ObjectId, i64)> = conversations
+        .iter()
+        .filter_map(|conversation| {
+            let seq = positions.get(&conversation.id).copied().unwrap_or(0);
+            (conversation.last_seq > seq).then_some((conversation.id, seq))
+        })
+        .collect();
+    // Read receipts of the direct conversations: one query.
+    let direct: Vec<ObjectId> = conversations
+        .iter()
+        .filter(|conversation| !conversation.is_group)
+        .map(|conversation| conversation.id)
+        .collect();
+    let (profiles, counts, mut receipts, friends) = tokio::try_join!(
         state.users.by_uuid(members.into_iter().collect()),
-        counts,
-        receipts,
+        messages::unread_counts(&state.store, me, &unread),
+        reads::of_conversations(&state.store, &direct),
         friends,
     )?;
-    let mut receipts: HashMap<ObjectId, _> = receipts.into_iter().collect();
     Ok(conversations
         .into_iter()
-        .zip(counts)
-        .map(|(conversation, (unread_count, mention_count))| {
+        .map(|conversation| {
+            let counts = counts.get(&conversation.id).copied().unwrap_or_default();
             let participants = conversation
                 .participants
                 .iter()
@@ -86,8 +77,8 @@ pub async fn views(
                 last_read_seq: positions.get(&conversation.id).copied().unwrap_or(0),
                 info: conversation.info(can_send),
                 participants,
-                unread_count,
-                mention_count,
+                unread_count: counts.unread,
+                mention_count: counts.mentions,
                 read_states,
             }
         })

@@ -82,7 +82,8 @@ impl Store {
             .await?;
         self.messages
             .create_indexes([
-                // History pages and unread counts: a range of one conversation's positions.
+                // History pages and unread (and mention) counts: a range of one conversation's
+                // positions.
                 IndexModel::builder()
                     .keys(doc! { "conversationId": 1, "seq": 1 })
                     .options(unique("conversation_seq"))
@@ -101,11 +102,6 @@ impl Store {
                 IndexModel::builder()
                     .keys(doc! { "conversationId": 1, "version": 1 })
                     .options(named("conversation_version"))
-                    .build(),
-                // Unread messages mentioning a member.
-                IndexModel::builder()
-                    .keys(doc! { "conversationId": 1, "mentions": 1, "seq": 1 })
-                    .options(named("conversation_mentions_seq"))
                     .build(),
                 // The pinned messages of a conversation.
                 IndexModel::builder()

@@ -121,14 +121,26 @@ pub async fn positions_of(
         .collect())
 }
 
-/// Every member's position in one conversation.
-pub async fn of_conversation(store: &Store, conversation: ObjectId) -> Result<Vec<ReadStateDoc>> {
-    Ok(store
+/// Every member's position in each of these conversations (one query).
+pub async fn of_conversations(
+    store: &Store,
+    conversations: &[ObjectId],
+) -> Result<HashMap<ObjectId, Vec<ReadStateDoc>>> {
+    let mut by_conversation: HashMap<ObjectId, Vec<ReadStateDoc>> = HashMap::new();
+    if conversations.is_empty() {
+        return Ok(by_conversation);
+    }
+    let mut states = store
         .reads
-        .find(doc! { "conversationId": conversation })
-        .await?
-        .try_collect()
-        .await?)
+        .find(doc! { "conversationId": { "$in": conversations } })
+        .await?;
+    while let Some(state) = states.try_next().await? {
+        by_conversation
+            .entry(state.conversation_id)
+            .or_default()
+            .push(state);
+    }
+    Ok(by_conversation)
 }
 
 /// Forgets a member's position (they left the group).

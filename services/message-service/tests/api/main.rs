@@ -10,4 +10,5 @@ mod faults;
 mod limits;
 mod messages;
 mod previews;
+mod unread;
 mod ws;

@@ -19,6 +19,7 @@ use chat_models::{ApiError, ErrorCode, Result};
 use futures::TryStreamExt as _;
 use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::conversations::{member_filter, ConversationDoc};
@@ -221,47 +222,69 @@ pub fn history_query(conversation: ObjectId, page: Page) -> (Document, i32) {
     }
 }
 
-/// Messages from others after `seq`, deleted ones not counted (a range of the
-/// `{conversationId, seq}` index).
-pub async fn count_unread(
-    store: &Store,
-    conversation: ObjectId,
-    reader: Uuid,
-    seq: i64,
-) -> Result<u64> {
-    Ok(store
-        .messages
-        .count_documents(doc! {
-            "conversationId": conversation,
-            "seq": { "$gt": seq },
-            "senderUuid": { "$ne": uuids::bson(reader) },
-            "deletedAt": { "$exists": false },
-        })
-        .await?)
+/// Unread messages of one conversation for one reader.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct UnreadCounts {
+    /// Messages from others after the reader's position, deleted ones not counted.
+    pub unread: u64,
+    /// Those of them that mention the reader.
+    pub mentions: u64,
 }
 
-/// Messages from others after `seq` that mention `reader`, deleted ones not counted (a range of
-/// the `{conversationId, mentions, seq}` index).
-pub fn mentions_filter(conversation: ObjectId, reader: Uuid, seq: i64) -> Document {
-    let me = uuids::bson(reader);
-    doc! {
-        "conversationId": conversation,
-        "mentions": &me,
-        "seq": { "$gt": seq },
-        "senderUuid": { "$ne": &me },
-        "deletedAt": { "$exists": false },
+/// The match of [`unread_counts`]: in each conversation, the messages after the reader's
+/// position there (one range of the `{conversationId, seq}` index per conversation), not
+/// deleted. Whose they are is tested when counting: a condition on `senderUuid` here would
+/// invite the planner to scan that index instead.
+pub fn unread_filter(positions: &[(ObjectId, i64)]) -> Document {
+    let ranges: Vec<Document> = positions
+        .iter()
+        .map(|(conversation, seq)| doc! { "conversationId": conversation, "seq": { "$gt": seq } })
+        .collect();
+    doc! { "$or": ranges, "deletedAt": { "$exists": false } }
+}
+
+/// Unread and mention counts of a page of conversations, given the reader's position in each,
+/// in one aggregation (not two queries per conversation). Messages from the reader do not
+/// count; conversations with nothing after the position are absent from the answer.
+pub async fn unread_counts(
+    store: &Store,
+    reader: Uuid,
+    positions: &[(ObjectId, i64)],
+) -> Result<HashMap<ObjectId, UnreadCounts>> {
+    if positions.is_empty() {
+        return Ok(HashMap::new());
     }
-}
-
-/// How many messages [`mentions_filter`] matches.
-pub async fn count_mentions(
-    store: &Store,
-    conversation: ObjectId,
-    reader: Uuid,
-    seq: i64,
-) -> Result<u64> {
-    let filter = mentions_filter(conversation, reader, seq);
-    Ok(store.messages.count_documents(filter).await?)
+    #[derive(Deserialize)]
+    struct Row {
+        #[serde(rename = "_id")]
+        conversation: ObjectId,
+        #[serde(flatten)]
+        counts: UnreadCounts,
+    }
+    let me = uuids::bson(reader);
+    let from_others = doc! { "$ne": ["$senderUuid", &me] };
+    let mentions_me = doc! { "$in": [&me, { "$ifNull": ["$mentions", []] }] };
+    let pipeline = [
+        doc! { "$match": unread_filter(positions) },
+        doc! { "$group": {
+            "_id": "$conversationId",
+            "unread": { "$sum": { "$cond": [&from_others, 1, 0] } },
+            "mentions": { "$sum": {
+                "$cond": [{ "$and": [&from_others, mentions_me] }, 1, 0],
+            } },
+        } },
+    ];
+    let rows: Vec<Row> = store
+        .messages
+        .aggregate(pipeline)
+        .with_type::<Row>()
+        .await?
+        .try_collect()
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.conversation, row.counts))
+        .collect())
 }
 
 /// Quotes of the messages these messages answer, by the answered message's id (one query).
