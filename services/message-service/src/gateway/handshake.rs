@@ -16,7 +16,9 @@ use chat_models::{ApiError, ErrorCode, Result};
 use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
 
 use super::backend::Backend;
-use super::protocol::{close_message, decode, encode, error_frame, SOCKET_BUFFER_BYTES};
+use super::protocol::{
+    close_message, decode, encode, error_frame, SOCKET_READ_BUFFER_BYTES, SOCKET_WRITE_BUFFER_BYTES,
+};
 use super::session::Session;
 use crate::state::AppState;
 
@@ -46,8 +48,8 @@ pub async fn upgrade(
         }
     }
     Ok(upgrade
-        .read_buffer_size(SOCKET_BUFFER_BYTES)
-        .write_buffer_size(SOCKET_BUFFER_BYTES)
+        .read_buffer_size(SOCKET_READ_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_WRITE_BUFFER_BYTES)
         .max_message_size(settings.max_frame_bytes)
         .max_frame_size(settings.max_frame_bytes)
         .on_upgrade(move |socket| serve(socket, state, auth)))

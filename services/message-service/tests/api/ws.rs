@@ -401,8 +401,20 @@ async fn malformed_and_oversized_frames_are_answered_without_harm() {
         .unwrap();
     let error = next_frame!(ws, ServerFrame::Error { error, .. } => error);
     assert_eq!(error.code, ErrorCode::MalformedFrame);
-    // Still serving this socket...
+    // Still serving this socket, and a frame larger than its read buffer (1 KiB) but under
+    // the limit arrives whole...
     assert!(ws.drain("alive").await.is_empty());
+    let long = "é".repeat(1500);
+    let send = ClientMessage::SendMessage(SendFrame {
+        conversation_id: id.clone(),
+        message: SendMessage {
+            text: long.clone(),
+            ..Default::default()
+        },
+    });
+    ws.request_with_ref(send, "m3").await;
+    let acked = next_frame!(ws, ServerFrame::MessageAck { message, .. } => message);
+    assert_eq!(acked.text, long);
 
     // ...until a frame over the limit, which ends it; other sockets carry on.
     ws.socket
