@@ -21,7 +21,7 @@ pub fn frame_for(event: DomainEvent) -> Option<(Vec<Uuid>, Outbound)> {
             let key = (event.message.conversation_id.clone(), event.message.seq);
             let origin = (event.message.sender_uuid, event.message.nonce.clone());
             let text = encode(&ServerFrame::MessageCreated(event.message));
-            return Some((event.audience, Outbound::Message { key, origin, text }));
+            return Some((event.audience, Outbound::message(key, origin, text)));
         }
         E::MessageUpdated(event) => (event.audience, ServerFrame::MessageUpdated(event.message)),
         E::MessageDeleted(event) => (event.audience, ServerFrame::MessageDeleted(event.message)),
@@ -184,11 +184,7 @@ mod tests {
     use super::*;
 
     fn text(outbound: &Outbound) -> serde_json::Value {
-        match outbound {
-            Outbound::Frame(text) | Outbound::Ack { text, .. } | Outbound::Message { text, .. } => {
-                serde_json::from_str(text.as_str()).unwrap()
-            }
-        }
+        serde_json::from_str(outbound.text().as_str()).unwrap()
     }
 
     #[test]

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::Session;
 use crate::gateway::backend::Backend;
-use crate::gateway::hub::Outbound;
+use crate::gateway::hub::{Ack, Outbound};
 use crate::gateway::protocol::{
     decode, encode, error_frame, MAX_RESUME_CONVERSATIONS, TYPING_AUDIENCE_TTL,
 };
@@ -101,17 +101,17 @@ where
             let conversation = send.conversation_id.clone();
             let nonce = send.message.nonce.clone();
             let outbound = match backend.send(user, send).await {
-                Ok(message) => Outbound::Ack {
+                Ok(message) => Outbound::Ack(Box::new(Ack {
                     key: (conversation, Some(message.seq)),
                     nonce,
                     text: encode(&ServerFrame::MessageAck { reference, message }),
-                },
+                })),
                 // Errors also end the wait, so a later send with this nonce is not hidden.
-                Err(error) => Outbound::Ack {
+                Err(error) => Outbound::Ack(Box::new(Ack {
                     key: (conversation, None),
                     nonce,
                     text: encode(&error_frame(reference, &error)),
-                },
+                })),
             };
             // Freed first: the answer wakes the loop, which then reads again.
             drop(permit);
@@ -241,7 +241,7 @@ where
                 let key = (point.conversation_id.clone(), message.seq);
                 let origin = (message.sender_uuid, None);
                 let text = encode(&ServerFrame::MessageCreated(message));
-                self.write_outbound(Outbound::Message { key, origin, text })
+                self.write_outbound(Outbound::message(key, origin, text))
                     .await?;
             }
             for message in missed.changed {

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use super::backend::Backend;
 use super::dedup::Deliveries;
-use super::hub::{Hub, Outbound, Registration};
+use super::hub::{Ack, Hub, Outbound, Registration};
 use super::protocol::{
     close_message, encode, error_frame, CLOSE_HANDSHAKE, MAX_IN_FLIGHT, RECENT_KEYS, STALLED_GRACE,
     TYPING_SWEEP, WRITE_TIMEOUT,
@@ -249,25 +249,25 @@ where
     async fn write_outbound(&mut self, outbound: Outbound) -> Result<()> {
         match outbound {
             Outbound::Frame(text) => self.write(text).await,
-            Outbound::Ack {
-                key: (conversation, seq),
-                nonce,
-                text,
-            } => {
+            Outbound::Ack(ack) => {
+                let Ack {
+                    key: (conversation, seq),
+                    nonce,
+                    text,
+                } = *ack;
                 self.deliveries
                     .answered(&conversation, nonce.as_deref(), seq);
                 self.write(text).await
             }
-            Outbound::Message {
-                key,
-                origin: (sender, nonce),
-                text,
-            } => {
-                if self
-                    .deliveries
-                    .admit(self.auth.user_id, key, sender, nonce.as_deref())
-                {
-                    self.write(text).await
+            Outbound::Message(message) => {
+                let (sender, nonce) = &message.origin;
+                if self.deliveries.admit(
+                    self.auth.user_id,
+                    message.key.clone(),
+                    *sender,
+                    nonce.as_deref(),
+                ) {
+                    self.write(message.text.clone()).await
                 } else {
                     Ok(())
                 }

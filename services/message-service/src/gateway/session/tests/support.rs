@@ -284,11 +284,11 @@ impl Client {
 
     pub fn live(&self, seq: i64, sender: Uuid, nonce: Option<&str>) {
         let message = message(seq, sender, nonce);
-        let outbound = Outbound::Message {
-            key: (CONVERSATION.to_owned(), seq),
-            origin: (sender, message.nonce.clone()),
-            text: encode(&ServerFrame::MessageCreated(message)),
-        };
+        let outbound = Outbound::message(
+            (CONVERSATION.to_owned(), seq),
+            (sender, message.nonce.clone()),
+            encode(&ServerFrame::MessageCreated(message)),
+        );
         self.hub.deliver(&[self.backend.me.user_id], &outbound);
     }
 }
