@@ -11,9 +11,9 @@ use chat_models::api::ws::close;
 use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
 
-/// A frame on its way to a socket. Kept to two words and a tag (the variants with more
-/// point to it): a socket's queue allocates room for 32 of them when it opens, and a
-/// fanned-out message is the same `Arc` in every member's queue.
+/// A frame on its way to a socket. Kept as small as the frame's bytes (40 bytes; the
+/// variants with more point to it): a socket's queue allocates room for 32 of them when it
+/// opens, and a fanned-out message is the same `Arc` in every member's queue.
 #[derive(Debug, Clone)]
 pub enum Outbound {
     /// Any frame.
