@@ -59,7 +59,8 @@ impl Outbound {
         Self::Message(Arc::new(LiveMessage { key, origin, text }))
     }
 
-    /// The frame itself.
+    /// The frame itself (for tests: a session handles each kind apart).
+    #[cfg(test)]
     pub fn text(&self) -> &Utf8Bytes {
         match self {
             Self::Frame(text) => text,
