@@ -151,6 +151,17 @@ impl Stack {
         body["id"].as_str().unwrap().to_owned()
     }
 
+    /// A new group of `admin` with `members` (friends of the admin; message-service): its id.
+    pub async fn group(&self, admin: &TestUser, name: &str, members: &[&TestUser]) -> String {
+        let url = format!("{}/conversations/groups", self.messages);
+        let ids: Vec<&str> = members.iter().map(|member| member.id.as_str()).collect();
+        let body = json!({ "name": name, "member_uuids": ids });
+        let response = self.call_at(Method::POST, url, admin, Some(body)).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "group {name}");
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
     /// Sends a text (message-service); returns the stored message.
     pub async fn send(&self, me: &TestUser, conversation: &str, text: &str) -> Value {
         let url = format!("{}/conversations/{conversation}/messages", self.messages);

@@ -259,17 +259,9 @@ async fn concurrent_reactions_by_many_members_lose_none() {
         stack.befriend(&admin, &member).await;
         members.push(member);
     }
-    let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
-    let group = stack
-        .expect(
-            Method::POST,
-            "/conversations/groups",
-            &admin,
-            Some(json!({ "name": "crowd", "member_uuids": ids })),
-            StatusCode::CREATED,
-        )
+    let id = stack
+        .group(&admin, "crowd", &members.iter().collect::<Vec<_>>())
         .await;
-    let id = group["id"].as_str().unwrap().to_owned();
     let message = stack.send(&admin, &id, "everyone react").await;
 
     let stack = &stack;
@@ -354,16 +346,7 @@ async fn pins_are_listed_newest_first_admin_only_in_groups_and_capped() {
     assert_eq!(pins["messages"].as_array().unwrap().len(), 1);
 
     // In a group: the admin only, and at most 50.
-    let group = stack
-        .expect(
-            Method::POST,
-            "/conversations/groups",
-            &ann,
-            Some(json!({ "name": "pins", "member_uuids": [bob.id] })),
-            StatusCode::CREATED,
-        )
-        .await;
-    let group = group["id"].as_str().unwrap().to_owned();
+    let group = stack.group(&ann, "pins", &[&bob]).await;
     let mut sent = Vec::new();
     for n in 0..51 {
         sent.push(stack.send(&ann, &group, &format!("g{n}")).await);
@@ -455,16 +438,7 @@ async fn mentions_keep_members_only_and_count_until_read() {
     );
     stack.befriend(&ann, &bob).await;
     stack.befriend(&ann, &cat).await;
-    let group = stack
-        .expect(
-            Method::POST,
-            "/conversations/groups",
-            &ann,
-            Some(json!({ "name": "m", "member_uuids": [bob.id, cat.id] })),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = group["id"].as_str().unwrap().to_owned();
+    let id = stack.group(&ann, "m", &[&bob, &cat]).await;
     let path = format!("/conversations/{id}/messages");
     let outsider = uuid::Uuid::new_v4();
     let mention = stack

@@ -557,16 +557,7 @@ async fn a_deleted_account_leaves_its_conversations() {
     stack.befriend(&ann, &cat).await;
     let direct = stack.direct(&bob, &ann).await;
     stack.send(&bob, &direct, "bye").await;
-    let group = stack
-        .expect(
-            Method::POST,
-            "/conversations/groups",
-            &ann,
-            Some(json!({ "name": "G", "member_uuids": [bob.id, cat.id] })),
-            StatusCode::CREATED,
-        )
-        .await;
-    let group = group["id"].as_str().unwrap().to_owned();
+    let group = stack.group(&ann, "G", &[&bob, &cat]).await;
     stack
         .expect(
             Method::PUT,
@@ -640,16 +631,7 @@ async fn concurrent_additions_never_pass_the_member_cap() {
         stack.befriend(&ann, &friend).await;
         friends.push(friend);
     }
-    let group = stack
-        .expect(
-            Method::POST,
-            "/conversations/groups",
-            &ann,
-            Some(json!({ "name": "Cap", "member_uuids": [friends[0].id] })),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = group["id"].as_str().unwrap();
+    let id = stack.group(&ann, "Cap", &[&friends[0]]).await;
     let path = format!("/conversations/{id}/members");
     // Each addition fits alone (2 + 2 = 4); both together would not.
     let (first, second) = tokio::join!(
@@ -669,6 +651,6 @@ async fn concurrent_additions_never_pass_the_member_cap() {
     let mut statuses = [first.status(), second.status()];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
-    let view = stack.conversation(&ann, id).await;
+    let view = stack.conversation(&ann, &id).await;
     assert_eq!(view["participant_uuids"].as_array().unwrap().len(), 4);
 }

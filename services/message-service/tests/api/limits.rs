@@ -130,16 +130,7 @@ async fn a_typing_flood_is_announced_once_and_new_announcements_are_rate_limited
     // Typing in new conversations counts: two more fit the allowance of 3, the next does not.
     let mut groups = Vec::new();
     for name in ["one", "two", "three"] {
-        let group = stack
-            .expect(
-                Method::POST,
-                "/conversations/groups",
-                &ann,
-                Some(json!({ "name": name, "member_uuids": [bob.id] })),
-                StatusCode::CREATED,
-            )
-            .await;
-        groups.push(group["id"].as_str().unwrap().to_owned());
+        groups.push(stack.group(&ann, name, &[&bob]).await);
     }
     for (index, group) in groups.iter().enumerate() {
         ann_ws

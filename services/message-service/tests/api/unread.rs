@@ -53,18 +53,7 @@ async fn each_conversation_of_a_page_gets_its_own_counts_and_receipts() {
     stack.befriend(&ann, &cat).await;
     let with_bob = stack.direct(&ann, &bob).await;
     let with_cat = stack.direct(&ann, &cat).await;
-    let group = stack
-        .expect(
-            Method::POST,
-            "/conversations/groups",
-            &ann,
-            Some(json!({ "name": "g", "member_uuids": [bob.id, cat.id] })),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let group = stack.group(&ann, "g", &[&bob, &cat]).await;
 
     // With Bob: three from him, Ann has read the first.
     let mut from_bob = Vec::new();
