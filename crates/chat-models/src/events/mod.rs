@@ -11,7 +11,9 @@ mod stream;
 #[cfg(feature = "redis")]
 pub use consumer::EventConsumer;
 #[cfg(feature = "redis")]
-pub use stream::{stream_name, EventPublisher, EventTail, STREAM_MAX_LEN};
+pub use stream::{
+    read_after, stream_bounds, stream_name, EventPublisher, EventTail, StreamBounds, STREAM_MAX_LEN,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,7 +26,7 @@ const READ_BLOCK: std::time::Duration = std::time::Duration::from_secs(5);
 /// multiplexed one): connects within a second, and an answer that has not come a little
 /// after the longest block means Redis is gone (the reader then reconnects).
 #[cfg(feature = "redis")]
-async fn blocking_connection(
+pub async fn blocking_connection(
     client: &redis::Client,
 ) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
     let config = redis::AsyncConnectionConfig::new()

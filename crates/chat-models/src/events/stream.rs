@@ -135,30 +135,152 @@ impl EventTail {
         }
         loop {
             let from = last.clone().unwrap_or_else(|| "0-0".to_owned());
-            let reply: redis::streams::StreamReadReply = redis::cmd("XREAD")
-                .arg("COUNT")
-                .arg(500)
-                .arg("BLOCK")
-                .arg(super::READ_BLOCK.as_millis() as u64)
-                .arg("STREAMS")
-                .arg(&self.stream)
-                .arg(&from)
-                .query_async(&mut conn)
-                .await
-                .context("reading the event stream")?;
-            for entry in reply.keys.into_iter().flat_map(|key| key.ids) {
-                match entry
-                    .get::<String>("event")
-                    .map(|json| serde_json::from_str::<EventEnvelope>(&json))
-                {
-                    Some(Ok(envelope)) => handler(envelope),
-                    Some(Err(error)) => {
-                        tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event");
-                    }
-                    None => tracing::warn!(id = %entry.id, "skipping an entry without event"),
+            for (id, envelope) in read_after(&mut conn, &self.stream, &from, 500).await? {
+                if let Some(envelope) = envelope {
+                    handler(envelope);
                 }
-                *last = Some(entry.id);
+                *last = Some(id);
             }
         }
+    }
+}
+
+/// Up to `count` entries after `after` (an entry id, `0-0` for the start), waiting up to a few
+/// seconds for one: each with its id and its event (`None`, logged, when unreadable).
+pub async fn read_after(
+    conn: &mut redis::aio::MultiplexedConnection,
+    stream: &str,
+    after: &str,
+    count: usize,
+) -> anyhow::Result<Vec<(String, Option<EventEnvelope>)>> {
+    use anyhow::Context as _;
+    let reply: redis::streams::StreamReadReply = redis::cmd("XREAD")
+        .arg("COUNT")
+        .arg(count)
+        .arg("BLOCK")
+        .arg(super::READ_BLOCK.as_millis() as u64)
+        .arg("STREAMS")
+        .arg(stream)
+        .arg(after)
+        .query_async(conn)
+        .await
+        .context("reading the event stream")?;
+    Ok(reply
+        .keys
+        .into_iter()
+        .flat_map(|key| key.ids)
+        .map(|entry| {
+            let envelope = match entry
+                .get::<String>("event")
+                .map(|json| serde_json::from_str::<EventEnvelope>(&json))
+            {
+                Some(Ok(envelope)) => Some(envelope),
+                Some(Err(error)) => {
+                    tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event");
+                    None
+                }
+                None => {
+                    tracing::warn!(id = %entry.id, "skipping an entry without event");
+                    None
+                }
+            };
+            (entry.id, envelope)
+        })
+        .collect())
+}
+
+/// What a reader that stopped after an entry needs to know to go on from there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamBounds {
+    /// The newest entry's id (`0-0` for an empty or missing stream).
+    pub last: String,
+    /// Whether entries after the given id may be gone (trimmed, or the stream was lost and
+    /// started again): a reader at that id cannot simply go on.
+    pub gap_after: bool,
+}
+
+/// Whether the stream still holds everything after entry `after`, and its newest id. Exact
+/// when nothing was ever trimmed (`entries-added` equals `length`) or everything was; else
+/// conservative: the first entry must be at or before `after`.
+pub async fn stream_bounds(
+    conn: &mut redis::aio::MultiplexedConnection,
+    stream: &str,
+    after: &str,
+) -> anyhow::Result<StreamBounds> {
+    use anyhow::Context as _;
+    let info: redis::RedisResult<std::collections::HashMap<String, redis::Value>> =
+        redis::cmd("XINFO")
+            .arg("STREAM")
+            .arg(stream)
+            .query_async(conn)
+            .await;
+    let info = match info {
+        Ok(info) => info,
+        // No such stream: nothing was ever written, or the stream was lost.
+        Err(error) if error.kind() == redis::ErrorKind::ResponseError => {
+            return Ok(StreamBounds {
+                last: "0-0".to_owned(),
+                gap_after: after != "0-0",
+            });
+        }
+        Err(error) => return Err(error).context("reading the stream's bounds"),
+    };
+    let text = |value: Option<&redis::Value>| match value {
+        Some(redis::Value::BulkString(bytes)) => String::from_utf8(bytes.clone()).ok(),
+        Some(redis::Value::SimpleString(text)) => Some(text.clone()),
+        _ => None,
+    };
+    let number = |key: &str| match info.get(key) {
+        Some(redis::Value::Int(n)) => Some(*n),
+        _ => None,
+    };
+    let last = text(info.get("last-generated-id")).unwrap_or_else(|| "0-0".to_owned());
+    let after_id = EntryId::parse(after);
+    let last_id = EntryId::parse(&last);
+    let first = match info.get("first-entry") {
+        Some(redis::Value::Array(entry)) => text(entry.first()),
+        _ => None,
+    };
+    let deleted = text(info.get("max-deleted-entry-id")).map(|id| EntryId::parse(&id));
+    let never_trimmed =
+        number("entries-added").is_some() && number("entries-added") == number("length");
+    let gap_after = if last_id < after_id {
+        // The stream started again below our position: what we read was in a stream now gone.
+        true
+    } else if deleted.is_some_and(|deleted| deleted > after_id) {
+        true
+    } else if never_trimmed {
+        false
+    } else {
+        match first {
+            Some(first) => EntryId::parse(&first) > after_id,
+            // Empty now: entries after ours were all trimmed, if there were any.
+            None => last_id > after_id,
+        }
+    };
+    Ok(StreamBounds { last, gap_after })
+}
+
+/// A stream entry id as its two numbers, ordered as Redis orders them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct EntryId(u64, u64);
+
+impl EntryId {
+    /// `0-0` for anything malformed.
+    fn parse(id: &str) -> Self {
+        let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+        Self(ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EntryId;
+
+    #[test]
+    fn entry_ids_order_numerically() {
+        assert!(EntryId::parse("9-5") < EntryId::parse("10-0"));
+        assert!(EntryId::parse("10-2") < EntryId::parse("10-10"));
+        assert_eq!(EntryId::parse("0-0"), EntryId::parse("garbage"));
     }
 }
