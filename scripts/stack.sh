@@ -192,6 +192,9 @@ start_service() {
   case "$kind" in
     rust)
       env_vars+=("$(upper "$name")_ADDR=127.0.0.1:$port")
+      # message-service's search index, one per database (it is rebuilt from it when missing).
+      [[ "$name" == message-service ]] &&
+        env_vars+=("SEARCH_INDEX_DIR=${SEARCH_INDEX_DIR:-$LOCAL/search/${MONGODB_DATABASE:-chat}}")
       cmd=("$ROOT/target/$PROFILE/$name")
       [[ -x "${cmd[0]}" ]] || die "$name: ${cmd[0]} not built"
       ;;

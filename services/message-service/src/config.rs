@@ -85,6 +85,16 @@ pub struct Config {
     #[arg(long, env = "LINK_PREVIEW_UNSAFE_ALLOW", value_delimiter = ',')]
     pub link_preview_unsafe_allow: Vec<String>,
 
+    /// Directory of this instance's search index (each instance needs its own). Unset: the
+    /// index is kept in memory and rebuilt from MongoDB at every start.
+    #[arg(long, env = "SEARCH_INDEX_DIR")]
+    pub search_index_dir: Option<std::path::PathBuf>,
+
+    /// An OpenSearch server to search on instead (one index shared by every instance), e.g.
+    /// `http://opensearch:9200`. Unset: the embedded index.
+    #[arg(long, env = "SEARCH_URL")]
+    pub search_url: Option<String>,
+
     /// MongoDB (conversations, messages, read state, presence).
     #[command(flatten)]
     pub mongo: MongoConfig,

@@ -4,7 +4,7 @@
 //! stream, which every instance's gateway reads to reach the sockets it holds.
 //!
 //! Layout: use cases in [`conversations`], [`groups`], [`messaging`], [`reactions`], [`pins`],
-//! [`catch_up`], [`previews`] and [`event_handlers`] (with [`views`]), over the store in [`db`] and the rules in [`domain`]; the REST routes
+//! [`catch_up`], [`search`], [`previews`] and [`event_handlers`] (with [`views`]), over the store in [`db`] and the rules in [`domain`]; the REST routes
 //! (`routes`) and the [`gateway`] are adapters over the use cases and never call each other;
 //! [`startup`] assembles them.
 
@@ -24,6 +24,7 @@ pub mod presence;
 pub mod previews;
 pub mod reactions;
 mod routes;
+pub mod search;
 pub mod startup;
 pub mod state;
 pub mod views;

@@ -113,8 +113,8 @@ pub async fn send(
 }
 
 /// History, newest first (`before` pages back); with `after`, the messages after one, oldest
-/// first (to catch up); with both, those between the two, oldest first. Deleted messages keep
-/// their place with empty text.
+/// first (to catch up); with both, those between the two, oldest first; with `around`, the
+/// page centred on one, oldest first. Deleted messages keep their place with empty text.
 pub async fn history(
     state: &AppState,
     me: Uuid,
@@ -130,6 +130,22 @@ pub async fn history(
             Ok::<_, ApiError>(store::find(&state.store, conversation, id).await?.seq)
         }
     };
+    if let Some(around) = query.around {
+        if query.before.is_some() || query.after.is_some() {
+            return Err(ApiError::field(
+                "around",
+                "conflict",
+                "Use around without before or after.",
+            ));
+        }
+        let seq = position(around).await?;
+        let older = i64::try_from(limit / 2).unwrap_or(0);
+        let newer = i64::try_from(limit).unwrap_or(0) - older;
+        let page = Page::Between(seq - older - 1, seq + newer);
+        let (messages, _) = page_of(state, &conversation, page, limit).await?;
+        let has_more = messages.first().is_some_and(|first| first.seq > 1);
+        return Ok(MessagePage { messages, has_more });
+    }
     let page = match (query.before, query.after) {
         (Some(before), Some(after)) => {
             Page::Between(position(after).await?, position(before).await?)

@@ -17,6 +17,9 @@ use crate::gateway::{fanout, Gateway, GatewaySettings};
 use crate::limits::UserLimits;
 use crate::outbox::Outbox;
 use crate::presence::{LastSeenDoc, PresenceStore};
+use crate::search::embedded::Embedded;
+use crate::search::opensearch::OpenSearch;
+use crate::search::{self, Search};
 use crate::state::{AppState, Settings};
 
 /// Connects to MongoDB (creating the indexes) and Redis, loads user-service's public keys,
@@ -72,6 +75,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let outbox = Outbox::new(&db, EventPublisher::for_prefix(redis.clone(), prefix))
         .await
         .context("reading the event outbox")?;
+    let (search, search_feed) = start_search(&config, &store, &redis_client)?;
     let state = AppState {
         store,
         redis: redis.clone(),
@@ -87,6 +91,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         }),
         gateway: gateway.clone(),
         limits: limits.clone(),
+        search,
         previews: config
             .link_previews
             .then(|| crate::previews::Fetcher::new(config.link_preview_unsafe_allow.clone()))
@@ -146,7 +151,44 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         key_refresh,
         presence_sweep,
         outbox.relay(),
+        search_feed,
     ])
     // Tells clients to reconnect (to another instance) and resume.
     .on_shutdown(move || hub.close_all()))
+}
+
+/// The configured search backend and the task that keeps it fed.
+fn start_search(
+    config: &Config,
+    store: &Store,
+    redis_client: &redis::Client,
+) -> anyhow::Result<(Search, tokio::task::JoinHandle<()>)> {
+    let prefix = &config.common.redis_key_prefix;
+    // The metrics recorder before the feed starts, so its first rebuild is counted.
+    let _ = chat_models::metrics::handle();
+    Ok(match &config.search_url {
+        Some(url) => {
+            let index = Arc::new(OpenSearch::new(url, prefix)?);
+            let feed = tokio::spawn(search::feed::run_opensearch(
+                index.clone(),
+                store.clone(),
+                redis_client.clone(),
+                prefix.clone(),
+            ));
+            (Search::OpenSearch(index), feed)
+        }
+        None => {
+            let index = Arc::new(
+                Embedded::open(config.search_index_dir.as_deref())
+                    .context("opening the search index")?,
+            );
+            let feed = tokio::spawn(search::feed::run_embedded(
+                index.clone(),
+                store.clone(),
+                redis_client.clone(),
+                stream_name(prefix),
+            ));
+            (Search::Embedded(index), feed)
+        }
+    })
 }

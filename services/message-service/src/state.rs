@@ -37,6 +37,8 @@ pub struct AppState {
     pub gateway: Gateway,
     /// What one user may do per unit of time.
     pub limits: Arc<crate::limits::UserLimits>,
+    /// Message search.
+    pub search: crate::search::Search,
     /// The link-preview fetcher (`None`: previews are off).
     pub previews: Option<crate::previews::Fetcher>,
 }

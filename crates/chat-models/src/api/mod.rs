@@ -3,6 +3,7 @@
 pub mod friend;
 pub mod message;
 pub mod rules;
+pub mod search;
 pub mod user;
 pub mod ws;
 

@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::{conversations, groups, messages, reactions};
+use super::{conversations, groups, messages, reactions, search};
 
 /// message-service's API description.
 #[derive(OpenApi)]
@@ -35,6 +35,7 @@ use super::{conversations, groups, messages, reactions};
         reactions::pin_message,
         reactions::unpin_message,
         reactions::list_pins,
+        search::search_messages,
     ),
     modifiers(&KnownEmoji)
 )]

@@ -57,11 +57,13 @@ pub async fn send_message(
 
 /// # `GET /conversations/{conversation_id}/messages`
 /// History, newest first (`before` pages back); with `after`, the messages after one, oldest
-/// first (to catch up). Deleted messages keep their place with empty text.
+/// first (to catch up); with `around`, the page centred on one message (to jump to a search
+/// result). Deleted messages keep their place with empty text.
 #[utoipa::path(get, path = "/conversations/{conversation_id}/messages", tag = "messages", params(
     ("conversation_id" = String, Path), HistoryQuery), security(("bearer" = []), ("cookie" = [])), responses(
     (status = 200, body = MessagePage),
-    (status = 404, body = chat_models::error::ErrorBody, description = "`conversation_not_found`, `message_not_found`")))]
+    (status = 404, body = chat_models::error::ErrorBody, description = "`conversation_not_found`, `message_not_found`"),
+    (status = 422, body = chat_models::error::ErrorBody, description = "`validation_failed`")))]
 pub async fn history(
     State(state): State<AppState>,
     auth: AuthUser,

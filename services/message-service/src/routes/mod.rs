@@ -6,6 +6,7 @@ mod docs;
 mod groups;
 mod messages;
 mod reactions;
+mod search;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .merge(groups::router())
         .merge(messages::router())
         .merge(reactions::router())
+        .merge(search::router())
         .with_state(state.clone())
         .merge(chat_models::health::router(Arc::new(state)))
         .merge(chat_models::docs::router(

@@ -10,5 +10,6 @@ mod faults;
 mod limits;
 mod messages;
 mod previews;
+mod search;
 mod unread;
 mod ws;

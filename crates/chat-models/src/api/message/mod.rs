@@ -270,6 +270,10 @@ pub struct HistoryQuery {
     /// Messages newer than this message id (ascending).
     #[param(pattern = "^[0-9a-fA-F]{24}$")]
     pub after: Option<String>,
+    /// The page around this message id, it included, oldest first (to jump to a search
+    /// result); `has_more` then tells whether older messages exist. Not with `before`/`after`.
+    #[param(pattern = "^[0-9a-fA-F]{24}$")]
+    pub around: Option<String>,
     /// Page size, 1-100 (default 50).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,

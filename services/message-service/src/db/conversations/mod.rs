@@ -239,3 +239,24 @@ pub async fn refresh_preview(
         .await?;
     Ok(())
 }
+
+/// The ids of every conversation `user` belongs to (search's membership filter), from the
+/// `participants` index alone.
+pub async fn ids_of_member(store: &Store, user: Uuid) -> Result<Vec<ObjectId>> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+    }
+    Ok(store
+        .db
+        .collection::<Id>("conversations")
+        .find(doc! { "participants": uuids::bson(user) })
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect::<Vec<Id>>()
+        .await?
+        .into_iter()
+        .map(|id| id.id)
+        .collect())
+}

@@ -326,3 +326,61 @@ pub async fn blank_all_of(store: &Store, user: Uuid) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// The messages of `ids` that are not deleted and belong to one of `conversations` (search
+/// hits checked against the store), in no particular order.
+pub async fn live_among(
+    store: &Store,
+    ids: &[ObjectId],
+    conversations: &[ObjectId],
+) -> Result<Vec<MessageDoc>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(store
+        .messages
+        .find(doc! {
+            "_id": { "$in": ids },
+            "conversationId": { "$in": conversations },
+            "deletedAt": { "$exists": false },
+        })
+        .await?
+        .try_collect()
+        .await?)
+}
+
+/// What search indexes of a message.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Searchable {
+    /// Id.
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    /// Its conversation.
+    pub conversation_id: ObjectId,
+    /// Author.
+    #[serde(with = "uuids::one")]
+    pub sender_uuid: Uuid,
+    /// Text.
+    pub text: String,
+    /// Sent at.
+    pub timestamp: BsonDateTime,
+    /// The conversation's version at its last change.
+    #[serde(default)]
+    pub version: i64,
+}
+
+/// Every message not deleted, as search indexes it (rebuilding an index).
+pub async fn all_searchable(
+    store: &Store,
+) -> Result<impl futures::Stream<Item = mongodb::error::Result<Searchable>>> {
+    Ok(store
+        .db
+        .collection::<Searchable>("messages")
+        .find(doc! { "deletedAt": { "$exists": false } })
+        .projection(
+            doc! { "conversationId": 1, "senderUuid": 1, "text": 1, "timestamp": 1, "version": 1 },
+        )
+        .batch_size(2_000)
+        .await?)
+}
