@@ -148,7 +148,7 @@ test("a reply shows its quote on both sides, and the quote jumps to the original
   await shot(dan, "reply-phone");
   await dan.setViewportSize(DESKTOP);
 
-  // A reply to a message older than the history shown: the quote pages back to find it.
+  // A reply to a message older than the history shown: the quote loads the page around it.
   const conversation = new URL(dan.url()).searchParams.get("c")!;
   await dan.evaluate(
     async ({ conversation }) => {
@@ -346,4 +346,61 @@ test("a link gets a preview card, and readers' browsers never contact the site",
   } finally {
     server.close();
   }
+});
+
+test("search: a match deep in the history opens highlighted in its conversation", async ({ browser }) => {
+  const [ivy, jon] = await friends(browser, `sivy_${run}`, `sjon_${run}`);
+  const conversation = new URL(jon.url()).searchParams.get("c")!;
+  await say(jon, "The attic key is under the blue flowerpot");
+  // 120 more push it far out of the first page of history.
+  await jon.evaluate(
+    async ({ conversation }) => {
+      const base = `${window.location.protocol}//${window.location.hostname}:5003`;
+      for (let i = 0; i < 120; i++) {
+        await fetch(`${base}/conversations/${conversation}/messages`, {
+          method: "POST",
+          credentials: "include",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ text: `chatter ${i}` }),
+        });
+      }
+    },
+    { conversation },
+  );
+  await openChats(ivy, new RegExp(`sjon_${run}`));
+  await expect(row(ivy, "chatter 119")).toBeVisible();
+  await expect(row(ivy, "The attic key")).toHaveCount(0);
+
+  // Ivy searches everywhere, typing a word and the start of another (accents do not matter).
+  await ivy.getByRole("button", { name: "Search", exact: true }).click();
+  const panel = ivy.getByRole("complementary", { name: "Search messages" });
+  await panel.getByRole("searchbox", { name: "Search messages" }).pressSequentially("ÁTTIC flowerp", { delay: 20 });
+  const result = panel.getByTestId("search-result");
+  await expect(result).toHaveCount(1);
+  await expect(result.locator("mark")).toHaveText(["attic", "flowerpot"]);
+  await expect(result).toContainText(`sjon_${run}`);
+  await shot(ivy, "search-results-desktop");
+
+  await result.click();
+  await expect(panel).toHaveCount(0);
+  const found = row(ivy, "The attic key is under the blue flowerpot");
+  await expect(found).toHaveAttribute("data-highlighted", "true");
+  await expect(found).toBeInViewport();
+  await shot(ivy, "search-jump-desktop");
+  // The history between it and the newest page is offered, and loads.
+  const gap = ivy.locator("[data-history-gap]");
+  await expect(gap).toHaveCount(1);
+  await gap.click();
+  await expect(gap).toHaveCount(0);
+  await expect(row(ivy, "chatter 30")).toHaveCount(1);
+
+  // Within one conversation, on a phone: words that are not there find nothing.
+  await ivy.setViewportSize(PHONE);
+  await ivy.getByRole("button", { name: "Search in this conversation" }).click();
+  await expect(panel.getByRole("combobox", { name: "Where to search" })).toHaveValue("current");
+  await panel.getByRole("searchbox", { name: "Search messages" }).fill("zebra ");
+  await expect(panel.getByText("No messages found.")).toBeVisible();
+  await shot(ivy, "search-empty-phone");
+  await panel.getByRole("button", { name: "Close search" }).click();
+  await ivy.setViewportSize(DESKTOP);
 });

@@ -9,6 +9,7 @@ import { AppHeader } from "@/components/AppHeader";
 import { Composer } from "@/components/chat/Composer";
 import { ConversationList } from "@/components/chat/ConversationList";
 import { MessagePane } from "@/components/chat/MessagePane";
+import { SearchPanel } from "@/components/chat/SearchPanel";
 import { GroupPanel, NewGroupDialog } from "@/components/GroupPanel";
 import { useChat } from "@/lib/chat/useChat";
 
@@ -17,6 +18,10 @@ export default function ChatPage() {
   const { me, current, selected } = chat;
   const [newGroup, setNewGroup] = useState(false);
   const [details, setDetails] = useState(false);
+  /** The search panel, open on all conversations or the open one. */
+  const [search, setSearch] = useState<"all" | "current" | null>(null);
+  /** A search result to show: its conversation opens at it. */
+  const [jump, setJump] = useState<{ conversation: string; message: string } | null>(null);
 
   return (
     <div className="flex h-full flex-col">
@@ -40,8 +45,12 @@ export default function ChatPage() {
             setDetails(false);
           }}
           onNewGroup={() => setNewGroup(true)}
+          onSearch={() => {
+            setSearch("all");
+            setDetails(false);
+          }}
         />
-        <main className={`${selected && !(details && current?.is_group) ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
+        <main className={`${selected && !(details && current?.is_group) && !search ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
           {current && me ? (
             <Fragment key={current.id}>
               <MessagePane
@@ -56,9 +65,23 @@ export default function ChatPage() {
                 onBack={() => chat.select(null)}
                 onOlder={chat.loadOlder}
                 onReveal={chat.reveal}
+                onFillGap={chat.fillGap}
+                jumpTo={jump?.conversation === current.id ? jump.message : null}
+                onJumped={() => setJump(null)}
+                onSearch={() => {
+                  setSearch("current");
+                  setDetails(false);
+                }}
                 actions={{ retry: chat.retry, reply: chat.setReplyTo, react: chat.react, pin: chat.pin, edit: chat.edit }}
                 onDelete={chat.remove}
-                onDetails={current.is_group ? () => setDetails(!details) : undefined}
+                onDetails={
+                  current.is_group
+                    ? () => {
+                        setDetails(!details);
+                        setSearch(null);
+                      }
+                    : undefined
+                }
               />
               <Composer
                 conversation={current}
@@ -73,7 +96,22 @@ export default function ChatPage() {
             <div className="flex flex-1 items-center justify-center text-sm text-slate-500">Pick a conversation, or start one from Friends.</div>
           )}
         </main>
-        {details && current?.is_group && me && (
+        {search && me && (
+          <SearchPanel
+            key={search}
+            conversations={chat.conversations ?? []}
+            me={me.uuid}
+            current={current}
+            initialScope={search}
+            onClose={() => setSearch(null)}
+            onPick={(hit) => {
+              setSearch(null);
+              setJump({ conversation: hit.message.conversation_id, message: hit.message.id });
+              chat.select(hit.message.conversation_id);
+            }}
+          />
+        )}
+        {details && current?.is_group && me && !search && (
           <GroupPanel
             key={current.id}
             group={current}

@@ -1,5 +1,5 @@
 // The conversations column: most recently active first, with presence, previews, unread and
-// mention badges and the "New group" button. At phone width it gives the screen to an open conversation.
+// mention badges, and the "Search" and "New group" buttons. At phone width it gives the screen to an open conversation.
 
 import { Avatar, conversationTitle, otherMember, time } from "@/components/ui";
 import type { ConversationView } from "@/lib/api/types";
@@ -12,6 +12,7 @@ export function ConversationList({
   selected,
   onSelect,
   onNewGroup,
+  onSearch,
 }: {
   conversations: ConversationView[] | null;
   me: string;
@@ -19,14 +20,20 @@ export function ConversationList({
   selected: string | null;
   onSelect: (id: string) => void;
   onNewGroup: () => void;
+  onSearch: () => void;
 }) {
   return (
     <aside className={`${selected ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-80`} aria-label="Conversations">
       <div className="flex items-center justify-between border-b border-slate-100 px-4 py-2">
         <h1 className="text-sm font-semibold text-slate-700">Conversations</h1>
-        <button onClick={onNewGroup} className="rounded-lg px-2 py-1 text-sm font-medium text-indigo-600 hover:bg-indigo-50">
-          New group
-        </button>
+        <span className="flex gap-1">
+          <button onClick={onSearch} className="rounded-lg px-2 py-1 text-sm font-medium text-indigo-600 hover:bg-indigo-50">
+            Search
+          </button>
+          <button onClick={onNewGroup} className="rounded-lg px-2 py-1 text-sm font-medium text-indigo-600 hover:bg-indigo-50">
+            New group
+          </button>
+        </span>
       </div>
       {conversations === null ? (
         <p className="p-4 text-sm text-slate-500">Loading conversations…</p>

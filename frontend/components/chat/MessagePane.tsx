@@ -2,8 +2,9 @@
 
 // An open conversation above its composer: the header (title, presence or who is typing, the
 // pinned messages, group details), the message log with day separators and the "New messages"
-// one, paging back on scroll, jumping to a quoted or pinned message (briefly highlighted), and
-// the delete confirmation of my messages. Each message is a MessageItem.
+// one, paging back on scroll, jumping to a quoted, pinned or found message (briefly
+// highlighted; a gap left in the history offers to load what is missing), and the delete
+// confirmation of my messages. Each message is a MessageItem.
 
 import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
@@ -33,9 +34,16 @@ export function MessagePane(props: {
   onOlder: () => Promise<void>;
   /** Loads history until the message is there; whether it is. */
   onReveal: (id: string) => Promise<boolean>;
+  /** Loads the messages after one where the history shown has a gap. */
+  onFillGap: (afterId: string) => Promise<void>;
+  /** A message to bring into view and highlight (a search result), once. */
+  jumpTo?: string | null;
+  onJumped?: () => void;
   actions: Omit<MessageActions, "remove" | "jump">;
   onDelete: (message: MessageView) => void;
   onDetails?: () => void;
+  /** Opens search in this conversation. */
+  onSearch: () => void;
 }) {
   const { conversation, me, messages, presence } = props;
   const [deleting, setDeleting] = useState<MessageView | null>(null);
@@ -86,6 +94,13 @@ export function MessagePane(props: {
     if (await props.onReveal(id)) setTarget(id);
   }
 
+  const { jumpTo, onJumped } = props;
+  useEffect(() => {
+    if (!jumpTo) return;
+    onJumped?.();
+    void jump(jumpTo);
+  }, [jumpTo]);
+
   async function onScroll(event: React.UIEvent<HTMLDivElement>) {
     const element = event.currentTarget;
     if (element.scrollTop < 40 && props.hasMore) {
@@ -127,6 +142,14 @@ export function MessagePane(props: {
           </p>
         </div>
         <button
+          onClick={props.onSearch}
+          title="Search in this conversation"
+          className="flex shrink-0 items-center gap-1 rounded-lg px-2 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100 sm:px-2.5"
+        >
+          <Icon name="search" />
+          <span className="sr-only">Search in this conversation</span>
+        </button>
+        <button
           onClick={() => setPinsOpen(!pinsOpen)}
           aria-expanded={pinsOpen}
           aria-controls="pinned-panel"
@@ -148,11 +171,25 @@ export function MessagePane(props: {
       <div ref={scroller} onScroll={onScroll} className="flex-1 space-y-1 overflow-y-auto bg-slate-50 px-4 pb-4 pt-6" role="log" aria-label={`Messages with ${title}`}>
         {props.hasMore && <p className="text-center text-xs text-slate-400">Scroll up for older messages</p>}
         {messages.length === 0 && <p className="mt-8 text-center text-sm text-slate-500">No messages yet. Say hello!</p>}
-        {messages.map((message) => {
+        {messages.map((message, index) => {
           const label = day(message.created_at);
           const separator = label !== lastDay ? ((lastDay = label), label) : null;
+          // Seqs have no holes: a jump between two shown messages is history not loaded yet.
+          const previous = index > 0 ? messages[index - 1] : null;
+          const missing = previous && !previous.pending && !message.pending ? message.seq - previous.seq - 1 : 0;
           return (
             <div key={message.id} className="pt-1">
+              {previous && missing > 0 && (
+                <div className="my-3 text-center">
+                  <button
+                    onClick={() => void props.onFillGap(previous.id)}
+                    className="rounded-full border border-slate-200 bg-white px-3 py-1 text-xs font-medium text-slate-600 hover:bg-slate-100"
+                    data-history-gap=""
+                  >
+                    Show {missing} more {missing === 1 ? "message" : "messages"}
+                  </button>
+                </div>
+              )}
               {separator && <Divider>{separator}</Divider>}
               {message.id === props.firstUnread && (
                 <Divider unread>

@@ -3,7 +3,7 @@
 // goes over lib/socket.ts.
 
 import { query, request } from "./client";
-import type { ChangesPage, ConversationPage, ConversationView, CreateGroup, MessagePage, MessageView, PinsPage, SendMessage, UpdateGroup } from "./types";
+import type { ChangesPage, ConversationPage, ConversationView, CreateGroup, MessagePage, MessageView, PinsPage, SearchPage, SearchParams, SendMessage, UpdateGroup } from "./types";
 
 const path = (conversationId: string) => `/conversations/${conversationId}`;
 const messagePath = (conversationId: string, messageId: string) => `${path(conversationId)}/messages/${messageId}`;
@@ -24,8 +24,14 @@ export const transferAdmin = (conversationId: string, userUuid: string) =>
   request<ConversationView>("messages", `${path(conversationId)}/admin`, { method: "PUT", body: { user_uuid: userUuid } });
 
 /** A page of messages, newest first; `before` pages back from a message id. */
-export const history = (conversationId: string, { before, limit = 50 }: { before?: string; limit?: number } = {}) =>
-  request<MessagePage>("messages", `${path(conversationId)}/messages${query({ limit, before })}`);
+/** A page of history: the newest, `before` a message (newest first), `after` one (oldest
+ * first), or `around` one (oldest first; `has_more`: older messages exist). */
+export const history = (
+  conversationId: string,
+  { before, after, around, limit = 50 }: { before?: string; after?: string; around?: string; limit?: number } = {},
+) => request<MessagePage>("messages", `${path(conversationId)}/messages${query({ limit, before, after, around })}`);
+/** Messages of my conversations (or one) whose text matches. */
+export const search = (params: SearchParams) => request<SearchPage>("messages", `/search/messages${query(params)}`);
 export const send = (conversationId: string, body: SendMessage) => request<MessageView>("messages", `${path(conversationId)}/messages`, { method: "POST", body });
 export const edit = (conversationId: string, messageId: string, text: string) =>
   request<MessageView>("messages", messagePath(conversationId, messageId), { method: "PATCH", body: { text } });

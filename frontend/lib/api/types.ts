@@ -119,6 +119,13 @@ export type ConversationView = ConversationInfo & {
 export type ConversationPage = { conversations: ConversationView[]; next_cursor: string | null };
 export type MessagePage = { messages: MessageView[]; has_more: boolean };
 
+/** `GET /search/messages` (crates/chat-models/src/api/search.rs). */
+export type SearchParams = { q: string; conversation_id?: string; from?: string; before?: string; after?: string; sort?: "newest" | "relevance"; limit?: number; cursor?: string };
+/** A piece of a snippet: `highlight` marks a matched word. Plain text. */
+export type SnippetPart = { text: string; highlight: boolean };
+export type SearchHit = { message: MessageView; snippet: SnippetPart[] };
+export type SearchPage = { results: SearchHit[]; next_cursor: string | null };
+
 export type CreateGroup = { name: string; description?: string; member_uuids?: string[] };
 /** PATCH /conversations/{id}: omitted fields stay; `null` clears description and picture. */
 export type UpdateGroup = { name?: string; description?: string | null; picture?: string | null };

@@ -259,6 +259,34 @@ describe("history", () => {
     expect(older.hasMore.c1).toBe(false);
   });
 
+  it("a page around an older message keeps what older means; a page filling a gap never changes it", () => {
+    const latest = run(ready(), { type: "history", conversation: "c1", page: { messages: [message(90), message(89)], has_more: true } });
+    // Around m10: reaches further back, so its has_more (older than m9 exist) is the one that counts.
+    const around = chatReducer(latest, {
+      type: "history",
+      conversation: "c1",
+      page: { messages: [message(9), message(10), message(11)], has_more: true },
+      kind: "around",
+    });
+    expect(ids(around)).toEqual(["m9", "m10", "m11", "m89", "m90"]);
+    expect(around.hasMore.c1).toBe(true);
+    // Around a message already inside the loaded range: what is older stays as it was.
+    const inside = chatReducer(
+      run(ready(), { type: "history", conversation: "c1", page: { messages: [message(3), message(1)], has_more: false } }),
+      { type: "history", conversation: "c1", page: { messages: [message(2)], has_more: true }, kind: "around" },
+    );
+    expect(inside.hasMore.c1).toBe(false);
+    // Filling the gap after m11: its has_more is about newer messages, not older ones.
+    const filled = chatReducer(around, { type: "history", conversation: "c1", page: { messages: [message(12), message(13)], has_more: true }, kind: "newer" });
+    expect(ids(filled)).toEqual(["m9", "m10", "m11", "m12", "m13", "m89", "m90"]);
+    expect(filled.hasMore.c1).toBe(true);
+    const start = chatReducer(
+      run(ready(), { type: "history", conversation: "c1", page: { messages: [message(1)], has_more: false } }),
+      { type: "history", conversation: "c1", page: { messages: [message(2)], has_more: true }, kind: "newer" },
+    );
+    expect(start.hasMore.c1).toBe(false);
+  });
+
   it("an empty page still marks the history as loaded", () => {
     const state = chatReducer(ready(), { type: "history", conversation: "c2", page: { messages: [], has_more: false } });
     expect(state.messages.c2).toEqual([]);

@@ -39,7 +39,10 @@ export type ChatAction =
   | { type: "frame"; frame: ServerFrame; now: number }
   | { type: "conversations"; conversations: ConversationView[] }
   | { type: "select"; conversation: string | null }
-  | { type: "history"; conversation: string; page: MessagePage }
+  /** A page of history. The newest page (the default) and `older` pages tell whether older
+   * messages exist; an `around` page only when it reaches further back than what is loaded;
+   * a `newer` page (filling a gap) never. */
+  | { type: "history"; conversation: string; page: MessagePage; kind?: "older" | "around" | "newer" }
   /** An optimistic copy, `pending: "sending"`, appended until its answer replaces it. */
   | { type: "sendStarted"; message: Shown }
   /** A message the server answered with (an edit, a reaction, a pin). */
@@ -84,13 +87,18 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case "replyTo":
       return { ...state, replyTo: action.message };
     case "history": {
-      const { conversation, page } = action;
-      const known = new Map((state.messages[conversation] ?? []).map((m) => [m.id, m]));
+      const { conversation, page, kind } = action;
+      const before = state.messages[conversation] ?? [];
+      const oldest = before.find((m) => !m.pending)?.seq ?? Infinity;
+      const known = new Map(before.map((m) => [m.id, m]));
       page.messages.forEach((m) => known.set(m.id, newer(known.get(m.id), m)));
+      const reachesBack = page.messages.some((m) => m.seq < oldest);
+      const kept = state.hasMore[conversation];
+      const hasMore = kind === "newer" ? (kept ?? false) : kind === "around" && !reachesBack && kept !== undefined ? kept : page.has_more;
       return {
         ...state,
         messages: { ...state.messages, [conversation]: ordered([...known.values()]) },
-        hasMore: { ...state.hasMore, [conversation]: page.has_more },
+        hasMore: { ...state.hasMore, [conversation]: hasMore },
       };
     }
     case "sendStarted": {

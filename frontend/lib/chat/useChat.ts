@@ -17,8 +17,6 @@ import { ChatSocket, type ConnectionState } from "@/lib/socket";
 import { chatReducer, firstUnread, initialChat, type Shown } from "./state";
 
 const NONE: Shown[] = [];
-/** Most history pages loaded to find the message a reply quotes. */
-const MAX_REVEAL_PAGES = 5;
 
 /** What a send mentions (lib/chat/mentions.ts). */
 export type Mentions = { mentions: string[]; mention_everyone: boolean };
@@ -210,25 +208,35 @@ export function useChat() {
     }
   }
 
-  /** Makes sure a message of the open conversation is loaded, paging back a few pages if it is
-   * older than the history shown; whether it is there now. */
+  /** Makes sure a message of the open conversation is loaded (with the page around it, when
+   * it is not: the history shown then has a gap, which MessagePane offers to fill); whether
+   * it is there now. */
   async function reveal(id: string): Promise<boolean> {
     if (!current) return false;
-    const { list: shown, hasMore } = latest.current;
-    if (shown.some((m) => m.id === id)) return true;
-    let more = hasMore;
-    let before = shown.find((m) => !m.pending)?.id;
+    if (latest.current.list.some((m) => m.id === id)) return true;
     try {
-      for (let page = 0; page < MAX_REVEAL_PAGES && more && before; page++) {
-        const older = await loadHistory(current.id, before);
-        if (older.messages.some((m) => m.id === id)) return true;
-        more = older.has_more;
-        before = older.messages[older.messages.length - 1]?.id;
-      }
+      // The newest page first, so the conversation counts as loaded and its end is known.
+      if (state.hasMore[current.id] === undefined) await loadHistory(current.id);
+      const page = await messages.history(current.id, { around: id });
+      socket.current?.noteHistory(current.id, page.messages);
+      dispatch({ type: "history", conversation: current.id, page, kind: "around" });
+      return page.messages.some((m) => m.id === id);
+    } catch (caught) {
+      fail(caught);
+      return false;
+    }
+  }
+
+  /** Loads the messages right after `id` (a gap in the history shown). */
+  async function fillGap(id: string) {
+    if (!current) return;
+    try {
+      const page = await messages.history(current.id, { after: id });
+      socket.current?.noteHistory(current.id, page.messages);
+      dispatch({ type: "history", conversation: current.id, page, kind: "newer" });
     } catch (caught) {
       fail(caught);
     }
-    return false;
   }
 
   const typists = useMemo(() => {
@@ -265,6 +273,7 @@ export function useChat() {
     react,
     pin,
     reveal,
+    fillGap,
     replyTo: state.replyTo?.conversation_id === selected ? state.replyTo : null,
     setReplyTo: (message: Shown | null) => dispatch({ type: "replyTo", message }),
     typing: (started: boolean) => {
