@@ -130,14 +130,8 @@ pub async fn history(
             Ok::<_, ApiError>(store::find(&state.store, conversation, id).await?.seq)
         }
     };
+    // `around` wins over `before` and `after` (a parameter the schema allows is never refused).
     if let Some(around) = query.around {
-        if query.before.is_some() || query.after.is_some() {
-            return Err(ApiError::field(
-                "around",
-                "conflict",
-                "Use around without before or after.",
-            ));
-        }
         let seq = position(around).await?;
         let older = i64::try_from(limit / 2).unwrap_or(0);
         let newer = i64::try_from(limit).unwrap_or(0) - older;

@@ -15,7 +15,8 @@ pub const MAX_QUERY_CHARS: usize = 200;
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// The words to find (all of them; the last one also as a prefix, as the user types),
-    /// `"quoted phrases"`, and `-words` that must not appear. Case and accents do not matter.
+    /// `"quoted phrases"`, and `-words` that must not appear. Case and accents do not matter;
+    /// a query without any word to find finds nothing.
     #[param(min_length = 1, max_length = 200)]
     pub q: String,
     /// Only in this conversation (one of the caller's).
@@ -33,7 +34,7 @@ pub struct SearchQuery {
     #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
-    #[param(pattern = "^[0-9]{1,4}$")]
+    #[param(pattern = "^([0-9]{1,3}|1000)$")]
     pub cursor: Option<String>,
 }
 

@@ -62,8 +62,7 @@ pub async fn send_message(
 #[utoipa::path(get, path = "/conversations/{conversation_id}/messages", tag = "messages", params(
     ("conversation_id" = String, Path), HistoryQuery), security(("bearer" = []), ("cookie" = [])), responses(
     (status = 200, body = MessagePage),
-    (status = 404, body = chat_models::error::ErrorBody, description = "`conversation_not_found`, `message_not_found`"),
-    (status = 422, body = chat_models::error::ErrorBody, description = "`validation_failed`")))]
+    (status = 404, body = chat_models::error::ErrorBody, description = "`conversation_not_found`, `message_not_found`")))]
 pub async fn history(
     State(state): State<AppState>,
     auth: AuthUser,

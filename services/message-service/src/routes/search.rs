@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
     security(("bearer" = []), ("cookie" = [])), responses(
     (status = 200, body = SearchPage),
     (status = 404, body = chat_models::error::ErrorBody, description = "`conversation_not_found`"),
-    (status = 422, body = chat_models::error::ErrorBody, description = "`validation_failed`: `q` (`too_long`, `no_words`, `too_many_words`), `limit`, `cursor`")))]
+    (status = 422, body = chat_models::error::ErrorBody, description = "`validation_failed`: `q` (`empty`, `too_long`), `limit`, `cursor`")))]
 pub async fn search_messages(
     State(state): State<AppState>,
     auth: AuthUser,

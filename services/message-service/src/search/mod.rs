@@ -191,7 +191,7 @@ pub async fn messages(state: &AppState, me: Uuid, query: SearchQuery) -> Result<
         ],
         None => conversation_store::ids_of_member(&state.store, me).await?,
     };
-    if conversations.is_empty() {
+    if conversations.is_empty() || parsed.finds_nothing() {
         return Ok(SearchPage {
             results: Vec::new(),
             next_cursor: None,

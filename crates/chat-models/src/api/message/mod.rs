@@ -271,7 +271,8 @@ pub struct HistoryQuery {
     #[param(pattern = "^[0-9a-fA-F]{24}$")]
     pub after: Option<String>,
     /// The page around this message id, it included, oldest first (to jump to a search
-    /// result); `has_more` then tells whether older messages exist. Not with `before`/`after`.
+    /// result); `has_more` then tells whether older messages exist. `before` and `after` are
+    /// then ignored.
     #[param(pattern = "^[0-9a-fA-F]{24}$")]
     pub around: Option<String>,
     /// Page size, 1-100 (default 50).
