@@ -115,13 +115,17 @@ export function SearchPanel(props: {
           <ul>
             {results.map((hit) => {
               const conversation = byId.get(hit.message.conversation_id);
-              const sender = conversation?.participants.find((u) => u.uuid === hit.message.sender_uuid)?.username ?? "Someone";
+              const mine = hit.message.sender_uuid === me;
+              const sender = mine ? "You" : (conversation?.participants.find((u) => u.uuid === hit.message.sender_uuid)?.username ?? "Someone");
+              // A direct conversation is named after the other member: the author is only news in a group, or when it is me.
+              const title = conversation ? conversationTitle(conversation, me) : "Conversation";
+              const heading = conversation?.is_group || mine ? `${title} · ${sender}` : title;
               return (
                 <li key={hit.message.id}>
                   <button onClick={() => props.onPick(hit)} className="block w-full border-b border-slate-50 px-4 py-3 text-left hover:bg-slate-50" data-testid="search-result">
                     <span className="flex items-baseline justify-between gap-2 text-xs text-slate-500">
                       <span className="truncate font-medium text-slate-700">
-                        {conversation ? conversationTitle(conversation, me) : "Conversation"} · {hit.message.sender_uuid === me ? "You" : sender}
+                        {heading}
                       </span>
                       <span className="shrink-0">
                         {day(hit.message.created_at)} {time(hit.message.created_at)}
