@@ -7,7 +7,8 @@
 #
 # Knobs (environment): USERS GROUP_SIZE RATE DURATION (fan-out), SOCKETS SOCKET_USERS
 # (connections, split over the two instances), HTTP_CONCURRENCY HTTP_DURATION (http),
-# FLOOD FLOOD_READERS (flood), RESUME_CLIENTS RESUME_RATE (resume).
+# FLOOD FLOOD_READERS (flood), RESUME_CLIENTS RESUME_RATE (resume), SEARCH_MESSAGES (search:
+# the embedded index alone, built from that many messages, then queried).
 # Scratch schemas, Mongo database and Redis prefix; register and login rate limits lifted so
 # the costs themselves are measured. Results: target/bench/*.json and target/bench/summary.svg;
 # docs/benchmarks.md summarises them.
@@ -31,7 +32,8 @@ FLOOD=${FLOOD:-32}
 FLOOD_READERS=${FLOOD_READERS:-8}
 RESUME_CLIENTS=${RESUME_CLIENTS:-10}
 RESUME_RATE=${RESUME_RATE:-100}
-SCENARIOS=${SCENARIOS:-"fanout connections http flood resume"}
+SCENARIOS=${SCENARIOS:-"fanout connections http flood resume search"}
+SEARCH_MESSAGES=${SEARCH_MESSAGES:-1000000}
 BASE_PORT=${BENCH_PORT:-5911}
 WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/chat-bench.XXXXXX")"
 LIB_RUN_DIR="$WORK_DIR/run"
@@ -117,6 +119,11 @@ for scenario in $SCENARIOS; do
       echo "== 5. resume: $RESUME_CLIENTS clients dropping and resuming at $RESUME_RATE msg/s"
       "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --out "$OUT/resume.json" resume \
         --clients "$RESUME_CLIENTS" --rate "$RESUME_RATE"
+      ;;
+    search)
+      echo "== 6. search: the embedded index over $SEARCH_MESSAGES messages (no servers)"
+      cargo run --release -q -p message-service --example search_bench -- \
+        --messages "$SEARCH_MESSAGES" --out "$OUT/search.json"
       ;;
     *) die "unknown scenario $scenario" ;;
   esac

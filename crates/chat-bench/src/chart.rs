@@ -46,6 +46,10 @@ pub fn bars(result: &Value) -> Vec<Bar> {
             &result["latency"],
         )),
         Some("resume") => bars.extend(bar("resume: replay".to_owned(), &result["replay"])),
+        Some("search") => bars.extend(bar(
+            format!("search: query over {} messages", result["messages"]),
+            &result["query"],
+        )),
         Some("http") => {
             for entry in result["results"].as_array().into_iter().flatten() {
                 let label = format!(
@@ -161,6 +165,12 @@ mod tests {
         assert!(drawn.contains("GET /friends ×4"));
         assert!(drawn.contains("1.50 / 4.00"));
         assert!(bars_of_unknown_scenarios_are_empty());
+        let search = json!({ "scenario": "search", "messages": 1000,
+            "query": { "p50_ms": 1.0, "p99_ms": 3.0 } });
+        assert_eq!(
+            super::bars(&search)[0].label,
+            "search: query over 1000 messages"
+        );
     }
 
     fn bars_of_unknown_scenarios_are_empty() -> bool {

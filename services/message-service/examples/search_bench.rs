@@ -103,7 +103,6 @@ fn main() {
     index.add(&batch).unwrap();
     index.finish_rebuild("1-0").unwrap();
     let build_secs = started.elapsed().as_secs_f64();
-    let bytes = Embedded::disk_bytes(&dir);
 
     // 2. Live changes: sends and edits in commits of 100, as the feed applies them under load.
     let live = 20_000_u64;
@@ -118,6 +117,7 @@ fn main() {
 
     // 3. Queries of a member of 50 conversations.
     let mut latencies = Vec::with_capacity(queries);
+    let mut by_kind: [Vec<f64>; 4] = Default::default();
     let mut hits = 0_usize;
     for i in 0..queries {
         let mine: Vec<String> = (0..MEMBER_OF)
@@ -144,9 +144,30 @@ fn main() {
         };
         let started = Instant::now();
         hits += index.search(&plan).unwrap().len();
-        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        latencies.push(ms);
+        by_kind[i % 4].push(ms);
     }
     latencies.sort_by(f64::total_cmp);
+    let kinds: serde_json::Map<String, serde_json::Value> =
+        ["common_word", "two_words", "rare_word", "word_and_prefix"]
+            .iter()
+            .zip(by_kind.iter_mut())
+            .map(|(name, all)| {
+                all.sort_by(f64::total_cmp);
+                let round = |ms: f64| (ms * 1000.0).round() / 1000.0;
+                let latency = serde_json::json!({
+                    "p50_ms": round(percentile(all, 0.50)),
+                    "p99_ms": round(percentile(all, 0.99)),
+                });
+                ((*name).to_owned(), latency)
+            })
+            .collect();
+
+    // The size once the merges the commits started are done and their inputs deleted.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    index.collect_garbage().unwrap();
+    let bytes = Embedded::disk_bytes(&dir);
 
     let result = serde_json::json!({
         "scenario": "search",
@@ -156,12 +177,15 @@ fn main() {
         "build_secs": (build_secs * 10.0).round() / 10.0,
         "live_messages_per_sec": (live as f64 / live_secs).round(),
         "index_bytes": bytes,
-        "index_bytes_per_million": (bytes as f64 * 1_000_000.0 / total as f64).round(),
+        "index_bytes_per_million": (bytes as f64 * 1_000_000.0 / index.documents() as f64).round(),
         "queries": queries,
         "mean_hits": (hits as f64 / queries as f64 * 10.0).round() / 10.0,
-        "query_p50_ms": (percentile(&latencies, 0.50) * 1000.0).round() / 1000.0,
-        "query_p99_ms": (percentile(&latencies, 0.99) * 1000.0).round() / 1000.0,
-        "query_max_ms": (latencies[latencies.len() - 1] * 1000.0).round() / 1000.0,
+        "query": {
+            "p50_ms": (percentile(&latencies, 0.50) * 1000.0).round() / 1000.0,
+            "p99_ms": (percentile(&latencies, 0.99) * 1000.0).round() / 1000.0,
+            "max_ms": (latencies[latencies.len() - 1] * 1000.0).round() / 1000.0,
+        },
+        "query_by_kind": kinds,
     });
     let text = serde_json::to_string_pretty(&result).unwrap();
     println!("{text}");

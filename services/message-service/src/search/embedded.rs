@@ -193,6 +193,12 @@ impl Embedded {
         self.reader.searcher().num_docs()
     }
 
+    /// Deletes the files no commit uses any more (merges leave them behind for a while).
+    pub fn collect_garbage(&self) -> anyhow::Result<()> {
+        self.writer().garbage_collect_files().wait()?;
+        Ok(())
+    }
+
     /// Bytes of the index files (0 in memory).
     pub fn disk_bytes(dir: &Path) -> u64 {
         std::fs::read_dir(dir)

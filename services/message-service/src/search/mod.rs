@@ -165,9 +165,9 @@ fn parse_cursor(cursor: Option<&str>) -> Result<usize> {
     let Some(cursor) = cursor else {
         return Ok(0);
     };
-    cursor
-        .parse::<usize>()
-        .ok()
+    Some(cursor)
+        .filter(|cursor| !cursor.is_empty() && cursor.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|cursor| cursor.parse::<usize>().ok())
         .filter(|offset| *offset <= MAX_OFFSET)
         .ok_or_else(|| {
             ApiError::Validation(vec![FieldError::new(
@@ -245,4 +245,19 @@ pub async fn messages(state: &AppState, me: Uuid, query: SearchQuery) -> Result<
         results,
         next_cursor: more.then(|| (offset + limit).to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_are_offsets_up_to_the_deepest_page() {
+        assert_eq!(parse_cursor(None).ok(), Some(0));
+        assert_eq!(parse_cursor(Some("40")).ok(), Some(40));
+        assert_eq!(parse_cursor(Some("1000")).ok(), Some(1000));
+        for bad in ["", "+5", "-1", "1001", "4e2", " 4", "abc"] {
+            assert!(parse_cursor(Some(bad)).is_err(), "{bad:?}");
+        }
+    }
 }
