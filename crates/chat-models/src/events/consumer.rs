@@ -134,13 +134,7 @@ impl EventConsumer {
     {
         use anyhow::Context as _;
         for entry in entries {
-            let parsed = entry
-                .get::<String>("event")
-                .ok_or_else(|| anyhow::anyhow!("no event field"))
-                .and_then(|json| {
-                    serde_json::from_str::<EventEnvelope>(&json).map_err(anyhow::Error::from)
-                });
-            match parsed {
+            match super::envelope_of(&entry) {
                 Ok(envelope) => {
                     if let Err(error) = handler(envelope).await {
                         tracing::warn!(id = %entry.id, group = %self.group, error = ?error,

@@ -22,6 +22,16 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "redis")]
 const READ_BLOCK: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The event of a stream entry: its `event` field, as JSON. An error for an entry without one,
+/// or one this build cannot read (a newer producer, a corrupt entry).
+#[cfg(feature = "redis")]
+fn envelope_of(entry: &redis::streams::StreamId) -> anyhow::Result<EventEnvelope> {
+    let json = entry
+        .get::<String>("event")
+        .ok_or_else(|| anyhow::anyhow!("no event field"))?;
+    Ok(serde_json::from_str(&json)?)
+}
+
 /// A connection of its own for blocking stream reads (a `BLOCK` would stall a shared,
 /// multiplexed one): connects within a second, and an answer that has not come a little
 /// after the longest block means Redis is gone (the reader then reconnects).

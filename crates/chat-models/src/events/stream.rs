@@ -170,20 +170,11 @@ pub async fn read_after(
         .into_iter()
         .flat_map(|key| key.ids)
         .map(|entry| {
-            let envelope = match entry
-                .get::<String>("event")
-                .map(|json| serde_json::from_str::<EventEnvelope>(&json))
-            {
-                Some(Ok(envelope)) => Some(envelope),
-                Some(Err(error)) => {
+            let envelope = super::envelope_of(&entry)
+                .map_err(|error| {
                     tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event");
-                    None
-                }
-                None => {
-                    tracing::warn!(id = %entry.id, "skipping an entry without event");
-                    None
-                }
-            };
+                })
+                .ok();
             (entry.id, envelope)
         })
         .collect())
