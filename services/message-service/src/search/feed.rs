@@ -24,6 +24,8 @@ const COMMIT_EVERY: Duration = Duration::from_millis(100);
 const READ_BATCH: usize = 2_000;
 /// Messages added to a rebuild at once.
 const REBUILD_BATCH: usize = 5_000;
+/// Messages sent to OpenSearch in one bulk request when filling its index.
+const OPENSEARCH_BATCH: usize = 1_000;
 
 /// Runs `work` on the blocking pool.
 async fn blocking<T: Send + 'static>(
@@ -104,25 +106,11 @@ async fn rebuild(index: &Arc<Embedded>, store: &Store, position: &str) -> anyhow
     let result = async {
         let begun = index.clone();
         blocking(move || begun.start_rebuild()).await?;
-        let mut messages = message_store::all_searchable(store).await?;
-        let mut batch = Vec::with_capacity(REBUILD_BATCH);
-        let mut count = 0_u64;
-        loop {
-            let next = messages.try_next().await.context("reading messages")?;
-            let done = next.is_none();
-            if let Some(message) = next {
-                batch.push(Entry::from(message));
-            }
-            if batch.len() >= REBUILD_BATCH || (done && !batch.is_empty()) {
-                count += batch.len() as u64;
-                let entries = std::mem::take(&mut batch);
-                let index = index.clone();
-                blocking(move || index.add(&entries)).await?;
-            }
-            if done {
-                break;
-            }
-        }
+        let count = each_batch(store, REBUILD_BATCH, |entries| {
+            let index = index.clone();
+            blocking(move || index.add(&entries))
+        })
+        .await?;
         let position = position.to_owned();
         let finished = index.clone();
         blocking(move || finished.finish_rebuild(&position)).await?;
@@ -131,8 +119,7 @@ async fn rebuild(index: &Arc<Embedded>, store: &Store, position: &str) -> anyhow
     .await;
     match result {
         Ok(count) => {
-            metrics::counter!("search_index_rebuilds_total", "service" => "message-service")
-                .increment(1);
+            count_rebuild();
             tracing::info!(
                 messages = count,
                 elapsed_ms = started.elapsed().as_millis() as u64,
@@ -186,15 +173,38 @@ async fn fill_opensearch(
     if !index.ensure_index().await? {
         return Ok(());
     }
+    each_batch(store, OPENSEARCH_BATCH, |entries| async move {
+        index.add(&entries).await
+    })
+    .await?;
+    count_rebuild();
+    Ok(())
+}
+
+/// Hands every searchable message of the store to `add`, `size` at a time; how many there were.
+async fn each_batch<F, Fut>(store: &Store, size: usize, mut add: F) -> anyhow::Result<u64>
+where
+    F: FnMut(Vec<Entry>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     let mut messages = message_store::all_searchable(store).await?;
-    let mut batch = Vec::with_capacity(REBUILD_BATCH);
-    while let Some(message) = messages.try_next().await? {
+    let mut batch = Vec::with_capacity(size);
+    let mut count = 0_u64;
+    while let Some(message) = messages.try_next().await.context("reading messages")? {
         batch.push(Entry::from(message));
-        if batch.len() >= 1_000 {
-            index.add(&std::mem::take(&mut batch)).await?;
+        if batch.len() == size {
+            count += size as u64;
+            add(std::mem::replace(&mut batch, Vec::with_capacity(size))).await?;
         }
     }
-    index.add(&batch).await?;
+    if !batch.is_empty() {
+        count += batch.len() as u64;
+        add(batch).await?;
+    }
+    Ok(count)
+}
+
+/// Counts a completed rebuild (`search_index_rebuilds_total`).
+fn count_rebuild() {
     metrics::counter!("search_index_rebuilds_total", "service" => "message-service").increment(1);
-    Ok(())
 }
