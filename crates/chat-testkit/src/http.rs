@@ -53,6 +53,18 @@ impl Stack {
             .unwrap()
     }
 
+    /// The `/metrics` text of a service at `base` (the stack's own, or an [`crate::Instance`]).
+    pub async fn metrics_at(&self, base: &str) -> String {
+        self.client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// GETs with an access token.
     pub async fn get_as(&self, path: &str, access: &str) -> Response {
         self.client

@@ -191,15 +191,7 @@ async fn a_client_that_stops_reading_is_dropped_within_seconds() {
     .expect("the server dropped the socket");
     assert!(matches!(ended, None | Some(4008)), "{ended:?}");
     assert!(started.elapsed() < Duration::from_secs(60));
-    let metrics = stack
-        .client
-        .get(format!("{}/metrics", instance.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = stack.metrics_at(&instance.url).await;
     assert!(
         metrics.contains("ws_connections{service=\"message-service\"} 0"),
         "{metrics}"

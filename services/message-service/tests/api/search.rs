@@ -399,16 +399,9 @@ async fn hostile_queries_find_plain_words_or_get_a_clear_error_never_a_500() {
 async fn rebuilds(stack: &Stack, base: &str, expected: u64) -> u64 {
     let mut count = 0;
     for _ in 0..20 {
-        let text = stack
-            .client
-            .get(format!("{base}/metrics"))
-            .send()
+        count = stack
+            .metrics_at(base)
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        count = text
             .lines()
             .find(|line| line.starts_with("search_index_rebuilds_total"))
             .and_then(|line| line.rsplit(' ').next())
@@ -511,6 +504,16 @@ async fn an_instance_catches_up_after_downtime_and_rebuilds_when_it_must() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The texts of a history page, in its order.
+fn texts_of(page: &Value) -> Vec<&str> {
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|message| message["text"].as_str().unwrap())
+        .collect()
+}
+
 #[tokio::test]
 async fn history_around_a_message_centres_the_page_on_it() {
     let stack = Stack::messages().await;
@@ -530,13 +533,7 @@ async fn history_around_a_message_centres_the_page_on_it() {
             &ann,
         )
         .await;
-    let texts: Vec<&str> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(texts, ["m3", "m4", "m5", "m6"]);
+    assert_eq!(texts_of(&page), ["m3", "m4", "m5", "m6"]);
     assert_eq!(page["has_more"], true);
     let page = stack
         .get(
@@ -544,13 +541,7 @@ async fn history_around_a_message_centres_the_page_on_it() {
             &ann,
         )
         .await;
-    let texts: Vec<&str> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(texts, ["m1", "m2"]);
+    assert_eq!(texts_of(&page), ["m1", "m2"]);
     assert_eq!(page["has_more"], false);
     // `around` wins over `before`.
     let page = stack

@@ -467,20 +467,7 @@ async fn every_service_exposes_its_metrics_after_traffic() {
     let (mut ws, _) = WsClient::open(&stack.messages, &bob).await;
     stack.send(&ann, &id, "delivered live").await;
     next_frame!(ws, ServerFrame::MessageCreated(message) => message);
-    let metrics = |base: String| {
-        let client = stack.client.clone();
-        async move {
-            client
-                .get(format!("{base}/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let messages = metrics(stack.messages.clone()).await;
+    let messages = stack.metrics_at(&stack.messages).await;
     for series in [
         r#"http_requests_total{service="message-service",method="POST",route="/conversations/{conversation_id}/messages",status="201"}"#,
         r#"http_request_duration_seconds_bucket{service="message-service",method="POST",route="/conversations/{conversation_id}/messages",status="201""#,
@@ -490,10 +477,10 @@ async fn every_service_exposes_its_metrics_after_traffic() {
     ] {
         assert!(messages.contains(series), "{series} missing:\n{messages}");
     }
-    let users = metrics(stack.users.clone()).await;
+    let users = stack.metrics_at(&stack.users).await;
     assert!(users.contains(r#"http_requests_total{service="user-service",method="POST",route="/auth/register",status="201"}"#));
     assert!(users.contains(r#"db_pool_connections{service="user-service",state="idle"}"#));
-    let friends = metrics(stack.friends.clone()).await;
+    let friends = stack.metrics_at(&stack.friends).await;
     assert!(friends.contains(r#"db_pool_connections{service="friends-service",state="in_use"}"#));
     assert!(friends.contains(r#"route="/friends/requests""#));
     drop(ws);
