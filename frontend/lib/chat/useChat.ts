@@ -81,12 +81,17 @@ export function useChat() {
     return () => clearInterval(timer);
   }, []);
 
-  const loadHistory = useCallback(async (conversation: string, before?: string): Promise<MessagePage> => {
-    const page = await messages.history(conversation, { before });
-    socket.current?.noteHistory(conversation, page.messages);
-    dispatch({ type: "history", conversation, page });
-    return page;
-  }, []);
+  /** Loads a page of history (the newest, `before`, `around` or `after` a message) and merges it. */
+  const loadHistory = useCallback(
+    async (conversation: string, at: { before?: string; around?: string; after?: string } = {}): Promise<MessagePage> => {
+      const page = await messages.history(conversation, at);
+      socket.current?.noteHistory(conversation, page.messages);
+      const kind = at.around ? "around" : at.after ? "newer" : undefined;
+      dispatch({ type: "history", conversation, page, kind });
+      return page;
+    },
+    [],
+  );
 
   // Load history when a conversation opens (live messages may be kept already; the page merges).
   const { me, selected } = state;
@@ -217,9 +222,7 @@ export function useChat() {
     try {
       // The newest page first, so the conversation counts as loaded and its end is known.
       if (state.hasMore[current.id] === undefined) await loadHistory(current.id);
-      const page = await messages.history(current.id, { around: id });
-      socket.current?.noteHistory(current.id, page.messages);
-      dispatch({ type: "history", conversation: current.id, page, kind: "around" });
+      const page = await loadHistory(current.id, { around: id });
       return page.messages.some((m) => m.id === id);
     } catch (caught) {
       fail(caught);
@@ -231,9 +234,7 @@ export function useChat() {
   async function fillGap(id: string) {
     if (!current) return;
     try {
-      const page = await messages.history(current.id, { after: id });
-      socket.current?.noteHistory(current.id, page.messages);
-      dispatch({ type: "history", conversation: current.id, page, kind: "newer" });
+      await loadHistory(current.id, { after: id });
     } catch (caught) {
       fail(caught);
     }
@@ -264,7 +265,7 @@ export function useChat() {
     typists,
     /** Pages in the history before the oldest stored message shown. */
     loadOlder: async () => {
-      if (current) await loadHistory(current.id, list.find((m) => !m.pending)?.id);
+      if (current) await loadHistory(current.id, { before: list.find((m) => !m.pending)?.id });
     },
     send,
     retry: (message: Shown) => deliver({ ...message, pending: "sending" }),
