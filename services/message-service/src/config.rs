@@ -95,6 +95,33 @@ pub struct Config {
     #[arg(long, env = "SEARCH_URL")]
     pub search_url: Option<String>,
 
+    /// Path of the VAPID private key (P-256, PEM) that signs web pushes; create one with
+    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out vapid.pem`.
+    /// Unset (and no `VAPID_PRIVATE_KEY`): no web push.
+    #[arg(long, env = "VAPID_PRIVATE_KEY_FILE")]
+    pub vapid_private_key_file: Option<std::path::PathBuf>,
+
+    /// The same key inline, for platforms that inject secrets as variables.
+    #[arg(long, env = "VAPID_PRIVATE_KEY", hide_env_values = true)]
+    pub vapid_private_key: Option<secrecy::SecretString>,
+
+    /// Who push services may contact about our pushes (`mailto:` or `https:`).
+    #[arg(
+        long,
+        env = "VAPID_SUBJECT",
+        default_value = "mailto:webpush@localhost"
+    )]
+    pub vapid_subject: String,
+
+    /// Seconds a push service keeps a notification for a browser that is offline.
+    #[arg(long, env = "PUSH_TTL_SECS", default_value_t = 86_400)]
+    pub push_ttl_secs: u64,
+
+    /// Comma-separated `ip:port` pairs pushes may be sent to although they are not public
+    /// `https` addresses. For tests only: refused with `APP_ENV=production`.
+    #[arg(long, env = "PUSH_UNSAFE_ALLOW", value_delimiter = ',')]
+    pub push_unsafe_allow: Vec<String>,
+
     /// MongoDB (conversations, messages, read state, presence).
     #[command(flatten)]
     pub mongo: MongoConfig,
@@ -133,7 +160,32 @@ impl Config {
                 "LINK_PREVIEW_UNSAFE_ALLOW is for tests; unset it with APP_ENV=production"
             );
         }
+        if self.common.app_env == chat_models::config::AppEnv::Production
+            && !self.push_unsafe_allow.is_empty()
+        {
+            anyhow::bail!("PUSH_UNSAFE_ALLOW is for tests; unset it with APP_ENV=production");
+        }
+        if self.push_ttl_secs > 2_419_200 {
+            anyhow::bail!("PUSH_TTL_SECS is at most 2419200 (four weeks)");
+        }
         Ok(())
+    }
+
+    /// The VAPID key PEM, from the inline variable or the file; `None`: push is off.
+    pub fn vapid_private_key_pem(&self) -> anyhow::Result<Option<secrecy::SecretString>> {
+        if let Some(pem) = &self.vapid_private_key {
+            return Ok(Some(pem.clone()));
+        }
+        let Some(path) = &self.vapid_private_key_file else {
+            return Ok(None);
+        };
+        let pem = std::fs::read_to_string(path).map_err(|error| {
+            anyhow::anyhow!(
+                "cannot read VAPID_PRIVATE_KEY_FILE {}: {error}",
+                path.display()
+            )
+        })?;
+        Ok(Some(secrecy::SecretString::from(pem)))
     }
 }
 

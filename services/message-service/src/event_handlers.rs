@@ -1,7 +1,8 @@
 //! What message-service does when other services' events arrive (the `message-service`
 //! consumer group): a deleted account's conversations are cleaned up, and friendships ending
 //! or starting make a direct conversation read-only or writable again (`conversation.updated`
-//! with `can_send`, so clients update the composer). Named apart from message reactions.
+//! with `can_send`, so clients update the composer), and signed-out sessions lose their push
+//! subscriptions. Named apart from message reactions.
 
 use chat_models::events::{ConversationEvent, DomainEvent};
 use chat_models::Result;
@@ -9,7 +10,7 @@ use uuid::Uuid;
 
 use crate::conversations::announce_deleted;
 use crate::db::conversations as store;
-use crate::db::{messages, reads};
+use crate::db::{messages, push, reads};
 use crate::groups;
 use crate::state::AppState;
 
@@ -19,6 +20,13 @@ pub async fn handle(state: &AppState, event: DomainEvent) -> Result<()> {
         DomainEvent::UserDeleted { user_uuid } => {
             remove_deleted_user(state, user_uuid).await?;
             tracing::info!(user_id = %user_uuid, "removed a deleted user's conversations");
+        }
+        // Signed-out sessions' browsers get no more pushes.
+        DomainEvent::SessionRevoked {
+            user_uuid,
+            session_ids,
+        } => {
+            push::remove_sessions(&state.store, user_uuid, &session_ids).await?;
         }
         DomainEvent::FriendshipRemoved {
             user_uuid,
@@ -58,5 +66,6 @@ pub async fn remove_deleted_user(state: &AppState, user: Uuid) -> Result<()> {
     messages::blank_all_of(&state.store, user).await?;
     reads::forget_user(&state.store, user).await?;
     state.presence.forget(user).await?;
+    push::forget_user(&state.store, user).await?;
     Ok(())
 }

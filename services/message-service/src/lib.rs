@@ -4,7 +4,7 @@
 //! stream, which every instance's gateway reads to reach the sockets it holds.
 //!
 //! Layout: use cases in [`conversations`], [`groups`], [`messaging`], [`reactions`], [`pins`],
-//! [`catch_up`], [`search`], [`previews`] and [`event_handlers`] (with [`views`]), over the store in [`db`] and the rules in [`domain`]; the REST routes
+//! [`catch_up`], [`search`], [`previews`], [`notifications`] (delivered by [`push`]) and [`event_handlers`] (with [`views`]), over the store in [`db`] and the rules in [`domain`]; the REST routes
 //! (`routes`) and the [`gateway`] are adapters over the use cases and never call each other;
 //! [`startup`] assembles them.
 
@@ -13,15 +13,18 @@ pub mod config;
 pub mod conversations;
 pub mod db;
 pub mod domain;
+pub mod egress;
 pub mod event_handlers;
 pub mod gateway;
 pub mod groups;
 pub mod limits;
 pub mod messaging;
+pub mod notifications;
 pub mod outbox;
 pub mod pins;
 pub mod presence;
 pub mod previews;
+pub mod push;
 pub mod reactions;
 mod routes;
 pub mod search;

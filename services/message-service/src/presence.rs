@@ -241,8 +241,8 @@ impl PresenceStore {
         Ok(())
     }
 
-    /// The presence of several users: one Redis pipeline and one MongoDB query.
-    pub async fn of(&self, users: &[Uuid]) -> Result<Vec<Presence>> {
+    /// Whether each of `users` has a live socket on any instance: one Redis pipeline.
+    pub async fn online(&self, users: &[Uuid]) -> Result<Vec<bool>> {
         if users.is_empty() {
             return Ok(Vec::new());
         }
@@ -252,6 +252,15 @@ impl PresenceStore {
             pipe.cmd("ZCOUNT").arg(self.key(*user)).arg(now).arg("+inf");
         }
         let live: Vec<i64> = pipe.query_async(&mut self.redis.clone()).await?;
+        Ok(live.into_iter().map(|sockets| sockets > 0).collect())
+    }
+
+    /// The presence of several users: one Redis pipeline and one MongoDB query.
+    pub async fn of(&self, users: &[Uuid]) -> Result<Vec<Presence>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let live = self.online(users).await?;
         let ids: Vec<String> = users.iter().map(|u| u.hyphenated().to_string()).collect();
         let seen: HashMap<String, BsonDateTime> = self
             .last_seen
@@ -266,17 +275,14 @@ impl PresenceStore {
             .iter()
             .zip(ids)
             .zip(live)
-            .map(|((user, id), live)| {
-                let online = live > 0;
-                Presence {
-                    user_uuid: *user,
-                    online,
-                    last_seen: if online {
-                        None
-                    } else {
-                        seen.get(&id).map(|at| at.to_chrono())
-                    },
-                }
+            .map(|((user, id), online)| Presence {
+                user_uuid: *user,
+                online,
+                last_seen: if online {
+                    None
+                } else {
+                    seen.get(&id).map(|at| at.to_chrono())
+                },
             })
             .collect())
     }

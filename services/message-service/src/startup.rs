@@ -76,6 +76,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         .await
         .context("reading the event outbox")?;
     let (search, search_feed) = start_search(&config, &store, &redis_client)?;
+    let push = push_settings(&config)?;
     let state = AppState {
         store,
         redis: redis.clone(),
@@ -96,6 +97,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
             .link_previews
             .then(|| crate::previews::Fetcher::new(config.link_preview_unsafe_allow.clone()))
             .transpose()?,
+        push: push.clone(),
     };
 
     // Every event and every ephemeral frame reaches this instance's sockets; the service
@@ -120,6 +122,22 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     })
     .await
     .context("cannot read the event stream in Redis")?;
+
+    // Each new message is pushed once, by whichever instance's member of the group gets it.
+    let pusher = push.map(|push| {
+        let (state, consumer) = (
+            state.clone(),
+            EventConsumer::joining(redis_client.clone(), prefix, "message-push").new_events_only(),
+        );
+        tokio::spawn(consumer.run(move |envelope| {
+            let (state, push) = (state.clone(), push.clone());
+            async move {
+                crate::push::handle(&state, &push, envelope.event)
+                    .await
+                    .map_err(|error| anyhow::anyhow!("{error:?}"))
+            }
+        }))
+    });
 
     let consumer = EventConsumer::joining(redis_client, prefix, "message-service");
     let consumer_state = state.clone();
@@ -153,8 +171,23 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         outbox.relay(),
         search_feed,
     ])
+    .with_background(pusher)
     // Tells clients to reconnect (to another instance) and resume.
     .on_shutdown(move || hub.close_all()))
+}
+
+/// Web push, when a VAPID key is configured.
+fn push_settings(config: &Config) -> anyhow::Result<Option<crate::push::Push>> {
+    use secrecy::ExposeSecret as _;
+    let Some(pem) = config.vapid_private_key_pem()? else {
+        return Ok(None);
+    };
+    let vapid = crate::push::vapid::Vapid::from_pem(pem.expose_secret(), &config.vapid_subject)?;
+    Ok(Some(crate::push::Push::new(
+        vapid,
+        Duration::from_secs(config.push_ttl_secs),
+        config.push_unsafe_allow.clone(),
+    )?))
 }
 
 /// The configured search backend and the task that keeps it fed.

@@ -41,6 +41,8 @@ pub struct AppState {
     pub search: crate::search::Search,
     /// The link-preview fetcher (`None`: previews are off).
     pub previews: Option<crate::previews::Fetcher>,
+    /// Web push (`None`: no VAPID key configured).
+    pub push: Option<crate::push::Push>,
 }
 
 /// Start-up settings the use cases need.

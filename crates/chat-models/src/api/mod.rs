@@ -2,6 +2,7 @@
 
 pub mod friend;
 pub mod message;
+pub mod push;
 pub mod rules;
 pub mod search;
 pub mod user;

@@ -85,6 +85,10 @@ pub enum ErrorCode {
     TooManyPins,
     /// A browser page from this origin may not open sockets.
     OriginNotAllowed,
+    /// This server sends no push notifications (it has no VAPID key).
+    PushDisabled,
+    /// No such push subscription of yours.
+    SubscriptionNotFound,
     /// A WebSocket frame is not JSON of the expected shape.
     MalformedFrame,
     /// A WebSocket frame of an unknown type.
@@ -147,6 +151,8 @@ impl ErrorCode {
             Self::TooManyReactions => "This message has as many different reactions as it may.",
             Self::TooManyPins => "This conversation has as many pinned messages as it may.",
             Self::OriginNotAllowed => "This origin may not open sockets.",
+            Self::PushDisabled => "This server does not send push notifications.",
+            Self::SubscriptionNotFound => "No such push subscription.",
             Self::MalformedFrame => "The frame is not valid.",
             Self::UnknownFrame => "Unknown frame type.",
             Self::RateLimited => "Too many attempts; try again later.",

@@ -15,6 +15,7 @@ pub struct EventConsumer {
     group: String,
     consumer: String,
     claim_idle: std::time::Duration,
+    from_start: bool,
 }
 
 impl EventConsumer {
@@ -26,6 +27,7 @@ impl EventConsumer {
             group: group.to_owned(),
             consumer: consumer.to_owned(),
             claim_idle: std::time::Duration::from_secs(60),
+            from_start: true,
         }
     }
 
@@ -40,6 +42,15 @@ impl EventConsumer {
     #[must_use]
     pub fn with_claim_idle(mut self, idle: std::time::Duration) -> Self {
         self.claim_idle = idle;
+        self
+    }
+
+    /// A group created by this consumer starts with the events written after its creation,
+    /// not with the whole retained stream (for work that is only worth doing now, such as
+    /// notifications).
+    #[must_use]
+    pub fn new_events_only(mut self) -> Self {
+        self.from_start = false;
         self
     }
 
@@ -67,12 +78,13 @@ impl EventConsumer {
         let mut conn = super::blocking_connection(&self.client)
             .await
             .context("connecting to Redis")?;
-        // From the stream's start, so a group created after events were written still sees them.
+        // From the stream's start (unless asked otherwise), so a group created after events were
+        // written still sees them.
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(&self.stream)
             .arg(&self.group)
-            .arg("0")
+            .arg(if self.from_start { "0" } else { "$" })
             .arg("MKSTREAM")
             .query_async(&mut conn)
             .await;

@@ -1,5 +1,5 @@
-//! Storage in MongoDB: `conversations` (direct ones and groups), `messages` and
-//! `read_states`, with the indexes their queries need (created at start-up), and a
+//! Storage in MongoDB: `conversations` (direct ones and groups), `messages`, `read_states`
+//! and the push subscriptions and notification settings ([`push`]), with the indexes their queries need (created at start-up), and a
 //! transaction runner that retries write conflicts. Every field name and operator lives in
 //! this module; callers ask for intentions (rename a group, add members if there is room).
 
@@ -7,6 +7,7 @@ pub mod changes;
 pub mod conversations;
 pub mod groups;
 pub mod messages;
+pub mod push;
 pub mod reads;
 mod transaction;
 pub mod uuids;
@@ -36,6 +37,10 @@ pub struct Store {
     pub messages: Collection<MessageDoc>,
     /// `read_states`: one document per member and conversation.
     pub reads: Collection<ReadStateDoc>,
+    /// `push_subscriptions`: browsers to notify.
+    pub push_subscriptions: Collection<push::SubscriptionDoc>,
+    /// `notification_settings`: one document per user who changed any.
+    pub notification_settings: Collection<push::NotifySettingsDoc>,
 }
 
 impl Store {
@@ -47,6 +52,8 @@ impl Store {
             conversations: db.collection("conversations"),
             messages: db.collection("messages"),
             reads: db.collection("read_states"),
+            push_subscriptions: db.collection("push_subscriptions"),
+            notification_settings: db.collection("notification_settings"),
         }
     }
 
@@ -124,6 +131,20 @@ impl Store {
                 IndexModel::builder()
                     .keys(doc! { "userUuid": 1 })
                     .options(named("userUuid"))
+                    .build(),
+            ])
+            .await?;
+        self.push_subscriptions
+            .create_indexes([
+                // One subscription per browser endpoint.
+                IndexModel::builder()
+                    .keys(doc! { "endpoint": 1 })
+                    .options(unique("endpoint_unique"))
+                    .build(),
+                // The recipients' subscriptions; a session's, when it is signed out.
+                IndexModel::builder()
+                    .keys(doc! { "userUuid": 1, "sessionId": 1 })
+                    .options(named("user_session"))
                     .build(),
             ])
             .await?;

@@ -1,17 +1,15 @@
-//! Fetching a page for its preview, safely: every host resolved through [`PublicResolver`]
-//! (public addresses only, and the connection goes to the address checked), redirects followed
+//! Fetching a page for its preview, safely: through [`egress`] (public addresses only, and
+//! the connection goes to the address checked), redirects followed
 //! by hand (at most five, each checked), connect and total timeouts, only `text/html`, and at
 //! most 1 MiB read, streamed.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 use reqwest::{Client, StatusCode, Url};
 
-use super::guard::{self, Refused};
+use crate::egress::{self, Refused};
 
 /// Most redirects followed.
 pub const MAX_REDIRECTS: usize = 5;
@@ -54,42 +52,9 @@ impl Failed {
     pub fn is_refused(&self) -> bool {
         match self {
             Self::Refused(_) => true,
-            Self::Http(error) => {
-                let mut source = std::error::Error::source(error);
-                while let Some(cause) = source {
-                    if cause.downcast_ref::<Refused>().is_some() {
-                        return true;
-                    }
-                    source = cause.source();
-                }
-                false
-            }
+            Self::Http(error) => egress::refused_while_resolving(error),
             _ => false,
         }
-    }
-}
-
-/// Resolves names for the preview client, keeping only public addresses: a name with none
-/// fails, so the client never connects to a private one (and DNS cannot change the answer
-/// between the check and the connection, as the connection uses these addresses). The test
-/// allow-list names IP literals, which are not resolved.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PublicResolver;
-
-impl Resolve for PublicResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let public: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|address| guard::is_public(address.ip()))
-                .collect();
-            if public.is_empty() {
-                return Err(Box::new(Refused::Address) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            let addrs: Addrs = Box::new(public.into_iter());
-            Ok(addrs)
-        })
     }
 }
 
@@ -104,14 +69,7 @@ impl Fetcher {
     /// A fetcher; `allowed` lists `ip:port` pairs fetched whatever the address (tests only).
     pub fn new(allowed: Vec<String>) -> anyhow::Result<Self> {
         let allowed = Arc::new(allowed);
-        let client = Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(TOTAL_TIMEOUT)
-            .user_agent("chat-link-preview/1.0")
-            .dns_resolver(Arc::new(PublicResolver))
-            .build()?;
+        let client = egress::client("chat-link-preview/1.0", CONNECT_TIMEOUT, TOTAL_TIMEOUT)?;
         Ok(Self { client, allowed })
     }
 
@@ -124,7 +82,7 @@ impl Fetcher {
 
     async fn follow(&self, mut url: Url) -> Result<(Url, String), Failed> {
         for _ in 0..=MAX_REDIRECTS {
-            guard::check(&url, &self.allowed)?;
+            egress::check(&url, &self.allowed)?;
             let mut response = self.client.get(url.clone()).send().await?;
             let status = response.status();
             if status.is_redirection() {

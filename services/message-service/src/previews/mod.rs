@@ -1,10 +1,9 @@
 //! Link previews: after a message with a link is stored, its first link is fetched in the
-//! background ([`fetch`], within what [`guard`] allows), the page's own description is read
+//! background ([`fetch`], within what [`crate::egress`] allows), the page's own description is read
 //! ([`html`]) and stored on the message as a change, and members get `message.updated`.
 //! Readers' browsers never contact the site for it.
 
 pub mod fetch;
-pub mod guard;
 pub mod html;
 
 use linkify::{LinkFinder, LinkKind};

@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::{conversations, groups, messages, reactions, search};
+use super::{conversations, groups, messages, push, reactions, search};
 
 /// message-service's API description.
 #[derive(OpenApi)]
@@ -36,6 +36,14 @@ use super::{conversations, groups, messages, reactions, search};
         reactions::unpin_message,
         reactions::list_pins,
         search::search_messages,
+        push::vapid_key,
+        push::list_subscriptions,
+        push::subscribe,
+        push::unsubscribe,
+        push::get_settings,
+        push::update_settings,
+        push::mute,
+        push::unmute,
     ),
     modifiers(&KnownEmoji)
 )]

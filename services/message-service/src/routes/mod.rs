@@ -5,6 +5,7 @@ mod conversations;
 mod docs;
 mod groups;
 mod messages;
+mod push;
 mod reactions;
 mod search;
 
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .merge(groups::router())
         .merge(messages::router())
         .merge(reactions::router())
+        .merge(push::router())
         .merge(search::router())
         .with_state(state.clone())
         .merge(chat_models::health::router(Arc::new(state)))

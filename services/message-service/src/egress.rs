@@ -1,19 +1,23 @@
-//! Which addresses a preview fetch may reach: public unicast only. Every address a host
-//! resolves to is checked (IP-literal hosts too), so a link cannot make the server call
-//! itself, its network or a cloud metadata endpoint.
+//! Requests to addresses users supply (link previews, push endpoints) reach public unicast
+//! addresses only. Every address a host resolves to is checked (IP-literal hosts too), and the
+//! connection goes to the address checked, so a user cannot make the server call itself, its
+//! network or a cloud metadata endpoint.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
 
-use reqwest::Url;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::{Client, Url};
 
-/// Why a link is not fetched.
+/// Why an address is not called.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
     /// Not `http` or `https`.
-    #[error("only http(s) links are previewed")]
+    #[error("only http(s) addresses are called")]
     Scheme,
     /// A port other than 80 and 443.
-    #[error("only ports 80 and 443 are previewed")]
+    #[error("only ports 80 and 443 are called")]
     Port,
     /// No host, or one that does not resolve to a public address.
     #[error("the host is not a public address")]
@@ -68,7 +72,7 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 }
 
 /// Checks a link's scheme and port, and its host when it is an IP literal; a named host is
-/// checked address by address when it is resolved ([`super::fetch::PublicResolver`]).
+/// checked address by address when it is resolved ([`PublicResolver`]).
 /// `allowed` lists `host:port` pairs fetched whatever their address (tests only).
 pub fn check(url: &Url, allowed: &[String]) -> Result<(), Refused> {
     if !matches!(url.scheme(), "http" | "https") {
@@ -96,6 +100,55 @@ pub fn is_allowed(url: &Url, allowed: &[String]) -> bool {
         (Some(host), Some(port)) => allowed.iter().any(|pair| *pair == format!("{host}:{port}")),
         _ => false,
     }
+}
+
+/// Whether a request failed because an address was refused while its host was resolved.
+pub fn refused_while_resolving(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<Refused>().is_some() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// Resolves names keeping only public addresses: a name with none fails, so the client never
+/// connects to a private one (and DNS cannot change the answer between the check and the
+/// connection, as the connection uses these addresses). Allow-listed hosts are IP literals,
+/// which are not resolved.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PublicResolver;
+
+impl Resolve for PublicResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let public: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|address| is_public(address.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(Box::new(Refused::Address) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            let addrs: Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// An HTTP client for user-supplied addresses: public addresses only, no proxy, no redirects
+/// followed by itself (each hop must be checked), the given timeouts.
+pub fn client(user_agent: &str, connect: Duration, total: Duration) -> reqwest::Result<Client> {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(connect)
+        .timeout(total)
+        .user_agent(user_agent)
+        .dns_resolver(Arc::new(PublicResolver))
+        .build()
 }
 
 #[cfg(test)]
