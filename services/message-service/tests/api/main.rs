@@ -10,6 +10,7 @@ mod faults;
 mod limits;
 mod messages;
 mod previews;
+mod push;
 mod search;
 mod unread;
 mod ws;
