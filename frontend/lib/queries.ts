@@ -7,6 +7,7 @@ import { queryOptions } from "@tanstack/react-query";
 
 import * as friends from "@/lib/api/friends";
 import * as messages from "@/lib/api/messages";
+import * as push from "@/lib/api/push";
 import * as users from "@/lib/api/users";
 
 export const queries = {
@@ -19,5 +20,6 @@ export const queries = {
   incoming: () => queryOptions({ queryKey: ["friends", "incoming"], queryFn: friends.incoming }),
   outgoing: () => queryOptions({ queryKey: ["friends", "outgoing"], queryFn: friends.outgoing }),
   pins: (conversationId: string) => queryOptions({ queryKey: ["pins", conversationId], queryFn: () => messages.pins(conversationId) }),
+  notifications: () => queryOptions({ queryKey: ["notifications"], queryFn: push.settings }),
   relationship: (userUuid: string) => queryOptions({ queryKey: ["friends", "relationship", userUuid], queryFn: () => friends.relationship(userUuid) }),
 };

@@ -3,7 +3,7 @@
 // /chat: the conversation list, the open conversation with its composer, and the group
 // panels, laid out for phone and desktop on top of useChat (lib/chat/useChat.ts).
 
-import { Fragment, useState } from "react";
+import { Fragment, useEffect, useState } from "react";
 
 import { AppHeader } from "@/components/AppHeader";
 import { Composer } from "@/components/chat/Composer";
@@ -11,7 +11,9 @@ import { ConversationList } from "@/components/chat/ConversationList";
 import { MessagePane } from "@/components/chat/MessagePane";
 import { SearchPanel } from "@/components/chat/SearchPanel";
 import { GroupPanel, NewGroupDialog } from "@/components/GroupPanel";
+import { showUnread } from "@/lib/chat/badge";
 import { useChat } from "@/lib/chat/useChat";
+import { registerWorker } from "@/lib/push";
 
 export default function ChatPage() {
   const chat = useChat();
@@ -22,6 +24,10 @@ export default function ChatPage() {
   const [search, setSearch] = useState<"all" | "current" | null>(null);
   /** A search result to show: its conversation opens at it. */
   const [jump, setJump] = useState<{ conversation: string; message: string } | null>(null);
+  // The unread count in the tab's title and favicon; the service worker for notifications.
+  const unread = (chat.conversations ?? []).reduce((sum, conversation) => sum + conversation.unread_count, 0);
+  useEffect(() => showUnread(unread), [unread]);
+  useEffect(() => void registerWorker(), []);
 
   return (
     <div className="flex h-full flex-col">

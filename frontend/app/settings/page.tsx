@@ -1,6 +1,6 @@
 "use client";
 
-// /settings: my profile and password, where I am signed in (sign out one device, this one or
+// /settings: my profile and password, notifications, where I am signed in (sign out one device, this one or
 // all), and account deletion (confirmed with the password in a dialog).
 
 import { useQuery, useQueryClient } from "@tanstack/react-query";
@@ -9,6 +9,7 @@ import { useEffect, useState } from "react";
 
 import { AppHeader } from "@/components/AppHeader";
 import { buttonStyles, Modal, ModalClose } from "@/components/Dialog";
+import { NotificationSection } from "@/components/NotificationSection";
 import { Notice, useNotice } from "@/components/Notice";
 import * as users from "@/lib/api/users";
 import { queries } from "@/lib/queries";
@@ -101,6 +102,7 @@ export default function SettingsPage() {
             <button className={primary}>Change password</button>
           </form>
         </section>
+        <NotificationSection className={section} onError={fail} />
         <section className={section} aria-labelledby="sessions">
           <h2 id="sessions" className="font-semibold">Where you are signed in</h2>
           <ul className="mt-2 divide-y divide-slate-100">

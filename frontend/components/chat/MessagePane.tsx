@@ -1,7 +1,7 @@
 "use client";
 
-// An open conversation above its composer: the header (title, presence or who is typing, the
-// pinned messages, group details), the message log with day separators and the "New messages"
+// An open conversation above its composer: the header (title, presence or who is typing, mute,
+// the pinned messages, group details), the message log with day separators and the "New messages"
 // one, paging back on scroll, jumping to a quoted, pinned or found message (briefly
 // highlighted; a gap left in the history offers to load what is missing), and the delete
 // confirmation of my messages. Each message is a MessageItem.
@@ -17,6 +17,7 @@ import type { Presence } from "@/lib/frames";
 
 import { Icon } from "./icons";
 import { MessageItem, type MessageActions } from "./MessageItem";
+import { MuteButton } from "./MuteButton";
 import { PinnedPanel } from "./PinnedPanel";
 
 const HIGHLIGHT_MS = 2000;
@@ -141,6 +142,7 @@ export function MessagePane(props: {
                 : `${conversation.participants.length} members`}
           </p>
         </div>
+        <MuteButton conversation={conversation.id} />
         <button
           onClick={props.onSearch}
           title="Search in this conversation"

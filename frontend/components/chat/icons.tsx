@@ -9,6 +9,8 @@ const paths = {
   close: "M6 6l12 12M18 6 6 18",
   info: "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18ZM12 11v5M12 8h.01",
   search: "M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14ZM20 20l-4-4",
+  bell: "M6 16V11a6 6 0 1 1 12 0v5l2 2H4l2-2ZM10 21h4",
+  bellOff: "M6 16V11a6 6 0 0 1 9.5-4.9M18 11v5l2 2H4l2-2M10 21h4M3 3l18 18",
 };
 
 export function Icon({ name, className = "h-4 w-4" }: { name: keyof typeof paths; className?: string }) {

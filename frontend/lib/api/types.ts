@@ -137,3 +137,11 @@ export type ChangesPage = { changes: MessageView[]; version: number; has_more: b
 export type PinsPage = { messages: MessageView[] };
 /** `reaction.added` / `reaction.removed`: `count` is how many now react with `emoji`. */
 export type ReactionChange = { conversation_id: string; message_id: string; emoji: string; user_uuid: string; count: number; version: number };
+
+/** Notifications (crates/chat-models/src/api/push.rs): what a user is pushed. */
+export type NotificationSettings = { hide_content: boolean; do_not_disturb: boolean; muted_conversations: string[] };
+export type NotificationSettingsPatch = { hide_content?: boolean; do_not_disturb?: boolean };
+/** A registered browser (its endpoint is not shown back). */
+export type PushSubscriptionView = { id: string; push_service: string; this_session: boolean; created_at: string };
+/** What the service worker receives in a push. */
+export type PushPayload = { type: "message"; conversation_id: string; message_id: string; sender_uuid: string; title: string; preview: string | null; url: string };
