@@ -2,8 +2,8 @@
 //! service's published document with all of its checks: no server errors, every status,
 //! header and body as documented, data the schema allows accepted and data it forbids
 //! refused. The document is used exactly as served; `schemathesis.toml` names the one
-//! operation whose documented 422 answers schema-valid input the schema cannot rule out. Each service gets at least
-//! [`MIN_REQUESTS`] generated requests, as an authenticated user.
+//! operation whose documented 422 answers schema-valid input the schema cannot rule out.
+//! Each service gets at least [`MIN_REQUESTS`] generated requests, as an authenticated user.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
