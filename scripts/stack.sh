@@ -111,6 +111,10 @@ if [[ ! -s "$LOCAL/jwt-ed25519.pem" ]]; then
   (umask 077 && openssl genpkey -algorithm ed25519 -out "$LOCAL/jwt-ed25519.pem")
   log "secrets: generated .local/jwt-ed25519.pem"
 fi
+if [[ ! -s "$LOCAL/vapid-p256.pem" ]]; then
+  (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$LOCAL/vapid-p256.pem")
+  log "secrets: generated .local/vapid-p256.pem (web push)"
+fi
 if [[ ! -s "$LOCAL/service-token" ]]; then
   (umask 077 && openssl rand -hex 32 >"$LOCAL/service-token")
   log "secrets: generated .local/service-token"
@@ -193,8 +197,10 @@ start_service() {
     rust)
       env_vars+=("$(upper "$name")_ADDR=127.0.0.1:$port")
       # message-service's search index, one per database (it is rebuilt from it when missing).
+      # and its web push key.
       [[ "$name" == message-service ]] &&
-        env_vars+=("SEARCH_INDEX_DIR=${SEARCH_INDEX_DIR:-$LOCAL/search/${MONGODB_DATABASE:-chat}}")
+        env_vars+=("SEARCH_INDEX_DIR=${SEARCH_INDEX_DIR:-$LOCAL/search/${MONGODB_DATABASE:-chat}}"
+          "VAPID_PRIVATE_KEY_FILE=${VAPID_PRIVATE_KEY_FILE:-$LOCAL/vapid-p256.pem}")
       cmd=("$ROOT/target/$PROFILE/$name")
       [[ -x "${cmd[0]}" ]] || die "$name: ${cmd[0]} not built"
       ;;

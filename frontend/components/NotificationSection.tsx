@@ -8,7 +8,7 @@ import { useEffect, useState } from "react";
 
 import { ApiError } from "@/lib/api/client";
 import * as push from "@/lib/api/push";
-import type { NotificationSettingsPatch } from "@/lib/api/types";
+import type { NotificationSettings, NotificationSettingsPatch } from "@/lib/api/types";
 import { pushState, turnOff, turnOn, type PushState } from "@/lib/push";
 import { queries } from "@/lib/queries";
 
@@ -42,11 +42,18 @@ export function NotificationSection({ className, onError }: { className: string;
     }
   }
 
+  // The boxes show a change at once (in this render), then what the server stored.
+  const [shown, setShown] = useState<NotificationSettings | null>(null);
+  useEffect(() => setShown(settings.data ?? null), [settings.data]);
+
   async function update(patch: NotificationSettingsPatch) {
+    const key = queries.notifications().queryKey;
+    setShown((current) => current && { ...current, ...patch });
     try {
-      queryClient.setQueryData(queries.notifications().queryKey, await push.updateSettings(patch));
+      queryClient.setQueryData(key, await push.updateSettings(patch));
     } catch (caught) {
       onError(caught);
+      await queryClient.invalidateQueries({ queryKey: key });
     }
   }
 
@@ -70,11 +77,11 @@ export function NotificationSection({ className, onError }: { className: string;
       </div>
       <div className="mt-3 space-y-2 text-sm">
         <label className="flex items-center gap-2">
-          <input type="checkbox" className={checkbox} disabled={!settings.data} checked={settings.data?.hide_content ?? false} onChange={(e) => void update({ hide_content: e.target.checked })} />
+          <input type="checkbox" className={checkbox} disabled={!shown} checked={shown?.hide_content ?? false} onChange={(e) => void update({ hide_content: e.target.checked })} />
           Hide message text in notifications
         </label>
         <label className="flex items-center gap-2">
-          <input type="checkbox" className={checkbox} disabled={!settings.data} checked={settings.data?.do_not_disturb ?? false} onChange={(e) => void update({ do_not_disturb: e.target.checked })} />
+          <input type="checkbox" className={checkbox} disabled={!shown} checked={shown?.do_not_disturb ?? false} onChange={(e) => void update({ do_not_disturb: e.target.checked })} />
           Do not disturb (no notifications at all)
         </label>
         <p className="text-xs text-slate-500">Mute a single conversation with the bell in its header.</p>

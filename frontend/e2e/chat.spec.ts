@@ -1,26 +1,8 @@
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
+
+import { password, shot, signUp } from "./helpers";
 
 const run = Date.now().toString(36);
-const password = "correct horse battery";
-
-async function signUp(browser: Browser, name: string, phone = false): Promise<Page> {
-  const context = await browser.newContext(phone ? { viewport: { width: 390, height: 780 } } : {});
-  const page = await context.newPage();
-  await page.goto("/signup");
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Email").fill(`${name}@example.com`);
-  await page.getByLabel("Password").fill(password);
-  await expect(page.getByText("✓ Available").first()).toBeVisible();
-  if (phone) await shot(page, "signup-phone");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/chat/);
-  await expect(page.getByText("● Connected")).toBeVisible();
-  return page;
-}
-
-async function shot(page: Page, name: string) {
-  await page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: true });
-}
 
 test("two friends chat live: typing, read receipts, reload, offline delivery", async ({ browser }) => {
   const ann = await signUp(browser, `ann_${run}`);

@@ -1,62 +1,16 @@
 import { createServer, type Server } from "node:http";
 
-import { expect, test, type Browser, type Locator, type Page } from "@playwright/test";
+import { expect, test, type Locator, type Page } from "@playwright/test";
+
+import { composer, friends, say, shot } from "./helpers";
 
 // What a conversation offers beyond plain messages: reactions, replies, mentions, pins, link
 // previews, inline edits and deletions, the "New messages" separator, and catching up on
 // changes made while offline. Against a running stack, like chat.spec.ts.
 
 const run = Date.now().toString(36);
-const password = "correct horse battery";
 const PHONE = { width: 390, height: 780 };
 const DESKTOP = { width: 1280, height: 720 };
-
-async function signUp(browser: Browser, name: string): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto("/signup");
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Email").fill(`${name}@example.com`);
-  await page.getByLabel("Password").fill(password);
-  await expect(page.getByText("✓ Available").first()).toBeVisible();
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/chat/);
-  await expect(page.getByText("● Connected")).toBeVisible();
-  return page;
-}
-
-async function shot(page: Page, name: string) {
-  await page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: true });
-}
-
-/** `asker` asks `accepter` (named `accepterName`) to be friends; both end on the Friends page. */
-async function befriend(asker: Page, accepter: Page, accepterName: string) {
-  await asker.getByRole("link", { name: "Friends" }).click();
-  await asker.getByPlaceholder("Search by username").fill(accepterName);
-  await asker.getByRole("button", { name: "Add friend" }).click();
-  await expect(asker.getByRole("status").filter({ hasText: "Request sent" })).toBeVisible();
-  await accepter.getByRole("link", { name: "Friends" }).click();
-  await accepter.getByRole("button", { name: "Accept" }).click();
-  await expect(accepter.getByRole("status").filter({ hasText: "are friends" })).toBeVisible();
-}
-
-/** Two friends, the second with their direct conversation open; returns [first, second]. */
-async function friends(browser: Browser, first: string, second: string): Promise<[Page, Page]> {
-  const one = await signUp(browser, first);
-  const two = await signUp(browser, second);
-  await befriend(one, two, second);
-  await two.getByRole("button", { name: "Message" }).click();
-  await expect(two).toHaveURL(/\/chat\?c=/);
-  return [one, two];
-}
-
-const composer = (page: Page) => page.getByLabel("Message", { exact: true });
-
-async function say(page: Page, text: string) {
-  await composer(page).fill(text);
-  await composer(page).press("Enter");
-  await expect(page.getByTestId("message-text").filter({ hasText: text })).toBeVisible();
-}
 
 /** The row of the message whose own text (not a quote of it) contains `text`. */
 function row(page: Page, text: string): Locator {

@@ -1,9 +1,16 @@
+"use client";
+
 // The conversations column: most recently active first, with presence, previews, unread and
-// mention badges, and the "Search" and "New group" buttons. At phone width it gives the screen to an open conversation.
+// mention badges, a muted mark, and the "Search" and "New group" buttons. At phone width it gives the screen to an open conversation.
+
+import { useQuery } from "@tanstack/react-query";
 
 import { Avatar, conversationTitle, otherMember, time } from "@/components/ui";
 import type { ConversationView } from "@/lib/api/types";
 import type { Presence } from "@/lib/frames";
+import { queries } from "@/lib/queries";
+
+import { Icon } from "./icons";
 
 export function ConversationList({
   conversations,
@@ -22,6 +29,7 @@ export function ConversationList({
   onNewGroup: () => void;
   onSearch: () => void;
 }) {
+  const muted = new Set(useQuery(queries.notifications()).data?.muted_conversations ?? []);
   return (
     <aside className={`${selected ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-80`} aria-label="Conversations">
       <div className="flex items-center justify-between border-b border-slate-100 px-4 py-2">
@@ -54,7 +62,15 @@ export function ConversationList({
                   <Avatar name={title} online={other ? (presence[other.uuid]?.online ?? false) : undefined} />
                   <span className="min-w-0 flex-1">
                     <span className="flex items-baseline justify-between gap-2">
-                      <span className="truncate font-medium">{title}</span>
+                      <span className="flex min-w-0 items-center gap-1">
+                        <span className="truncate font-medium">{title}</span>
+                        {muted.has(conversation.id) && (
+                          <span title="Muted" className="shrink-0 text-slate-400" data-testid="muted-mark">
+                            <Icon name="bellOff" className="h-3.5 w-3.5" />
+                            <span className="sr-only">Muted</span>
+                          </span>
+                        )}
+                      </span>
                       {conversation.last_message && <span className="shrink-0 text-xs text-slate-400">{time(conversation.last_message.created_at)}</span>}
                     </span>
                     <span className="flex items-center justify-between gap-2">
