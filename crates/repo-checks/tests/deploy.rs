@@ -41,6 +41,9 @@ fn the_compose_file_validates_and_demands_its_secrets() {
         "user-service:",
         "friends-service:",
         "message-service:",
+        // Both keys are secrets, not variables.
+        "JWT_PRIVATE_KEY_FILE: /run/secrets/jwt_signing_key",
+        "VAPID_PRIVATE_KEY_FILE: /run/secrets/vapid_key",
     ] {
         assert!(
             config.contains(part),
