@@ -47,23 +47,30 @@ test("a push shows a notification that leads to its conversation; unread in the 
   await ann.getByRole("button", { name: new RegExp(`bob_n_${run}`) }).click();
   await expect(ann).toHaveTitle("Chat");
 
-  // Bob mutes the conversation from its header; it stays muted after a reload.
-  const mute = bob.getByRole("button", { name: "Mute notifications" });
-  await mute.click();
-  await expect(bob.getByRole("button", { name: "Unmute notifications" })).toHaveAttribute("aria-pressed", "true");
+  // Bob mutes the conversation from the bell in its header; it stays muted after a reload.
+  const menu = bob.getByRole("menu", { name: "Notifications" });
+  await bob.getByRole("button", { name: "Notifications" }).click();
+  await menu.getByRole("menuitemcheckbox", { name: "Mute this conversation" }).click();
+  await expect(menu.getByRole("menuitemcheckbox", { name: "Mute this conversation" })).toHaveAttribute("aria-checked", "true");
   await expect(bob.getByTestId("muted-mark")).toBeVisible();
   await shot(bob, "conversation-muted");
   await bob.reload();
-  await expect(bob.getByRole("button", { name: "Unmute notifications" })).toBeVisible();
-  await bob.getByRole("button", { name: "Unmute notifications" }).click();
-  await expect(bob.getByRole("button", { name: "Mute notifications" })).toHaveAttribute("aria-pressed", "false");
+  await expect(bob.getByTestId("muted-mark")).toBeVisible();
+  await bob.getByRole("button", { name: "Notifications" }).click();
+  await menu.getByRole("menuitemcheckbox", { name: "Mute this conversation" }).click();
+  await expect(menu.getByRole("menuitemcheckbox", { name: "Mute this conversation" })).toHaveAttribute("aria-checked", "false");
   await expect(bob.getByTestId("muted-mark")).toHaveCount(0);
+  // Do not disturb from the same menu shows in Settings.
+  await menu.getByRole("menuitemcheckbox", { name: "Do not disturb (all conversations)" }).click();
+  await expect(menu.getByRole("menuitemcheckbox", { name: "Do not disturb (all conversations)" })).toHaveAttribute("aria-checked", "true");
+  await bob.keyboard.press("Escape");
+  await expect(menu).toHaveCount(0);
 
   // Settings: push state of this browser, hide content and do not disturb, kept by the server.
   await bob.getByRole("link", { name: "Settings" }).click();
   const section = bob.getByRole("region", { name: "Notifications" });
   await expect(section.locator("[data-push-state]")).toHaveAttribute("data-push-state", "off");
-  await section.getByLabel("Do not disturb (no notifications at all)").check();
+  await expect(section.getByLabel("Do not disturb (no notifications at all)")).toBeChecked();
   await section.getByLabel("Hide message text in notifications").check();
   await bob.reload();
   await expect(section.getByLabel("Do not disturb (no notifications at all)")).toBeChecked();

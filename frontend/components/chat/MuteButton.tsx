@@ -1,11 +1,13 @@
 "use client";
 
-// Mutes or unmutes push notifications of one conversation (it still counts as unread).
+// The bell in a conversation's header: a small menu to mute this conversation's push
+// notifications (it still counts as unread) or turn on do not disturb for all of them.
 
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 
 import * as push from "@/lib/api/push";
+import type { NotificationSettings } from "@/lib/api/types";
 import { queries } from "@/lib/queries";
 
 import { Icon } from "./icons";
@@ -13,14 +15,29 @@ import { Icon } from "./icons";
 export function MuteButton({ conversation }: { conversation: string }) {
   const queryClient = useQueryClient();
   const settings = useQuery(queries.notifications());
+  const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
+  const menu = useRef<HTMLDivElement>(null);
   const muted = settings.data?.muted_conversations.includes(conversation) ?? false;
-  const label = muted ? "Unmute notifications" : "Mute notifications";
+  const quiet = muted || (settings.data?.do_not_disturb ?? false);
 
-  async function toggle() {
+  // Closes on a click elsewhere or Escape.
+  useEffect(() => {
+    if (!open) return;
+    const away = (event: MouseEvent) => menu.current?.contains(event.target as Node) || setOpen(false);
+    const escape = (event: KeyboardEvent) => event.key === "Escape" && setOpen(false);
+    document.addEventListener("mousedown", away);
+    document.addEventListener("keydown", escape);
+    return () => {
+      document.removeEventListener("mousedown", away);
+      document.removeEventListener("keydown", escape);
+    };
+  }, [open]);
+
+  async function change(action: () => Promise<NotificationSettings>) {
     setBusy(true);
     try {
-      queryClient.setQueryData(queries.notifications().queryKey, await push.mute(conversation, !muted));
+      queryClient.setQueryData(queries.notifications().queryKey, await action());
     } catch {
       await queryClient.invalidateQueries({ queryKey: queries.notifications().queryKey });
     } finally {
@@ -28,16 +45,38 @@ export function MuteButton({ conversation }: { conversation: string }) {
     }
   }
 
+  const item = "flex w-full items-center justify-between gap-3 rounded-md px-3 py-2 text-left text-sm hover:bg-slate-100 disabled:opacity-50";
   return (
-    <button
-      onClick={() => void toggle()}
-      disabled={busy || !settings.data}
-      aria-pressed={muted}
-      title={label}
-      className={`flex shrink-0 items-center gap-1 rounded-lg px-2 py-1.5 text-sm font-medium hover:bg-slate-100 disabled:opacity-50 sm:px-2.5 ${muted ? "text-rose-600" : "text-slate-600"}`}
-    >
-      <Icon name={muted ? "bellOff" : "bell"} />
-      <span className="sr-only">{label}</span>
-    </button>
+    <div ref={menu} className="relative">
+      <button
+        onClick={() => setOpen(!open)}
+        disabled={!settings.data}
+        aria-haspopup="menu"
+        aria-expanded={open}
+        title={muted ? "Notifications: muted" : "Notifications"}
+        className={`flex shrink-0 items-center gap-1 rounded-lg px-2 py-1.5 text-sm font-medium hover:bg-slate-100 disabled:opacity-50 sm:px-2.5 ${quiet ? "text-rose-600" : "text-slate-600"}`}
+      >
+        <Icon name={quiet ? "bellOff" : "bell"} />
+        <span className="sr-only">Notifications</span>
+      </button>
+      {open && settings.data && (
+        <div role="menu" aria-label="Notifications" className="absolute right-0 top-full z-20 mt-1 w-72 rounded-xl border border-slate-200 bg-white p-1 shadow-lg">
+          <button role="menuitemcheckbox" aria-checked={muted} disabled={busy} className={item} onClick={() => void change(() => push.mute(conversation, !muted))}>
+            Mute this conversation
+            <span aria-hidden="true">{muted ? "✓" : ""}</span>
+          </button>
+          <button
+            role="menuitemcheckbox"
+            aria-checked={settings.data.do_not_disturb}
+            disabled={busy}
+            className={item}
+            onClick={() => void change(() => push.updateSettings({ do_not_disturb: !settings.data!.do_not_disturb }))}
+          >
+            Do not disturb (all conversations)
+            <span aria-hidden="true">{settings.data.do_not_disturb ? "✓" : ""}</span>
+          </button>
+        </div>
+      )}
+    </div>
   );
 }
