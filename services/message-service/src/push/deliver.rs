@@ -146,3 +146,23 @@ fn retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
         .ok()
         .map(Duration::from_secs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_is_read_and_anything_else_ignored() {
+        let header = |text: &str| HeaderValue::from_str(text).unwrap();
+        assert_eq!(
+            retry_after(Some(&header(" 7 "))),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(Some(&header("Wed, 21 Oct 2026 07:28:00 GMT"))),
+            None
+        );
+        assert_eq!(retry_after(Some(&header("-1"))), None);
+        assert_eq!(retry_after(None), None);
+    }
+}

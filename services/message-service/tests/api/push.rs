@@ -418,6 +418,8 @@ async fn muted_conversations_and_do_not_disturb_push_nothing() {
         )
         .await;
     stack.send(&ann, &group, "do not disturb").await;
+    // Settings count when the message is handled: keep them until then.
+    wait_handled(&stack).await;
     stack
         .expect(
             Method::PATCH,
@@ -652,4 +654,52 @@ async fn subscriptions_are_validated() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(code(&response.json().await.unwrap()), "push_disabled");
     }
+}
+
+#[tokio::test]
+async fn a_deleted_account_leaves_no_subscription_or_settings() {
+    let service = PushService::start().await;
+    let stack = stack_pushing_to(&service, &vapid_pem()).await;
+    let bob = stack.register("bob").await;
+    Browser::new(&service, "bob").subscribe(&stack, &bob).await;
+    stack
+        .expect(
+            Method::PATCH,
+            "/notifications/settings",
+            &bob,
+            Some(json!({ "do_not_disturb": true })),
+            StatusCode::OK,
+        )
+        .await;
+    let deleted = stack
+        .client
+        .delete(format!("{}/users/me", stack.users))
+        .bearer_auth(&bob.access)
+        .json(&json!({ "password": chat_testkit::PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let left = || async {
+        let subscriptions = stack
+            .mongo
+            .collection::<bson::Document>("push_subscriptions")
+            .count_documents(bson::doc! { "userUuid": &bob.id })
+            .await
+            .unwrap();
+        let settings = stack
+            .mongo
+            .collection::<bson::Document>("notification_settings")
+            .count_documents(bson::doc! { "_id": &bob.id })
+            .await
+            .unwrap();
+        subscriptions + settings
+    };
+    for _ in 0..100 {
+        if left().await == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{} documents of bob's are left", left().await);
 }
