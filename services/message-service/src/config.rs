@@ -173,19 +173,11 @@ impl Config {
 
     /// The VAPID key PEM, from the inline variable or the file; `None`: push is off.
     pub fn vapid_private_key_pem(&self) -> anyhow::Result<Option<secrecy::SecretString>> {
-        if let Some(pem) = &self.vapid_private_key {
-            return Ok(Some(pem.clone()));
-        }
-        let Some(path) = &self.vapid_private_key_file else {
-            return Ok(None);
-        };
-        let pem = std::fs::read_to_string(path).map_err(|error| {
-            anyhow::anyhow!(
-                "cannot read VAPID_PRIVATE_KEY_FILE {}: {error}",
-                path.display()
-            )
-        })?;
-        Ok(Some(secrecy::SecretString::from(pem)))
+        chat_models::config::key_pem(
+            self.vapid_private_key.as_ref(),
+            self.vapid_private_key_file.as_deref(),
+            "VAPID_PRIVATE_KEY_FILE",
+        )
     }
 }
 

@@ -97,22 +97,17 @@ pub struct Config {
 impl Config {
     /// The JWT private key PEM, from the inline variable or the file.
     pub fn jwt_private_key_pem(&self) -> anyhow::Result<SecretString> {
-        if let Some(pem) = &self.jwt_private_key {
-            return Ok(pem.clone());
-        }
-        let path = self.jwt_private_key_file.as_ref().ok_or_else(|| {
+        chat_models::config::key_pem(
+            self.jwt_private_key.as_ref(),
+            self.jwt_private_key_file.as_deref(),
+            "JWT_PRIVATE_KEY_FILE",
+        )?
+        .ok_or_else(|| {
             anyhow::anyhow!(
                 "no JWT signing key: set JWT_PRIVATE_KEY_FILE (create one with \
                  `openssl genpkey -algorithm ed25519 -out jwt.pem`) or JWT_PRIVATE_KEY"
             )
-        })?;
-        let pem = std::fs::read_to_string(path).map_err(|error| {
-            anyhow::anyhow!(
-                "cannot read JWT_PRIVATE_KEY_FILE {}: {error}",
-                path.display()
-            )
-        })?;
-        Ok(SecretString::from(pem))
+        })
     }
 
     /// Refuses to start with unusable settings.

@@ -58,6 +58,26 @@ pub fn check_secret(name: &str, value: &str, env: AppEnv) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// A PEM key given inline (a variable, for platforms that inject secrets so) or as a file
+/// (named by the variable `file_var`, for errors): the inline one wins; `None` when neither is
+/// set.
+#[cfg(feature = "server")]
+pub fn key_pem(
+    inline: Option<&secrecy::SecretString>,
+    file: Option<&std::path::Path>,
+    file_var: &str,
+) -> anyhow::Result<Option<secrecy::SecretString>> {
+    if let Some(pem) = inline {
+        return Ok(Some(pem.clone()));
+    }
+    let Some(path) = file else {
+        return Ok(None);
+    };
+    let pem = std::fs::read_to_string(path)
+        .map_err(|error| anyhow::anyhow!("cannot read {file_var} {}: {error}", path.display()))?;
+    Ok(Some(secrecy::SecretString::from(pem)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -275,6 +275,23 @@ async fn wait_offline(stack: &Stack, user: &TestUser) {
     panic!("{} stayed online", user.name);
 }
 
+/// Changes `user`'s notification settings; the settings after.
+async fn set_settings(stack: &Stack, user: &TestUser, patch: Value) -> Value {
+    let path = "/notifications/settings";
+    stack
+        .expect(Method::PATCH, path, user, Some(patch), StatusCode::OK)
+        .await
+}
+
+/// Mutes or unmutes a conversation for `user`; the settings after.
+async fn set_muted(stack: &Stack, user: &TestUser, conversation: &str, muted: bool) -> Value {
+    let method = if muted { Method::PUT } else { Method::DELETE };
+    let path = format!("/conversations/{conversation}/mute");
+    stack
+        .expect(method, &path, user, None, StatusCode::OK)
+        .await
+}
+
 async fn subscriptions(stack: &Stack, user: &TestUser) -> Vec<Value> {
     let list = stack.get("/push/subscriptions", user).await;
     list["subscriptions"].as_array().unwrap().clone()
@@ -328,15 +345,7 @@ async fn a_message_to_someone_away_is_pushed_encrypted_and_signed_for_their_brow
     assert_eq!(payload["url"], format!("/chat?c={id}"));
 
     // "Hide content": the notification says who, not what.
-    let settings = stack
-        .expect(
-            Method::PATCH,
-            "/notifications/settings",
-            &bob,
-            Some(json!({ "hide_content": true })),
-            StatusCode::OK,
-        )
-        .await;
+    let settings = set_settings(&stack, &bob, json!({ "hide_content": true })).await;
     assert_eq!(settings["hide_content"], true);
     assert_eq!(settings["do_not_disturb"], false);
     stack.send(&ann, &id, "a secret").await;
@@ -389,15 +398,7 @@ async fn muted_conversations_and_do_not_disturb_push_nothing() {
     let browser = Browser::new(&service, "bob");
     browser.subscribe(&stack, &bob).await;
 
-    let muted = stack
-        .expect(
-            Method::PUT,
-            &format!("/conversations/{direct}/mute"),
-            &bob,
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let muted = set_muted(&stack, &bob, &direct, true).await;
     assert_eq!(muted["muted_conversations"], json!([direct]));
     stack.send(&ann, &direct, "muted").await;
     stack.send(&ann, &group, "in the group").await;
@@ -408,36 +409,12 @@ async fn muted_conversations_and_do_not_disturb_push_nothing() {
     assert_eq!(header(&received[0], "urgency"), "normal");
     assert_eq!(header(&received[0], "topic"), group);
 
-    stack
-        .expect(
-            Method::PATCH,
-            "/notifications/settings",
-            &bob,
-            Some(json!({ "do_not_disturb": true })),
-            StatusCode::OK,
-        )
-        .await;
+    set_settings(&stack, &bob, json!({ "do_not_disturb": true })).await;
     stack.send(&ann, &group, "do not disturb").await;
     // Settings count when the message is handled: keep them until then.
     wait_handled(&stack).await;
-    stack
-        .expect(
-            Method::PATCH,
-            "/notifications/settings",
-            &bob,
-            Some(json!({ "do_not_disturb": false })),
-            StatusCode::OK,
-        )
-        .await;
-    let unmuted = stack
-        .expect(
-            Method::DELETE,
-            &format!("/conversations/{direct}/mute"),
-            &bob,
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    set_settings(&stack, &bob, json!({ "do_not_disturb": false })).await;
+    let unmuted = set_muted(&stack, &bob, &direct, false).await;
     assert_eq!(unmuted["muted_conversations"], json!([]));
     stack.send(&ann, &direct, "back again").await;
     let received = service.wait_for(2).await;
@@ -662,15 +639,7 @@ async fn a_deleted_account_leaves_no_subscription_or_settings() {
     let stack = stack_pushing_to(&service, &vapid_pem()).await;
     let bob = stack.register("bob").await;
     Browser::new(&service, "bob").subscribe(&stack, &bob).await;
-    stack
-        .expect(
-            Method::PATCH,
-            "/notifications/settings",
-            &bob,
-            Some(json!({ "do_not_disturb": true })),
-            StatusCode::OK,
-        )
-        .await;
+    set_settings(&stack, &bob, json!({ "do_not_disturb": true })).await;
     let deleted = stack
         .client
         .delete(format!("{}/users/me", stack.users))
