@@ -8,7 +8,8 @@
 # Knobs (environment): USERS GROUP_SIZE RATE DURATION (fan-out), SOCKETS SOCKET_USERS
 # (connections, split over the two instances), HTTP_CONCURRENCY HTTP_DURATION (http),
 # FLOOD FLOOD_READERS (flood), RESUME_CLIENTS RESUME_RATE (resume), SEARCH_MESSAGES (search:
-# the embedded index alone, built from that many messages, then queried).
+# the embedded index alone, built from that many messages, then queried), PUSH_MEMBERS
+# PUSH_MESSAGES PUSH_RATE (push: a group all away, each member's browser served here).
 # Scratch schemas, Mongo database and Redis prefix; register and login rate limits lifted so
 # the costs themselves are measured. Results: target/bench/*.json and target/bench/summary.svg;
 # docs/benchmarks.md summarises them.
@@ -32,7 +33,10 @@ FLOOD=${FLOOD:-32}
 FLOOD_READERS=${FLOOD_READERS:-8}
 RESUME_CLIENTS=${RESUME_CLIENTS:-10}
 RESUME_RATE=${RESUME_RATE:-100}
-SCENARIOS=${SCENARIOS:-"fanout connections http flood resume search"}
+SCENARIOS=${SCENARIOS:-"fanout connections http flood resume search push"}
+PUSH_MEMBERS=${PUSH_MEMBERS:-50}
+PUSH_MESSAGES=${PUSH_MESSAGES:-400}
+PUSH_RATE=${PUSH_RATE:-40}
 SEARCH_MESSAGES=${SEARCH_MESSAGES:-1000000}
 BASE_PORT=${BENCH_PORT:-5911}
 WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/chat-bench.XXXXXX")"
@@ -51,6 +55,9 @@ ulimit -n "$(ulimit -Hn)" || true
 
 cargo build --release -p user-service -p friends-service -p message-service -p chat-bench
 openssl genpkey -algorithm ed25519 -out "$WORK_DIR/jwt.pem" 2>/dev/null
+# Web push is on, as in production; the push scenario's endpoint is this process's own.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK_DIR/vapid.pem" 2>/dev/null
+PUSH_PORT=$((BASE_PORT + 10))
 
 RUN="bench_$$"
 COMMON=(MONGODB_URI="$MONGODB_URI" MONGODB_DATABASE="$RUN" REDIS_URL="$REDIS_URL"
@@ -79,7 +86,8 @@ start friends-service "$FRIENDS_URL" FRIENDS_SERVICE_ADDR="${FRIENDS_URL#http://
 for url in "$M1" "$M2"; do
   start message-service "$url" MESSAGE_SERVICE_ADDR="${url#http://}" \
     USER_SERVICE_URL="$USERS_URL" FRIENDS_SERVICE_URL="$FRIENDS_URL" \
-    MESSAGE_RATE_LIMIT=100000000/60 WS_MAX_SOCKETS_PER_USER=100000
+    MESSAGE_RATE_LIMIT=100000000/60 WS_MAX_SOCKETS_PER_USER=100000 \
+    VAPID_PRIVATE_KEY_FILE="$WORK_DIR/vapid.pem" PUSH_UNSAFE_ALLOW="127.0.0.1:$PUSH_PORT"
 done
 M1_PID="${PIDS[$M1]}"
 M2_PID="${PIDS[$M2]}"
@@ -124,6 +132,11 @@ for scenario in $SCENARIOS; do
       echo "== 6. search: the embedded index over $SEARCH_MESSAGES messages (no servers)"
       cargo run --release -q -p message-service --example search_bench -- \
         --messages "$SEARCH_MESSAGES" --out "$OUT/search.json"
+      ;;
+    push)
+      echo "== 7. web push: a group of $PUSH_MEMBERS all away, $PUSH_MESSAGES messages at $PUSH_RATE/s over two instances"
+      "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --out "$OUT/push.json" push \
+        --members "$PUSH_MEMBERS" --messages "$PUSH_MESSAGES" --rate "$PUSH_RATE" --port "$PUSH_PORT"
       ;;
     *) die "unknown scenario $scenario" ;;
   esac

@@ -46,6 +46,10 @@ pub fn bars(result: &Value) -> Vec<Bar> {
             &result["latency"],
         )),
         Some("resume") => bars.extend(bar("resume: replay".to_owned(), &result["replay"])),
+        Some("push") => bars.extend(bar(
+            format!("web push: send → push ({} members)", result["members"]),
+            &result["send_to_push"],
+        )),
         Some("search") => bars.extend(bar(
             format!("search: query over {} messages", result["messages"]),
             &result["query"],

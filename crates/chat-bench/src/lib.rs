@@ -5,13 +5,17 @@
 //! 2. [`connections`]: idle WebSockets, connect rate, server memory per socket;
 //! 3. [`http`]: authenticated reads and writes at increasing concurrency;
 //! 4. [`flood`]: scenario 3 with and without a login flood, and what the flood gets back;
-//! 5. [`resume`]: clients dropping and resuming while messages flow.
+//! 5. [`resume`]: clients dropping and resuming while messages flow;
+//! 7. [`push`]: web pushes to a group whose members are all away, decrypted as a browser would.
+//!
+//! (6, search, is message-service's `search_bench` example: the index alone, no servers.)
 
 pub mod chart;
 pub mod connections;
 pub mod fanout;
 pub mod flood;
 pub mod http;
+pub mod push;
 pub mod resume;
 pub mod setup;
 pub mod stats;

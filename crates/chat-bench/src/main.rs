@@ -7,13 +7,14 @@
 //! chat-bench http --concurrency 1,4,16 --duration 10
 //! chat-bench flood --concurrency 8 --flood 16 --duration 10
 //! chat-bench resume --clients 10 --rate 100 --duration 10
+//! chat-bench push --members 50 --messages 200 --rate 20 --port 5990
 //! chat-bench chart --dir target/bench --out target/bench/summary.svg
 //! ```
 
 use std::path::PathBuf;
 
 use chat_bench::setup::Services;
-use chat_bench::{chart, connections, fanout, flood, http, resume};
+use chat_bench::{chart, connections, fanout, flood, http, push, resume};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -51,6 +52,8 @@ enum Scenario {
     Flood(flood::Options),
     /// 5. Clients disconnecting and resuming while messages flow.
     Resume(resume::Options),
+    /// 7. Web pushes to a group whose members are all away.
+    Push(push::Options),
     /// Draws the JSON results of a directory as one SVG chart.
     Chart(chart::Options),
 }
@@ -65,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Http(options) => http::run(&services, options).await?,
         Scenario::Flood(options) => flood::run(&services, options).await?,
         Scenario::Resume(options) => resume::run(&services, options).await?,
+        Scenario::Push(options) => push::run(&services, options).await?,
         Scenario::Chart(options) => chart::run(options)?,
     };
     let text = serde_json::to_string_pretty(&result)?;
