@@ -47,6 +47,8 @@ trap 'stop_started; rm -rf "$WORK_DIR"' EXIT
 
 ensure_rust
 ensure_apt_packages curl openssl
+# OpenSSL's headers: chat-bench decrypts pushes with the `ece` crate on it.
+pkg-config --exists openssl 2>/dev/null || ensure_apt_packages libssl-dev pkg-config
 ensure_mariadb
 ensure_redis
 ensure_mongo "$WORK_DIR/mongo-data"

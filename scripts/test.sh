@@ -118,6 +118,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 ensure_rust
+# OpenSSL's headers: the push tests and the benchmark decrypt pushes with the `ece` crate on it.
+pkg-config --exists openssl 2>/dev/null || ensure_apt_packages libssl-dev pkg-config
 # docker-compose validates the compose file (crates/repo-checks/tests/deploy.rs).
 command -v docker-compose >/dev/null 2>&1 || ensure_apt_packages docker-compose
 ensure_mariadb
