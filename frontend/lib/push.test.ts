@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 import { describe, expect, it, vi } from "vitest";
 
-import { keyBytes } from "./push";
+import { keyBytes, sameBytes } from "./push";
 
 const source = readFileSync(fileURLToPath(new URL("../public/sw.js", import.meta.url)), "utf8");
 
@@ -102,5 +102,15 @@ describe("keyBytes", () => {
   it("decodes base64url without padding", () => {
     expect(Array.from(keyBytes("BAEC_-8"))).toEqual([4, 1, 2, 255, 239]);
     expect(keyBytes("B".padEnd(87, "A")).length).toBe(65);
+  });
+});
+
+describe("sameBytes", () => {
+  it("tells a subscription made with the server's key from one made with another", () => {
+    const key = keyBytes("BAEC_-8");
+    expect(sameBytes(Uint8Array.from([4, 1, 2, 255, 239]).buffer, key)).toBe(true);
+    expect(sameBytes(Uint8Array.from([4, 1, 2, 255, 238]).buffer, key)).toBe(false);
+    expect(sameBytes(Uint8Array.from([4, 1]).buffer, key)).toBe(false);
+    expect(sameBytes(null, key)).toBe(false);
   });
 });

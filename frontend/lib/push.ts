@@ -27,6 +27,13 @@ export function keyBytes(base64url: string): Uint8Array {
   return Uint8Array.from(binary, (char) => char.charCodeAt(0));
 }
 
+/** Whether a subscription's key is `key`. */
+export function sameBytes(buffer: ArrayBuffer | null, key: Uint8Array): boolean {
+  if (!buffer || buffer.byteLength !== key.length) return false;
+  const bytes = new Uint8Array(buffer);
+  return bytes.every((byte, index) => byte === key[index]);
+}
+
 /** Whether this browser gets pushes now: subscribed here, and registered for this session
  * (a sign-out removes the registration, not the browser's subscription). */
 export async function pushState(): Promise<PushState> {
@@ -52,9 +59,14 @@ export async function turnOn(): Promise<PushState> {
   if (permission !== "granted") return permission === "denied" ? "denied" : "off";
   const { public_key } = await push.vapidKey();
   const registration = (await registerWorker()) ?? (await navigator.serviceWorker.ready);
-  const subscription =
-    (await registration.pushManager.getSubscription()) ??
-    (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(public_key) as BufferSource }));
+  const key = keyBytes(public_key);
+  let subscription = await registration.pushManager.getSubscription();
+  // One made for another server key (the server's was replaced) cannot be used: renew it.
+  if (subscription && !sameBytes(subscription.options.applicationServerKey, key)) {
+    await subscription.unsubscribe();
+    subscription = null;
+  }
+  subscription ??= await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key as BufferSource });
   await push.subscribe(subscription.toJSON());
   return "on";
 }

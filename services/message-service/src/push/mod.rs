@@ -131,9 +131,12 @@ async fn notify_away(state: &AppState, push: &Push, event: MessageEvent) -> Resu
     if away.is_empty() {
         return Ok(());
     }
-    let conversation = conversations::find(&state.store, conversation_id).await?;
-    let is_group = conversation.as_ref().is_some_and(|c| c.is_group);
-    let title = title(state, message.sender_uuid, conversation.as_ref()).await;
+    // Deleted since: nothing to open.
+    let Some(conversation) = conversations::find(&state.store, conversation_id).await? else {
+        return Ok(());
+    };
+    let title = title(state, message.sender_uuid, &conversation).await;
+    let urgency = if conversation.is_group { "normal" } else { "high" };
     for subscription in subscriptions
         .into_iter()
         .filter(|subscription| away.contains(&subscription.user_uuid))
@@ -150,7 +153,6 @@ async fn notify_away(state: &AppState, push: &Push, event: MessageEvent) -> Resu
             preview: (!hide).then(|| preview(&message.text)).flatten(),
             url: format!("/chat?c={}", message.conversation_id),
         };
-        let urgency = if is_group { "normal" } else { "high" };
         // Waits for room when many deliveries are in flight, slowing the consumer down.
         let permit = push
             .permits
@@ -172,7 +174,7 @@ async fn notify_away(state: &AppState, push: &Push, event: MessageEvent) -> Resu
 async fn title(
     state: &AppState,
     sender: Uuid,
-    conversation: Option<&conversations::ConversationDoc>,
+    conversation: &conversations::ConversationDoc,
 ) -> String {
     let name = match state.users.by_uuid(vec![sender]).await {
         Ok(mut users) => users.remove(&sender).map(|user| user.username),
@@ -181,7 +183,7 @@ async fn title(
             None
         }
     };
-    let group = conversation.and_then(|c| c.group_name.as_deref());
+    let group = conversation.group_name.as_deref();
     match (name, group) {
         (Some(name), Some(group)) => format!("{name} in {group}"),
         (Some(name), None) => name,
