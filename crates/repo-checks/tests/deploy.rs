@@ -83,6 +83,9 @@ fn images_are_multi_stage_non_root_and_health_checked() {
 #[test]
 fn the_web_app_image_serves_its_service_worker() {
     let text = std::fs::read_to_string(root().join("frontend/Dockerfile")).unwrap();
-    assert!(text.contains("/app/public ./public"), "public/ (sw.js) is copied");
+    assert!(
+        text.contains("/app/public ./public"),
+        "public/ (sw.js) is copied"
+    );
     assert!(root().join("frontend/public/sw.js").exists());
 }

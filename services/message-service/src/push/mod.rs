@@ -136,7 +136,11 @@ async fn notify_away(state: &AppState, push: &Push, event: MessageEvent) -> Resu
         return Ok(());
     };
     let title = title(state, message.sender_uuid, &conversation).await;
-    let urgency = if conversation.is_group { "normal" } else { "high" };
+    let urgency = if conversation.is_group {
+        "normal"
+    } else {
+        "high"
+    };
     for subscription in subscriptions
         .into_iter()
         .filter(|subscription| away.contains(&subscription.user_uuid))
