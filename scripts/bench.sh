@@ -9,7 +9,8 @@
 # (connections, split over the two instances), HTTP_CONCURRENCY HTTP_DURATION (http),
 # FLOOD FLOOD_READERS (flood), RESUME_CLIENTS RESUME_RATE (resume), SEARCH_MESSAGES (search:
 # the embedded index alone, built from that many messages, then queried), PUSH_MEMBERS
-# PUSH_MESSAGES PUSH_RATE (push: a group all away, each member's browser served here).
+# PUSH_MESSAGES PUSH_RATE PUSH_SUBSCRIBERS (push: a group all away, each member's browser
+# served here; PUSH_SUBSCRIBERS=0 sends the same messages with no push, for comparison).
 # Scratch schemas, Mongo database and Redis prefix; register and login rate limits lifted so
 # the costs themselves are measured. Results: target/bench/*.json and target/bench/summary.svg;
 # docs/benchmarks.md summarises them.
@@ -37,6 +38,7 @@ SCENARIOS=${SCENARIOS:-"fanout connections http flood resume search push"}
 PUSH_MEMBERS=${PUSH_MEMBERS:-50}
 PUSH_MESSAGES=${PUSH_MESSAGES:-400}
 PUSH_RATE=${PUSH_RATE:-40}
+PUSH_SUBSCRIBERS=${PUSH_SUBSCRIBERS:-}
 SEARCH_MESSAGES=${SEARCH_MESSAGES:-1000000}
 BASE_PORT=${BENCH_PORT:-5911}
 WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/chat-bench.XXXXXX")"
@@ -138,7 +140,8 @@ for scenario in $SCENARIOS; do
     push)
       echo "== 7. web push: a group of $PUSH_MEMBERS all away, $PUSH_MESSAGES messages at $PUSH_RATE/s over two instances"
       "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --out "$OUT/push.json" push \
-        --members "$PUSH_MEMBERS" --messages "$PUSH_MESSAGES" --rate "$PUSH_RATE" --port "$PUSH_PORT"
+        --members "$PUSH_MEMBERS" --messages "$PUSH_MESSAGES" --rate "$PUSH_RATE" --port "$PUSH_PORT" \
+        ${PUSH_SUBSCRIBERS:+--subscribers "$PUSH_SUBSCRIBERS"}
       ;;
     *) die "unknown scenario $scenario" ;;
   esac

@@ -31,6 +31,10 @@ pub struct Options {
     /// Messages per second.
     #[arg(long, default_value_t = 20)]
     pub rate: u64,
+    /// How many of the other members have a subscription (default: all); 0 measures the
+    /// same sends without any push, for comparison.
+    #[arg(long)]
+    pub subscribers: Option<usize>,
     /// The port of this process's push endpoint on 127.0.0.1 (the services must let it
     /// through: `PUSH_UNSAFE_ALLOW=127.0.0.1:<port>`).
     #[arg(long, default_value_t = 5990)]
@@ -52,6 +56,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
         members,
         messages,
         rate,
+        subscribers,
         port,
     } = options.clone();
     if members < 2 || messages == 0 || rate == 0 {
@@ -90,7 +95,8 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
     // A browser's keys per recipient, subscribed at this endpoint.
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let mut browsers = Vec::new();
-    for (index, other) in others.iter().enumerate() {
+    let subscribers = subscribers.unwrap_or(others.len()).min(others.len());
+    for (index, other) in others.iter().take(subscribers).enumerate() {
         let (keys, auth) = ece::generate_keypair_and_auth_secret()?;
         let subscription = json!({
             "endpoint": format!("http://127.0.0.1:{port}/push/{index}"),
@@ -157,7 +163,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
     let send_secs = started.elapsed().as_secs_f64();
 
     // Waits for every push, or 30 s without a new one.
-    let expected = sent.len() * others.len();
+    let expected = sent.len() * subscribers;
     let mut last_count = 0;
     let mut quiet_since = Instant::now();
     loop {
@@ -197,6 +203,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
     Ok(json!({
         "scenario": "push",
         "members": members,
+        "subscribers": subscribers,
         "messages": messages,
         "offered_rate": rate,
         "sends_refused": refused,

@@ -2,6 +2,9 @@
 //! JWT for the endpoint's origin, signed by the key pair whose public half browsers were given
 //! as `applicationServerKey`.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use anyhow::Context as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
@@ -15,12 +18,19 @@ use super::encrypt::base64url;
 /// How long a VAPID token is valid (RFC 8292 allows at most 24 hours).
 pub const TOKEN_LIFETIME: chrono::Duration = chrono::Duration::hours(12);
 
-/// The server's VAPID key pair and contact.
+/// A token is reused for its audience until less than this much of its lifetime is left.
+const REUSE_UNTIL: chrono::Duration = chrono::Duration::hours(6);
+/// Audiences whose token is kept (push services are few; past this the cache starts over).
+const MAX_CACHED: usize = 1024;
+
+/// The server's VAPID key pair and contact, and the tokens signed so far per audience.
 #[derive(Clone)]
 pub struct Vapid {
     signing: EncodingKey,
     public_key: String,
     subject: String,
+    /// Audience → (`Authorization` header, its token's expiry).
+    signed: Arc<Mutex<HashMap<String, (String, chrono::DateTime<chrono::Utc>)>>>,
 }
 
 impl std::fmt::Debug for Vapid {
@@ -54,6 +64,7 @@ impl Vapid {
             signing: EncodingKey::from_ec_der(der.as_bytes()),
             public_key: base64url(secret.public_key().to_encoded_point(false).as_bytes()),
             subject: subject.to_owned(),
+            signed: Arc::default(),
         })
     }
 
@@ -62,21 +73,37 @@ impl Vapid {
         &self.public_key
     }
 
-    /// The `Authorization` header for a request to `endpoint`.
+    /// The `Authorization` header for a request to `endpoint`: a token per push service
+    /// (the endpoint's origin), signed once and reused while most of its lifetime is left.
     pub fn authorization(
         &self,
         endpoint: &Url,
         now: chrono::DateTime<chrono::Utc>,
     ) -> anyhow::Result<String> {
         let audience = endpoint.origin().ascii_serialization();
+        if let Ok(signed) = self.signed.lock() {
+            if let Some((header, expires)) = signed.get(&audience) {
+                if *expires - now > REUSE_UNTIL {
+                    return Ok(header.clone());
+                }
+            }
+        }
+        let expires = now + TOKEN_LIFETIME;
         let claims = Claims {
             aud: &audience,
-            exp: (now + TOKEN_LIFETIME).timestamp(),
+            exp: expires.timestamp(),
             sub: &self.subject,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &self.signing)
             .context("signing a VAPID token")?;
-        Ok(format!("vapid t={token}, k={}", self.public_key))
+        let header = format!("vapid t={token}, k={}", self.public_key);
+        if let Ok(mut signed) = self.signed.lock() {
+            if signed.len() >= MAX_CACHED {
+                signed.clear();
+            }
+            signed.insert(audience, (header.clone(), expires));
+        }
+        Ok(header)
     }
 }
 
@@ -119,6 +146,27 @@ Fp2ZmCjFju1P66HiHi7PMJarRC9B1meFMO7x52dESyQVxBXmT3C0y955
         assert_eq!(claims["sub"], "mailto:ops@example.com");
         let exp = claims["exp"].as_i64().unwrap();
         assert!(exp > now.timestamp() && exp <= now.timestamp() + 24 * 3600);
+    }
+
+    #[test]
+    fn a_token_is_reused_per_push_service_until_half_its_lifetime_is_gone() {
+        let vapid = Vapid::from_pem(PEM, "mailto:ops@example.com").unwrap();
+        let fcm = Url::parse("https://fcm.googleapis.com/fcm/send/a").unwrap();
+        let fcm_other = Url::parse("https://fcm.googleapis.com/fcm/send/b").unwrap();
+        let mozilla = Url::parse("https://updates.push.services.mozilla.com/wpush/v2/c").unwrap();
+        let now = chrono::Utc::now();
+        let first = vapid.authorization(&fcm, now).unwrap();
+        assert_eq!(
+            vapid
+                .authorization(&fcm_other, now + chrono::Duration::hours(5))
+                .unwrap(),
+            first
+        );
+        assert_ne!(vapid.authorization(&mozilla, now).unwrap(), first);
+        let later = vapid
+            .authorization(&fcm, now + chrono::Duration::hours(7))
+            .unwrap();
+        assert_ne!(later, first, "signed again with 5 hours left");
     }
 
     #[test]
