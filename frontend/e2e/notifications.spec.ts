@@ -20,18 +20,21 @@ async function notifications(page: Page) {
   });
 }
 
-/** Delivers `payload` to the page's service worker as a push. */
+/** Delivers `payload` as a push to the service worker controlling `page` (other contexts
+ * of the browser have workers of their own on the same origin). */
 async function deliverPush(page: Page, payload: unknown) {
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
   const cdp = await page.context().newCDPSession(page);
-  const origin = new URL(page.url()).origin;
+  const { targetInfo } = await cdp.send("Target.getTargetInfo");
   const registration = new Promise<string>((resolve) => {
-    cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations }) => {
-      const ours = registrations.find((r) => r.scopeURL.startsWith(origin) && !r.isDeleted);
+    cdp.on("ServiceWorker.workerVersionUpdated", ({ versions }) => {
+      const ours = versions.find((version) => version.controlledClients?.includes(targetInfo.targetId));
       if (ours) resolve(ours.registrationId);
     });
   });
   await cdp.send("ServiceWorker.enable");
-  await cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId: await registration, data: JSON.stringify(payload) });
+  await cdp.send("ServiceWorker.deliverPushMessage", { origin: new URL(page.url()).origin, registrationId: await registration, data: JSON.stringify(payload) });
+  await cdp.detach();
 }
 
 test("a push shows a notification that leads to its conversation; unread in the title; mute and do not disturb", async ({ browser }) => {
@@ -92,6 +95,8 @@ test("a push shows a notification that leads to its conversation; unread in the 
   await expect.poll(() => notifications(bob)).toEqual([
     { title: `ann_n_${run}`, body: "Lunch at noon?", tag: `conversation-${conversation}`, url: `/chat?c=${conversation}` },
   ]);
+  // Only Bob's worker got it: Ann's context has a worker of its own on the same origin.
+  expect(await notifications(ann)).toEqual([]);
   // Its link opens the conversation.
   const [shown] = await notifications(bob);
   await bob.goto(shown.url!);
