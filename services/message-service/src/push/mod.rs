@@ -50,6 +50,8 @@ pub struct Push {
     /// The wait before the first retry (doubling after each).
     retry_base: Duration,
     permits: Arc<Semaphore>,
+    /// The runtime deliveries run on: one thread at the lowest scheduling priority.
+    pool: tokio::runtime::Handle,
 }
 
 impl Push {
@@ -62,6 +64,7 @@ impl Push {
             ttl,
             retry_base: Duration::from_secs(1),
             permits: Arc::new(Semaphore::new(IN_FLIGHT)),
+            pool: delivery_thread()?,
         })
     }
 
@@ -75,6 +78,35 @@ impl Push {
     pub fn may_call(&self, endpoint: &Url) -> bool {
         deliver::may_call(self, endpoint)
     }
+}
+
+/// Starts the thread deliveries run on (encryption and the requests to push services): a
+/// runtime of its own at the lowest scheduling priority the system grants, so that when the
+/// machine is busy, the sends and the sockets get the cores and pushes wait instead of the
+/// sends being shed. The thread lives as long as the process.
+fn delivery_thread() -> anyhow::Result<tokio::runtime::Handle> {
+    let (started, handle) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("push-delivery".to_owned())
+        .spawn(move || {
+            use thread_priority::{set_current_thread_priority, ThreadPriority};
+            if let Err(error) = set_current_thread_priority(ThreadPriority::Min) {
+                tracing::warn!(error = ?error, "push deliveries run at normal priority");
+            }
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => {
+                    let _ = started.send(Ok(runtime.handle().clone()));
+                    runtime.block_on(std::future::pending::<()>());
+                }
+                Err(error) => {
+                    let _ = started.send(Err(error));
+                }
+            }
+        })?;
+    Ok(handle.recv()??)
 }
 
 /// Handles one event of the `message-push` group: new messages are pushed to those away.
@@ -167,7 +199,7 @@ async fn notify_away(state: &AppState, push: &Push, event: MessageEvent) -> Resu
         let (state, push) = (state.clone(), push.clone());
         let topic = conversation_id.to_hex();
         tokio::spawn(async move {
-            deliver_one(&state, &push, subscription, &payload, topic, urgency).await;
+            deliver_one(&state, &push, subscription, payload, topic, urgency).await;
             drop(permit);
         });
     }
@@ -211,33 +243,42 @@ pub fn preview(text: &str) -> Option<String> {
     })
 }
 
+/// Encrypts and sends on the delivery thread; records the outcome (and removes a dead
+/// subscription) here.
 async fn deliver_one(
     state: &AppState,
     push: &Push,
     subscription: SubscriptionDoc,
-    payload: &PushPayload,
+    payload: PushPayload,
     topic: String,
     urgency: &'static str,
 ) {
-    let outcome = match seal(&subscription, payload) {
-        Ok((endpoint, body)) => {
-            let delivery = Delivery {
-                endpoint,
-                body,
-                topic,
-                urgency,
-            };
-            deliver::send(push, &delivery).await
-        }
-        Err(error) => {
-            tracing::info!(subscription = %subscription.id, error = %error,
-                "removing an unusable push subscription");
-            Outcome::Refused
-        }
+    let id = subscription.id;
+    let sending = {
+        let push = push.clone();
+        push.pool.clone().spawn(async move {
+            match seal(&subscription, &payload) {
+                Ok((endpoint, body)) => {
+                    let delivery = Delivery {
+                        endpoint,
+                        body,
+                        topic,
+                        urgency,
+                    };
+                    deliver::send(&push, &delivery).await
+                }
+                Err(error) => {
+                    tracing::info!(subscription = %subscription.id, error = %error,
+                        "removing an unusable push subscription");
+                    Outcome::Refused
+                }
+            }
+        })
     };
+    let outcome = sending.await.unwrap_or(Outcome::Failed);
     metrics::counter!("push_deliveries_total", "outcome" => outcome.label()).increment(1);
     if matches!(outcome, Outcome::Gone | Outcome::Refused) {
-        if let Err(error) = store::remove(&state.store, subscription.id).await {
+        if let Err(error) = store::remove(&state.store, id).await {
             tracing::warn!(error = %error, "cannot remove a dead push subscription");
         }
     }
