@@ -112,13 +112,15 @@ pub fn picture(picture: Option<&str>) -> Result<Option<String>> {
 
 /// The list preview of a text: at most 100 characters, `…` when cut.
 pub fn preview(text: &str) -> String {
-    let mut chars = text.chars();
-    let head: String = chars.by_ref().take(PREVIEW_CHARS).collect();
-    if chars.next().is_some() {
-        format!("{head}…")
-    } else {
-        head
+    match head_if_longer(text, PREVIEW_CHARS) {
+        Some(head) => format!("{head}…"),
+        None => text.to_owned(),
     }
+}
+
+/// The first `max` characters of a text longer than that; `None` when it fits.
+pub fn head_if_longer(text: &str, max: usize) -> Option<&str> {
+    text.char_indices().nth(max).map(|(end, _)| &text[..end])
 }
 
 /// The key that makes a direct conversation unique per pair, whoever opens it.

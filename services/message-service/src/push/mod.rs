@@ -234,12 +234,9 @@ pub fn preview(text: &str) -> Option<String> {
     if text.is_empty() {
         return None;
     }
-    let mut chars = text.chars();
-    let head: String = chars.by_ref().take(PREVIEW_CHARS).collect();
-    Some(if chars.next().is_some() {
-        format!("{}…", head.trim_end())
-    } else {
-        head
+    Some(match crate::domain::head_if_longer(text, PREVIEW_CHARS) {
+        Some(head) => format!("{}…", head.trim_end()),
+        None => text.to_owned(),
     })
 }
 
