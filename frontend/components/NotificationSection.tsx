@@ -3,14 +3,13 @@
 // Settings › Notifications: push on this browser (permission is asked only on "Turn on"),
 // hiding message text in notifications, and do not disturb.
 
-import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 
 import { ApiError } from "@/lib/api/client";
 import * as push from "@/lib/api/push";
 import type { NotificationSettings, NotificationSettingsPatch } from "@/lib/api/types";
 import { pushState, turnOff, turnOn, type PushState } from "@/lib/push";
-import { queries } from "@/lib/queries";
+import { useNotificationSettings } from "@/lib/useNotificationSettings";
 
 const STATES: Record<PushState, string> = {
   unsupported: "This browser cannot show notifications from websites.",
@@ -21,8 +20,7 @@ const STATES: Record<PushState, string> = {
 };
 
 export function NotificationSection({ className, onError }: { className: string; onError: (error: unknown) => void }) {
-  const queryClient = useQueryClient();
-  const settings = useQuery(queries.notifications());
+  const { settings, save } = useNotificationSettings();
   const [state, setState] = useState<PushState | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -44,17 +42,11 @@ export function NotificationSection({ className, onError }: { className: string;
 
   // The boxes show a change at once (in this render), then what the server stored.
   const [shown, setShown] = useState<NotificationSettings | null>(null);
-  useEffect(() => setShown(settings.data ?? null), [settings.data]);
+  useEffect(() => setShown(settings), [settings]);
 
   async function update(patch: NotificationSettingsPatch) {
-    const key = queries.notifications().queryKey;
     setShown((current) => current && { ...current, ...patch });
-    try {
-      queryClient.setQueryData(key, await push.updateSettings(patch));
-    } catch (caught) {
-      onError(caught);
-      await queryClient.invalidateQueries({ queryKey: key });
-    }
+    await save(() => push.updateSettings(patch)).catch(onError);
   }
 
   const checkbox = "h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500";

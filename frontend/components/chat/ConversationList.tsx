@@ -3,12 +3,10 @@
 // The conversations column: most recently active first, with presence, previews, unread and
 // mention badges, a muted mark, and the "Search" and "New group" buttons. At phone width it gives the screen to an open conversation.
 
-import { useQuery } from "@tanstack/react-query";
-
 import { Avatar, conversationTitle, otherMember, time } from "@/components/ui";
 import type { ConversationView } from "@/lib/api/types";
 import type { Presence } from "@/lib/frames";
-import { queries } from "@/lib/queries";
+import { useNotificationSettings } from "@/lib/useNotificationSettings";
 
 import { Icon } from "./icons";
 
@@ -29,7 +27,7 @@ export function ConversationList({
   onNewGroup: () => void;
   onSearch: () => void;
 }) {
-  const muted = new Set(useQuery(queries.notifications()).data?.muted_conversations ?? []);
+  const muted = new Set(useNotificationSettings().settings?.muted_conversations ?? []);
   return (
     <aside className={`${selected ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-80`} aria-label="Conversations">
       <div className="flex items-center justify-between border-b border-slate-100 px-4 py-2">

@@ -3,23 +3,21 @@
 // The bell in a conversation's header: a small menu to mute this conversation's push
 // notifications (it still counts as unread) or turn on do not disturb for all of them.
 
-import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 
 import * as push from "@/lib/api/push";
 import type { NotificationSettings } from "@/lib/api/types";
-import { queries } from "@/lib/queries";
+import { useNotificationSettings } from "@/lib/useNotificationSettings";
 
 import { Icon } from "./icons";
 
 export function MuteButton({ conversation }: { conversation: string }) {
-  const queryClient = useQueryClient();
-  const settings = useQuery(queries.notifications());
+  const { settings, save } = useNotificationSettings();
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const menu = useRef<HTMLDivElement>(null);
-  const muted = settings.data?.muted_conversations.includes(conversation) ?? false;
-  const quiet = muted || (settings.data?.do_not_disturb ?? false);
+  const muted = settings?.muted_conversations.includes(conversation) ?? false;
+  const quiet = muted || (settings?.do_not_disturb ?? false);
 
   // Closes on a click elsewhere or Escape.
   useEffect(() => {
@@ -37,9 +35,9 @@ export function MuteButton({ conversation }: { conversation: string }) {
   async function change(action: () => Promise<NotificationSettings>) {
     setBusy(true);
     try {
-      queryClient.setQueryData(queries.notifications().queryKey, await action());
+      await save(action);
     } catch {
-      await queryClient.invalidateQueries({ queryKey: queries.notifications().queryKey });
+      // The menu shows what the server has again.
     } finally {
       setBusy(false);
     }
@@ -50,7 +48,7 @@ export function MuteButton({ conversation }: { conversation: string }) {
     <div ref={menu} className="relative">
       <button
         onClick={() => setOpen(!open)}
-        disabled={!settings.data}
+        disabled={!settings}
         aria-haspopup="menu"
         aria-expanded={open}
         title={muted ? "Notifications: muted" : "Notifications"}
@@ -59,7 +57,7 @@ export function MuteButton({ conversation }: { conversation: string }) {
         <Icon name={quiet ? "bellOff" : "bell"} />
         <span className="sr-only">Notifications</span>
       </button>
-      {open && settings.data && (
+      {open && settings && (
         <div role="menu" aria-label="Notifications" className="absolute right-0 top-full z-20 mt-1 w-72 rounded-xl border border-slate-200 bg-white p-1 shadow-lg">
           <button role="menuitemcheckbox" aria-checked={muted} disabled={busy} className={item} onClick={() => void change(() => push.mute(conversation, !muted))}>
             Mute this conversation
@@ -67,13 +65,13 @@ export function MuteButton({ conversation }: { conversation: string }) {
           </button>
           <button
             role="menuitemcheckbox"
-            aria-checked={settings.data.do_not_disturb}
+            aria-checked={settings.do_not_disturb}
             disabled={busy}
             className={item}
-            onClick={() => void change(() => push.updateSettings({ do_not_disturb: !settings.data!.do_not_disturb }))}
+            onClick={() => void change(() => push.updateSettings({ do_not_disturb: !settings.do_not_disturb }))}
           >
             Do not disturb (all conversations)
-            <span aria-hidden="true">{settings.data.do_not_disturb ? "✓" : ""}</span>
+            <span aria-hidden="true">{settings.do_not_disturb ? "✓" : ""}</span>
           </button>
         </div>
       )}
