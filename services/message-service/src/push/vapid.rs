@@ -23,14 +23,17 @@ const REUSE_UNTIL: chrono::Duration = chrono::Duration::hours(6);
 /// Audiences whose token is kept (push services are few; past this the cache starts over).
 const MAX_CACHED: usize = 1024;
 
+/// Audience → (`Authorization` header, its token's expiry).
+type Signed = HashMap<String, (String, chrono::DateTime<chrono::Utc>)>;
+
 /// The server's VAPID key pair and contact, and the tokens signed so far per audience.
 #[derive(Clone)]
 pub struct Vapid {
     signing: EncodingKey,
     public_key: String,
     subject: String,
-    /// Audience → (`Authorization` header, its token's expiry).
-    signed: Arc<Mutex<HashMap<String, (String, chrono::DateTime<chrono::Utc>)>>>,
+    /// The tokens signed so far, per audience.
+    signed: Arc<Mutex<Signed>>,
 }
 
 impl std::fmt::Debug for Vapid {
