@@ -13,6 +13,14 @@ import * as users from "@/lib/api/users";
 export const queries = {
   me: () => queryOptions({ queryKey: ["users", "me"], queryFn: users.me }),
   sessions: () => queryOptions({ queryKey: ["users", "sessions"], queryFn: users.sessions }),
+  signInMethods: () => queryOptions({ queryKey: ["users", "sign-in-methods"], queryFn: users.signInMethods }),
+  /** Enabled providers; none when the call fails (no buttons then). */
+  providers: () =>
+    queryOptions({
+      queryKey: ["providers"],
+      queryFn: () => users.providers().then((list) => list.providers).catch(() => []),
+      staleTime: 5 * 60_000,
+    }),
   profile: (username: string) => queryOptions({ queryKey: ["users", "profile", username], queryFn: () => users.byUsername(username) }),
   search: (q: string) => queryOptions({ queryKey: ["users", "search", q], queryFn: () => users.search(q, { limit: 10 }) }),
   friends: () => queryOptions({ queryKey: ["friends", "list"], queryFn: () => friends.list({ limit: 100 }) }),

@@ -53,7 +53,7 @@ export default function SettingsPage() {
 
   async function deleteAccount(password: string) {
     try {
-      await users.deleteMe(password);
+      await users.deleteMe({ password });
       router.replace("/signup");
     } catch (caught) {
       fail(caught);

@@ -5,6 +5,7 @@ import { afterEach, describe as group, expect, it, vi } from "vitest";
 
 import { ApiError, describe, query, request } from "./client";
 import * as messages from "./messages";
+import * as users from "./users";
 
 const json = (status: number, body?: unknown) => new Response(body === undefined ? null : JSON.stringify(body), { status });
 
@@ -79,6 +80,31 @@ group("request", () => {
     const fetch = stubFetch(json(401, { error: { code: "invalid_credentials", message: "Wrong login or password." } }));
     await expect(request("users", "/auth/login", { method: "POST", body: {} })).rejects.toMatchObject({ code: "invalid_credentials" });
     expect(fetch).toHaveBeenCalledTimes(1);
+  });
+
+  it("linking a provider is an /auth/ call that refreshes on 401 like a signed-in call; signing in does not", async () => {
+    const fetch = stubFetch(json(401, { error: { code: "token_expired", message: "expired" } }), json(200, {}), json(200, { authorize_url: "https://p/a" }));
+    await expect(users.startOAuth("google", "link")).resolves.toEqual({ authorize_url: "https://p/a" });
+    expect(fetch.mock.calls.map((call) => (call as unknown as [string])[0])).toEqual([
+      "http://127.0.0.1:5001/auth/oauth/google/start",
+      "http://127.0.0.1:5001/auth/refresh",
+      "http://127.0.0.1:5001/auth/oauth/google/start",
+    ]);
+    const again = stubFetch(json(401, { error: { code: "missing_token", message: "Sign in." } }));
+    await expect(users.startOAuth("github", "sign_in")).rejects.toMatchObject({ status: 401, code: "missing_token" });
+    expect(again).toHaveBeenCalledTimes(1);
+    expect(again).toHaveBeenCalledWith("http://127.0.0.1:5001/auth/oauth/github/start", {
+      method: "POST",
+      credentials: "include",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ intent: "sign_in" }),
+    });
+  });
+
+  it("deletes an account without a password with an empty body", async () => {
+    const fetch = stubFetch(json(204));
+    await users.deleteMe({});
+    expect(fetch).toHaveBeenCalledWith("http://127.0.0.1:5001/users/me", expect.objectContaining({ method: "DELETE", body: "{}" }));
   });
 });
 

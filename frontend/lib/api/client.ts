@@ -52,6 +52,11 @@ const KNOWN: Partial<Record<ErrorCode, string>> = {
   not_group_admin: "Only the group's admin may do this.",
   too_many_reactions: "This message has as many different reactions as it may.",
   too_many_pins: "This conversation has as many pinned messages as it may.",
+  reauthentication_required: "For your security, sign out and sign in again, then try again within 10 minutes.",
+  last_sign_in_method: "Set a password or link another provider before unlinking your only way to sign in.",
+  identity_not_found: "That provider is not linked to your account.",
+  provider_not_found: "That sign-in provider is not available here.",
+  signup_not_found: "This sign-up expired. Start again.",
 };
 
 /** What to tell a person about an error. */
@@ -82,18 +87,20 @@ export function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
-export type RequestOptions = { method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"; body?: unknown; retry?: boolean };
+/** `refresh`: whether a 401 refreshes the session and retries (default: not for `/auth/` paths,
+ * which sign in and out; on for one that needs a signed-in caller, like linking a provider). */
+export type RequestOptions = { method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"; body?: unknown; retry?: boolean; refresh?: boolean };
 
 /** A JSON call; resolves with the body (undefined for 204), throws ApiError on an error answer. */
 export async function request<T>(service: Service, path: string, options: RequestOptions = {}): Promise<T> {
-  const { method = "GET", body, retry = true } = options;
+  const { method = "GET", body, retry = true, refresh = !path.startsWith("/auth/") } = options;
   const response = await fetch(`${baseUrl(service)}${path}`, {
     method,
     credentials: "include",
     headers: body === undefined ? undefined : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (response.status === 401 && retry && !path.startsWith("/auth/")) {
+  if (response.status === 401 && retry && refresh) {
     if (await refreshSession()) return request<T>(service, path, { ...options, retry: false });
     if (typeof window !== "undefined" && !window.location.pathname.startsWith("/sign")) {
       window.location.assign("/signin");

@@ -9,6 +9,8 @@ export type ErrorCode =
   | "invalid_query" | "route_not_found" | "method_not_allowed" | "missing_token" | "invalid_token"
   | "token_expired" | "session_revoked" | "invalid_credentials" | "invalid_refresh_token" | "forbidden"
   | "invalid_service_token" | "user_not_found" | "session_not_found" | "username_taken" | "email_taken"
+  | "provider_not_found" | "reauthentication_required" | "last_sign_in_method" | "identity_not_found"
+  | "signup_not_found"
   | "request_already_sent" | "already_friends" | "user_blocked" | "request_not_allowed"
   | "too_many_pending_requests" | "request_not_found" | "not_friends" | "cannot_target_self"
   | "conversation_not_found" | "message_not_found" | "not_group_admin" | "not_a_group" | "group_full"
@@ -32,11 +34,40 @@ export type TokenPair = { access_token: string; token_type: string; expires_in: 
 export type AuthResponse = { user: CurrentUser; session_id: string; access_expires_at: string; tokens?: TokenPair };
 /** PATCH /users/me: omitted fields stay; `null` clears bio and picture. */
 export type UpdateMeRequest = { username?: string; email?: string; bio?: string | null; profile_picture?: string | null };
-export type ChangePasswordRequest = { current_password: string; new_password: string };
-export type SessionInfo = { session_id: string; created_at: string; last_used_at: string; expires_at: string; user_agent: string | null; current: boolean };
+/** `current_password` is left out by an account without a password (it sets its first one). */
+export type ChangePasswordRequest = { current_password?: string; new_password: string };
+/** DELETE /users/me: `password` is left out by an account without one. */
+export type DeleteAccountRequest = { password?: string };
+/** How a session signed in. */
+export type SignInMethod = "password" | Provider;
+export type SessionInfo = {
+  session_id: string;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  user_agent: string | null;
+  sign_in_method: SignInMethod;
+  current: boolean;
+};
 export type SessionList = { sessions: SessionInfo[] };
 export type Availability = { available: boolean };
 export type UserPage = { users: PublicUser[]; next_cursor: string | null };
+
+/** Sign-in with an identity provider (crates/chat-models/src/api/oauth.rs). */
+export type Provider = "google" | "github";
+export type ProviderInfo = { id: Provider; name: string };
+/** GET /auth/providers: the enabled ones only (maybe none). */
+export type ProviderList = { providers: ProviderInfo[] };
+/** `link` needs a session signed in within the last 10 minutes. */
+export type OAuthIntent = "sign_in" | "link";
+export type StartOAuthRequest = { intent: OAuthIntent };
+export type StartOAuthResponse = { authorize_url: string };
+/** GET /auth/oauth/signup: the sign-up with a provider waiting for a username in this browser. */
+export type PendingSignup = { provider: Provider; email: string; suggested_username: string };
+export type CompleteSignupRequest = { username: string; token_delivery?: "cookie" | "body" };
+export type LinkedIdentity = { provider: Provider; email: string | null; linked_at: string };
+/** GET /users/me/sign-in-methods. */
+export type SignInMethods = { has_password: boolean; identities: LinkedIdentity[] };
 
 // ---- friends-service ----------------------------------------------------------------------
 
