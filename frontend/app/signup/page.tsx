@@ -1,36 +1,17 @@
 "use client";
 
-// /signup: create an account, with live checks that the username and email are free.
+// /signup: create an account, with live checks that the username and email are free, or
+// continue with a provider (a new identity then picks its username on /signup/oauth).
 
 import { useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 
 import { AuthCard, Field, SubmitButton } from "@/components/AuthCard";
-import { ApiError, describe } from "@/lib/api/client";
+import { OAuthButtons } from "@/components/OAuthButtons";
 import * as users from "@/lib/api/users";
-
-/** Asks the server, a moment after typing stops, whether a value is free. */
-function useAvailability(kind: "username" | "email", value: string, valid: boolean) {
-  const [state, setState] = useState<"idle" | "checking" | "free" | "taken">("idle");
-  useEffect(() => {
-    if (!valid) {
-      setState("idle");
-      return;
-    }
-    setState("checking");
-    const timer = setTimeout(async () => {
-      try {
-        const answer = await users.available(kind, value);
-        setState(answer.available ? "free" : "taken");
-      } catch {
-        setState("idle");
-      }
-    }, 350);
-    return () => clearTimeout(timer);
-  }, [kind, value, valid]);
-  return state;
-}
+import { isEmail, isUsername, signupErrors, usernameHint } from "@/lib/signup";
+import { useAvailability } from "@/lib/useAvailability";
 
 export default function SignUp() {
   const router = useRouter();
@@ -39,8 +20,8 @@ export default function SignUp() {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const usernameValid = /^[A-Za-z0-9_.-]{3,32}$/.test(form.username);
-  const emailValid = /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(form.email);
+  const usernameValid = isUsername(form.username);
+  const emailValid = isEmail(form.email);
   const username = useAvailability("username", form.username, usernameValid);
   const email = useAvailability("email", form.email, emailValid);
   const set = (key: keyof typeof form) => (event: React.ChangeEvent<HTMLInputElement>) =>
@@ -56,21 +37,12 @@ export default function SignUp() {
       queryClient.clear(); // nothing cached of whoever used this tab before
       router.replace("/chat");
     } catch (caught) {
-      if (caught instanceof ApiError && caught.details.length > 0) {
-        setErrors(Object.fromEntries(caught.details.map((d) => [d.field, d.message])));
-      } else if (caught instanceof ApiError && caught.code === "username_taken") {
-        setErrors({ username: describe(caught) });
-      } else if (caught instanceof ApiError && caught.code === "email_taken") {
-        setErrors({ email: describe(caught) });
-      } else {
-        setError(describe(caught));
-      }
+      const { fields, message } = signupErrors(caught);
+      setErrors(fields);
+      setError(message);
       setBusy(false);
     }
   }
-
-  const usernameHint =
-    username === "checking" ? "Checking…" : username === "free" ? "✓ Available" : "3-32 letters, digits, _ . -";
 
   return (
     <AuthCard
@@ -80,7 +52,7 @@ export default function SignUp() {
     >
       <form onSubmit={submit} className="space-y-4" noValidate>
         <Field label="Username" name="username" autoComplete="username" required value={form.username} onChange={set("username")}
-          hint={usernameHint} error={errors.username ?? (username === "taken" ? "That username is taken." : undefined)} />
+          hint={usernameHint(username)} error={errors.username ?? (username === "taken" ? "That username is taken." : undefined)} />
         <Field label="Email" name="email" type="email" autoComplete="email" required value={form.email} onChange={set("email")}
           hint={email === "free" ? "✓ Available" : undefined} error={errors.email ?? (email === "taken" ? "An account already uses that email." : undefined)} />
         <Field label="Password" name="password" type="password" autoComplete="new-password" required value={form.password} onChange={set("password")}
@@ -93,6 +65,7 @@ export default function SignUp() {
         )}
         <SubmitButton busy={busy}>Create account</SubmitButton>
       </form>
+      <OAuthButtons />
     </AuthCard>
   );
 }
