@@ -8,20 +8,21 @@ import { describe } from "@/lib/api/client";
 
 export type NoticeState = { kind: "ok" | "error"; text: string } | null;
 
-/** A page's success/error line, and `act`: run an API action, report it, then `after` (reload). */
+/** A page's success/error line, and `act`: run an API action, report it (`explain` words a failure
+ * when `describe` would not say it well), then `after` (reload). `show` sets the line directly. */
 export function useNotice(after?: () => Promise<unknown>) {
   const [notice, setNotice] = useState<NoticeState>(null);
   const fail = useCallback((caught: unknown) => setNotice({ kind: "error", text: describe(caught) }), []);
-  const act = async (action: () => Promise<unknown>, done: string) => {
+  const act = async (action: () => Promise<unknown>, done: string, explain: (caught: unknown) => string = describe) => {
     try {
       await action();
       setNotice({ kind: "ok", text: done });
       await after?.();
     } catch (caught) {
-      fail(caught);
+      setNotice({ kind: "error", text: explain(caught) });
     }
   };
-  return { notice, act, fail };
+  return { notice, act, fail, show: setNotice };
 }
 
 export function Notice({ notice, className = "" }: { notice: NoticeState; className?: string }) {

@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from "vitest";
 
-import { deletionRequest, oauthErrorMessage, oauthNotice, passwordRequest, providerName, reauthMessage, signInMethodLabel } from "./oauth";
+import { ApiError } from "./api/client";
+import { deletionRequest, explainFor, oauthErrorMessage, oauthNotice, passwordRequest, providerName, reauthMessage, signInMethodLabel } from "./oauth";
 
 describe("providerName", () => {
   it("names the known providers, capitalises others, and has a stand-in for none", () => {
@@ -68,6 +69,16 @@ describe("reauthMessage and signInMethodLabel", () => {
     expect(reauthMessage("link")).toBe("For your security, sign out and sign in again, then link within 10 minutes.");
     expect(reauthMessage("password")).toBe("For your security, sign out and sign in again, then set your password within 10 minutes.");
     expect(reauthMessage("delete")).toBe("For your security, sign out and sign in again, then delete your account within 10 minutes.");
+  });
+
+  it("explainFor puts the fresh-session rule in the action's words, else says the error as usual", () => {
+    const reauth = new ApiError(403, "reauthentication_required", "Sign in again to make this change.");
+    expect(explainFor("link")(reauth)).toBe("For your security, sign out and sign in again, then link within 10 minutes.");
+    expect(explainFor("delete")(reauth)).toBe("For your security, sign out and sign in again, then delete your account within 10 minutes.");
+    expect(explainFor("link")(new ApiError(409, "last_sign_in_method", "x"))).toBe(
+      "Set a password or link another provider before unlinking your only way to sign in.",
+    );
+    expect(explainFor("password")(new ApiError(403, "invalid_credentials", "x"))).toBe("Wrong username, email or password.");
   });
 
   it("says how a session signed in", () => {

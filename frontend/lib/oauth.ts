@@ -3,6 +3,7 @@
 // `?linked=ID`), how a session signed in, and the bodies of the password and deletion calls for
 // an account with or without a password.
 
+import { ApiError, describe } from "@/lib/api/client";
 import type { ChangePasswordRequest, DeleteAccountRequest, SignInMethod } from "@/lib/api/types";
 
 const NAMES: Record<string, string> = { google: "Google", github: "GitHub" };
@@ -55,6 +56,12 @@ export function oauthNotice(search: string | URLSearchParams): OAuthNotice {
 export function reauthMessage(action: "link" | "password" | "delete"): string {
   const what = action === "link" ? "link" : action === "password" ? "set your password" : "delete your account";
   return `For your security, sign out and sign in again, then ${what} within 10 minutes.`;
+}
+
+/** What to say about a failed link, password or deletion: the fresh-session rule in its words. */
+export function explainFor(action: "link" | "password" | "delete"): (caught: unknown) => string {
+  return (caught) =>
+    caught instanceof ApiError && caught.code === "reauthentication_required" ? reauthMessage(action) : describe(caught);
 }
 
 /** "via Google" for a session's sign-in method ("" when the server did not say). */

@@ -1,7 +1,10 @@
 "use client";
 
-// /settings: my profile and password, notifications, where I am signed in (sign out one device, this one or
-// all), and account deletion (confirmed with the password in a dialog).
+// /settings: my profile, how I sign in (password, linked Google / GitHub: link, unlink), my password
+// (or a first one for an account made through a provider), notifications, where I am signed in (sign
+// out one device, this one or all), and account deletion (confirmed with the password in a dialog,
+// or without one for an account that has none). Linking comes back here as `?linked=ID` or
+// `?oauth_error=CODE[&provider=ID]`.
 
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
@@ -11,7 +14,10 @@ import { AppHeader } from "@/components/AppHeader";
 import { buttonStyles, Modal, ModalClose } from "@/components/Dialog";
 import { NotificationSection } from "@/components/NotificationSection";
 import { Notice, useNotice } from "@/components/Notice";
+import { ProviderIcon } from "@/components/OAuthButtons";
+import type { Provider } from "@/lib/api/types";
 import * as users from "@/lib/api/users";
+import { deletionRequest, explainFor, oauthNotice, passwordRequest, providerName, signInMethodLabel } from "@/lib/oauth";
 import { queries } from "@/lib/queries";
 
 /** "Chrome on Linux" from a User-Agent. */
@@ -27,18 +33,30 @@ export default function SettingsPage() {
   const queryClient = useQueryClient();
   const meQuery = useQuery(queries.me());
   const sessionsQuery = useQuery(queries.sessions());
+  const methodsQuery = useQuery(queries.signInMethods());
+  const enabled = useQuery(queries.providers()).data ?? [];
   const me = meQuery.data ?? null;
   const sessions = sessionsQuery.data?.sessions ?? null;
+  const methods = methodsQuery.data ?? null;
+  // Until the server says otherwise, an account has a password (the forms as they always were).
+  const hasPassword = methods?.has_password ?? true;
   const [profile, setProfile] = useState({ username: "", email: "", bio: "" });
   const [passwords, setPasswords] = useState({ current_password: "", new_password: "" });
   const [deleting, setDeleting] = useState(false);
-  const { notice, act, fail } = useNotice(() => queryClient.invalidateQueries({ queryKey: ["users"] }));
+  const [linking, setLinking] = useState<Provider | null>(null);
+  const { notice, act, fail, show } = useNotice(() => queryClient.invalidateQueries({ queryKey: ["users"] }));
+
+  // Back from linking a provider: say how it went.
+  useEffect(() => {
+    const returned = oauthNotice(window.location.search);
+    if (returned) show(returned);
+  }, [show]);
 
   // The form starts from what is stored, and again after every change.
   useEffect(() => {
     if (me) setProfile({ username: me.username, email: me.email, bio: me.bio ?? "" });
   }, [me]);
-  const failed = meQuery.error ?? sessionsQuery.error;
+  const failed = meQuery.error ?? sessionsQuery.error ?? methodsQuery.error;
   useEffect(() => {
     if (failed) fail(failed);
   }, [failed, fail]);
@@ -53,12 +71,33 @@ export default function SettingsPage() {
 
   async function deleteAccount(password: string) {
     try {
-      await users.deleteMe({ password });
+      await users.deleteMe(deletionRequest(hasPassword, password));
       router.replace("/signup");
     } catch (caught) {
-      fail(caught);
+      show({ kind: "error", text: explainFor("delete")(caught) });
     }
   }
+
+  /** Starts linking a provider (needs a session signed in within 10 minutes); the browser goes there. */
+  async function link(provider: Provider) {
+    setLinking(provider);
+    try {
+      const { authorize_url } = await users.startOAuth(provider, "link");
+      window.location.assign(authorize_url);
+    } catch (caught) {
+      show({ kind: "error", text: explainFor("link")(caught) });
+      setLinking(null);
+    }
+  }
+
+  // Every enabled provider, and any linked one no longer offered (it can still be unlinked).
+  const identities = methods?.identities ?? [];
+  const providerRows = [
+    ...enabled.map((provider) => ({ id: provider.id, name: provider.name || providerName(provider.id) })),
+    ...identities
+      .filter((identity) => !enabled.some((provider) => provider.id === identity.provider))
+      .map((identity) => ({ id: identity.provider, name: providerName(identity.provider) })),
+  ];
 
   const input = "mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm outline-none focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/20";
   const section = "rounded-2xl border border-slate-200 bg-white p-4 shadow-sm";
@@ -87,19 +126,73 @@ export default function SettingsPage() {
             </form>
           )}
         </section>
+        <section className={section} aria-labelledby="sign-in-methods">
+          <h2 id="sign-in-methods" className="font-semibold">Sign-in methods</h2>
+          {methods === null ? (
+            <p className="mt-2 text-sm text-slate-500">{methodsQuery.error ? "Could not load your sign-in methods." : "Loading…"}</p>
+          ) : (
+            <ul className="mt-2 divide-y divide-slate-100">
+              <li className="flex items-center gap-3 py-2 text-sm">
+                <span className="flex-1">
+                  <span className="block font-medium">Password</span>
+                  <span className="text-xs text-slate-500">{methods.has_password ? "Set" : "Not set"}</span>
+                </span>
+              </li>
+              {providerRows.map((provider) => {
+                const identity = identities.find((candidate) => candidate.provider === provider.id);
+                return (
+                  <li key={provider.id} className="flex items-center gap-3 py-2 text-sm">
+                    <ProviderIcon provider={provider.id} className="h-5 w-5 shrink-0" />
+                    <span className="min-w-0 flex-1">
+                      <span className="block font-medium">{provider.name}</span>
+                      <span className="block truncate text-xs text-slate-500">
+                        {identity ? `${identity.email ?? "Linked"} · since ${new Date(identity.linked_at).toLocaleDateString()}` : "Not linked"}
+                      </span>
+                    </span>
+                    {identity ? (
+                      <button
+                        aria-label={`Unlink ${provider.name}`}
+                        className="rounded-lg px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100"
+                        onClick={() => act(() => users.unlink(provider.id), `${provider.name} is unlinked.`)}
+                      >
+                        Unlink
+                      </button>
+                    ) : (
+                      <button
+                        aria-label={`Link ${provider.name}`}
+                        disabled={linking !== null}
+                        className="rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-50 disabled:opacity-60"
+                        onClick={() => link(provider.id)}
+                      >
+                        Link
+                      </button>
+                    )}
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+        </section>
         <section className={section} aria-labelledby="password">
-          <h2 id="password" className="font-semibold">Password</h2>
+          <h2 id="password" className="font-semibold">{hasPassword ? "Password" : "Set a password"}</h2>
+          {!hasPassword && <p className="mt-1 text-sm text-slate-500">Then you can also sign in with your username or email and this password.</p>}
           <form
             className="mt-2 space-y-3"
             onSubmit={(event) => {
               event.preventDefault();
-              act(() => users.changePassword(passwords), "Password changed; your other sessions were signed out.");
+              act(
+                () => users.changePassword(passwordRequest(hasPassword, passwords.current_password, passwords.new_password)),
+                hasPassword ? "Password changed; your other sessions were signed out." : "Password set; your other sessions were signed out.",
+                explainFor("password"),
+              );
               setPasswords({ current_password: "", new_password: "" });
             }}
           >
-            <label className="block text-sm font-medium">Current password<input className={input} type="password" autoComplete="current-password" value={passwords.current_password} onChange={(e) => setPasswords({ ...passwords, current_password: e.target.value })} /></label>
+            {hasPassword && (
+              <label className="block text-sm font-medium">Current password<input className={input} type="password" autoComplete="current-password" value={passwords.current_password} onChange={(e) => setPasswords({ ...passwords, current_password: e.target.value })} /></label>
+            )}
             <label className="block text-sm font-medium">New password<input className={input} type="password" autoComplete="new-password" value={passwords.new_password} onChange={(e) => setPasswords({ ...passwords, new_password: e.target.value })} /></label>
-            <button className={primary}>Change password</button>
+            <button className={primary}>{hasPassword ? "Change password" : "Set password"}</button>
           </form>
         </section>
         <NotificationSection className={section} onError={fail} />
@@ -110,7 +203,10 @@ export default function SettingsPage() {
               <li key={session.session_id} className="flex items-center gap-3 py-2 text-sm">
                 <span className="flex-1">
                   <span className="block font-medium" title={session.user_agent ?? undefined}>{device(session.user_agent)}</span>
-                  <span className="text-xs text-slate-500">Since {new Date(session.created_at).toLocaleString()}</span>
+                  <span className="text-xs text-slate-500">
+                    Since {new Date(session.created_at).toLocaleString()}
+                    {session.sign_in_method && ` · ${signInMethodLabel(session.sign_in_method)}`}
+                  </span>
                 </span>
                 {session.current ? (
                   <span className="rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700">This device</span>
@@ -137,15 +233,15 @@ export default function SettingsPage() {
           <button className="mt-3 rounded-lg bg-rose-600 px-4 py-2 text-sm font-semibold text-white hover:bg-rose-500" onClick={() => setDeleting(true)}>
             Delete my account
           </button>
-          {deleting && <DeleteAccountDialog onClose={() => setDeleting(false)} onConfirm={deleteAccount} />}
+          {deleting && <DeleteAccountDialog withPassword={hasPassword} onClose={() => setDeleting(false)} onConfirm={deleteAccount} />}
         </section>
       </main>
     </div>
   );
 }
 
-/** Account deletion, confirmed with the password. */
-function DeleteAccountDialog({ onClose, onConfirm }: { onClose: () => void; onConfirm: (password: string) => void }) {
+/** Account deletion, confirmed with the password (an account without one just confirms). */
+function DeleteAccountDialog({ withPassword, onClose, onConfirm }: { withPassword: boolean; onClose: () => void; onConfirm: (password: string) => void }) {
   const [password, setPassword] = useState("");
   return (
     <Modal title="Delete your account?" onClose={onClose}>
@@ -157,21 +253,25 @@ function DeleteAccountDialog({ onClose, onConfirm }: { onClose: () => void; onCo
           onConfirm(password);
         }}
       >
-        <p className="text-sm text-slate-600">This deletes your account and conversations. Enter your password to confirm.</p>
-        <label className="block text-sm font-medium">
-          Password
-          <input
-            type="password"
-            required
-            autoComplete="current-password"
-            value={password}
-            onChange={(event) => setPassword(event.target.value)}
-            className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm outline-none focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/20"
-          />
-        </label>
+        <p className="text-sm text-slate-600">
+          {withPassword ? "This deletes your account and conversations. Enter your password to confirm." : "This deletes your account and conversations."}
+        </p>
+        {withPassword && (
+          <label className="block text-sm font-medium">
+            Password
+            <input
+              type="password"
+              required
+              autoComplete="current-password"
+              value={password}
+              onChange={(event) => setPassword(event.target.value)}
+              className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm outline-none focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/20"
+            />
+          </label>
+        )}
         <div className="flex justify-end gap-2">
           <ModalClose />
-          <button type="submit" disabled={!password} className={buttonStyles.danger}>
+          <button type="submit" disabled={withPassword && !password} className={buttonStyles.danger}>
             Delete my account
           </button>
         </div>
