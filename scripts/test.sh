@@ -127,6 +127,13 @@ ensure_redis
 ensure_mongo "$WORK_DIR/mongo-data"
 ensure_schemathesis
 
+# The OpenID provider the sign-in tests run (oidc-provider on Node; crates/chat-testkit).
+OIDC_DIR="$ROOT/crates/chat-testkit/oidc-provider"
+command -v npm >/dev/null 2>&1 || ensure_apt_packages nodejs npm
+log "oidc-provider: npm ci"
+(cd "$OIDC_DIR" && npm ci --no-audit --no-fund) >"$LOG_DIR/npm-ci-oidc.log" 2>&1 ||
+  { tail -n 20 "$LOG_DIR/npm-ci-oidc.log" >&2; die "npm ci in $OIDC_DIR failed"; }
+
 export DATABASE_URL="$MYSQL_BASE_URL"   # sqlx::test creates one DB per test
 export TEST_MYSQL_URL="$MYSQL_BASE_URL"
 export MONGODB_URI REDIS_URL
@@ -137,13 +144,21 @@ log "DATABASE_URL=$DATABASE_URL REDIS_URL=$REDIS_URL MONGODB_URI=$MONGODB_URI"
 # answers its readiness check), runs Playwright against it.
 
 run_browser_tests() {
-  local ready="$WORK_DIR/stack.ready" stack_pid port preview_port
+  local ready="$WORK_DIR/stack.ready" stack_pid port preview_port oidc_port rogue_port oidc_pid
   [[ -x /usr/bin/chromium ]] || ensure_apt_packages chromium
   for port in 5001 5002 5003 3000; do
     port_open 127.0.0.1 "$port" && die "port $port is busy: stop the running stack before scripts/test.sh"
   done
   # The page the link-preview test serves (message-service may fetch it: tests only).
   preview_port="$(free_port 5099)" || die "no free port for the link-preview page"
+  # "Google" for the sign-in test: the local OpenID provider, whose client chat-test-5001 sends
+  # people back to this stack's user-service (the page's host, 127.0.0.1, as Playwright uses).
+  oidc_port="$(free_port 5095)" || die "no free port for the OpenID provider"
+  rogue_port="$(free_port 5096)" || die "no free port for the OpenID provider"
+  (cd "$OIDC_DIR" && exec setsid node server.mjs "$oidc_port" "$rogue_port") >"$LOG_DIR/oidc-provider.log" 2>&1 &
+  oidc_pid=$!
+  register_started "oidc-provider (127.0.0.1:$oidc_port)" "$oidc_pid" 5
+  wait_port 127.0.0.1 "$oidc_port" 20 "$oidc_pid" || die "the OpenID provider did not start (log $LOG_DIR/oidc-provider.log)"
   # Sign-ups from one address would hit the production limit (10 an hour), and tests that
   # set the scene send messages faster than a person.
   # The services are the binaries the Rust suite built (STACK_PREBUILT): the same code,
@@ -151,6 +166,9 @@ run_browser_tests() {
   RATE_LIMIT_REGISTER_IP=1000/60 MESSAGE_RATE_LIMIT=1000/10 STACK_READY_FILE="$ready" \
     STACK_PREBUILT=1 \
     LINK_PREVIEW_UNSAFE_ALLOW="127.0.0.1:$preview_port" \
+    GOOGLE_CLIENT_ID=chat-test-5001 GOOGLE_CLIENT_SECRET=test-client-secret \
+    GOOGLE_ISSUER_URL="http://127.0.0.1:$oidc_port" \
+    USER_SERVICE_PUBLIC_URL=http://127.0.0.1:5001 WEB_APP_URL=http://127.0.0.1:3000 \
     setsid bash scripts/stack.sh --debug >"$LOG_DIR/stack.log" 2>&1 &
   stack_pid=$!
   register_started "stack (browser tests)" "$stack_pid" 60

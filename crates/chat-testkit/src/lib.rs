@@ -12,6 +12,7 @@ mod config;
 mod events;
 mod http;
 mod mongo_server;
+pub mod oauth;
 mod redis_server;
 mod stack;
 mod users;

@@ -81,6 +81,19 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_LOOKUP_IP", default_value = "120/60")]
     pub rate_limit_lookup_ip: RateLimit,
 
+    /// This service's address as browsers reach it: providers send people back to
+    /// `{USER_SERVICE_PUBLIC_URL}/auth/oauth/{provider}/callback` (register exactly that URL).
+    #[arg(long, env = "USER_SERVICE_PUBLIC_URL", default_value = "http://localhost:5001")]
+    pub public_url: url::Url,
+
+    /// The web app's address: where the browser lands after signing in with a provider.
+    #[arg(long, env = "WEB_APP_URL", default_value = "http://localhost:3000")]
+    pub web_app_url: url::Url,
+
+    /// Sign-in with Google and GitHub (each on only when its client id and secret are set).
+    #[command(flatten)]
+    pub oauth: OAuthConfig,
+
     /// `chat_users` in MySQL (users, the outbox).
     #[command(flatten)]
     pub mysql: MySqlConfig,
@@ -92,6 +105,50 @@ pub struct Config {
     /// Settings every service shares.
     #[command(flatten)]
     pub common: CommonConfig,
+}
+
+/// Identity providers. A provider without a client id and secret is not offered.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OAuthConfig {
+    /// Google OAuth client id (an OpenID Connect client of type "Web application").
+    #[arg(long, env = "GOOGLE_CLIENT_ID")]
+    pub google_client_id: Option<String>,
+
+    /// Its client secret.
+    #[arg(long, env = "GOOGLE_CLIENT_SECRET", hide_env_values = true)]
+    pub google_client_secret: Option<SecretString>,
+
+    /// The OpenID Connect issuer; discovery reads `{issuer}/.well-known/openid-configuration`.
+    #[arg(long, env = "GOOGLE_ISSUER_URL", default_value = "https://accounts.google.com")]
+    pub google_issuer_url: String,
+
+    /// GitHub OAuth app client id.
+    #[arg(long, env = "GITHUB_CLIENT_ID")]
+    pub github_client_id: Option<String>,
+
+    /// Its client secret.
+    #[arg(long, env = "GITHUB_CLIENT_SECRET", hide_env_values = true)]
+    pub github_client_secret: Option<SecretString>,
+
+    /// GitHub's authorization page.
+    #[arg(
+        long,
+        env = "GITHUB_AUTHORIZE_URL",
+        default_value = "https://github.com/login/oauth/authorize"
+    )]
+    pub github_authorize_url: url::Url,
+
+    /// GitHub's token endpoint.
+    #[arg(
+        long,
+        env = "GITHUB_TOKEN_URL",
+        default_value = "https://github.com/login/oauth/access_token"
+    )]
+    pub github_token_url: url::Url,
+
+    /// GitHub's REST API (`/user`, `/user/emails`).
+    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+    pub github_api_url: url::Url,
 }
 
 impl Config {
@@ -115,6 +172,22 @@ impl Config {
         self.common.validate()?;
         if self.common.app_env == AppEnv::Production && !self.cookie_secure {
             anyhow::bail!("COOKIE_SECURE must be true with APP_ENV=production (serve over HTTPS)");
+        }
+        let oauth = &self.oauth;
+        if oauth.google_client_id.is_some() != oauth.google_client_secret.is_some() {
+            anyhow::bail!("set both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or neither");
+        }
+        if oauth.github_client_id.is_some() != oauth.github_client_secret.is_some() {
+            anyhow::bail!("set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or neither");
+        }
+        if self.common.app_env == AppEnv::Production
+            && (self.public_url.scheme() != "https" || self.web_app_url.scheme() != "https")
+            && (oauth.google_client_id.is_some() || oauth.github_client_id.is_some())
+        {
+            anyhow::bail!(
+                "USER_SERVICE_PUBLIC_URL and WEB_APP_URL must be https:// with APP_ENV=production \
+                 when a sign-in provider is on"
+            );
         }
         let access_ttl = self.common.access_token_ttl_secs;
         if access_ttl == 0 || self.refresh_token_ttl_secs <= access_ttl {

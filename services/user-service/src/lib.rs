@@ -5,6 +5,7 @@
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod oauth;
 pub mod password;
 pub mod revocations;
 mod routes;

@@ -3,6 +3,7 @@
 //! made effective at once for access tokens through Redis, and announced as `session.revoked`.
 
 use bson::oid::ObjectId;
+use chat_models::api::user::SignInMethod;
 use chat_models::events::DomainEvent;
 use chat_models::{ApiError, ErrorCode, Result};
 use chrono::{DateTime, Utc};
@@ -34,6 +35,7 @@ fn token_doc(
     token_hash: String,
     state: &AppState,
     user_agent: Option<String>,
+    sign_in_method: SignInMethod,
 ) -> RefreshTokenDoc {
     let now = Utc::now();
     RefreshTokenDoc {
@@ -47,6 +49,7 @@ fn token_doc(
         revoked_at: None,
         replaced_by_token: None,
         user_agent,
+        sign_in_method,
     }
 }
 
@@ -67,7 +70,12 @@ fn issue(
 }
 
 /// Signs a user in on a new session.
-pub async fn start(state: &AppState, user_id: Uuid, user_agent: Option<String>) -> Result<Issued> {
+pub async fn start(
+    state: &AppState,
+    user_id: Uuid,
+    user_agent: Option<String>,
+    sign_in_method: SignInMethod,
+) -> Result<Issued> {
     let session_id = Uuid::new_v4();
     let refresh_token = new_refresh_token();
     let doc = token_doc(
@@ -77,6 +85,7 @@ pub async fn start(state: &AppState, user_id: Uuid, user_agent: Option<String>) 
         hash_refresh_token(&refresh_token),
         state,
         user_agent,
+        sign_in_method,
     );
     state.tokens.insert(&doc).await?;
     issue(state, user_id, session_id, refresh_token)
@@ -97,6 +106,7 @@ pub async fn refresh(state: &AppState, old: &RefreshTokenDoc) -> Result<Issued> 
             hash_refresh_token(&new_token),
             state,
             old.user_agent.clone(),
+            old.sign_in_method,
         );
         match state.tokens.rotate(old, &new).await? {
             Rotation::Rotated => return issue(state, old.user_id(), old.session_uuid(), new_token),
@@ -159,4 +169,21 @@ pub async fn revoke_all(
         sessions.push(current);
     }
     announce_revoked(state, user_id, sessions).await
+}
+
+/// How recently a session must have signed in for changes that stand in for a password check
+/// (linking a provider; setting the first password or deleting an account that has none).
+pub const FRESH_SESSION: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// `403 reauthentication_required` unless the caller's session signed in within
+/// [`FRESH_SESSION`]. Refreshing does not count: only a sign-in does.
+pub async fn require_fresh(state: &AppState, auth: &chat_models::auth::AuthUser) -> Result<()> {
+    let started = state
+        .tokens
+        .session_started(auth.user_id, auth.session_id)
+        .await?;
+    match started {
+        Some(started) if Utc::now() - started <= FRESH_SESSION => Ok(()),
+        _ => Err(ApiError::Forbidden(ErrorCode::ReauthenticationRequired)),
+    }
 }

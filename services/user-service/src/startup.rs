@@ -76,7 +76,9 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         Duration::from_secs(2),
     ));
 
+    let oauth = crate::oauth::OAuth::from_config(&config, redis.clone())?;
     let state = AppState {
+        oauth: Arc::new(oauth),
         db,
         mongo,
         redis: redis.clone(),

@@ -40,6 +40,8 @@ pub struct AppState {
     pub outbox: OutboxSignal,
     /// The `/internal` shared secret.
     pub service_token: ServiceToken,
+    /// Identity providers and their flows.
+    pub oauth: Arc<crate::oauth::OAuth>,
     /// Everything else that is fixed at start-up.
     pub settings: Arc<Settings>,
 }

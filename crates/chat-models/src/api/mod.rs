@@ -2,6 +2,7 @@
 
 pub mod friend;
 pub mod message;
+pub mod oauth;
 pub mod push;
 pub mod rules;
 pub mod search;

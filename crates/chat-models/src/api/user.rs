@@ -157,8 +157,10 @@ pub struct UpdateMeRequest {
 /// `PUT /users/me/password`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
-    /// The password in use now.
-    pub current_password: String,
+    /// The password in use now; left out by an account that has none yet (made through a
+    /// provider), which then needs a session signed in within the last 10 minutes.
+    #[serde(default)]
+    pub current_password: Option<String>,
     /// The new password, 8-128 characters.
     #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
@@ -167,8 +169,10 @@ pub struct ChangePasswordRequest {
 /// `DELETE /users/me`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct DeleteAccountRequest {
-    /// The account's password, to confirm.
-    pub password: String,
+    /// The account's password, to confirm; left out by an account without one, which then
+    /// needs a session signed in within the last 10 minutes.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 /// One signed-in device.
@@ -184,8 +188,23 @@ pub struct SessionInfo {
     pub expires_at: DateTime<Utc>,
     /// The client's `User-Agent` at sign-in, cut to 256 characters.
     pub user_agent: Option<String>,
+    /// How the session signed in.
+    pub sign_in_method: SignInMethod,
     /// Whether this is the session making the request.
     pub current: bool,
+}
+
+/// How a session signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    /// Username or email and password (also every session from before providers existed).
+    #[default]
+    Password,
+    /// Google (OpenID Connect).
+    Google,
+    /// GitHub (OAuth 2).
+    Github,
 }
 
 /// `GET /auth/sessions`.

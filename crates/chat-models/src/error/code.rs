@@ -45,6 +45,16 @@ pub enum ErrorCode {
     SessionNotFound,
     /// The username is already in use (case-insensitively).
     UsernameTaken,
+    /// No such sign-in provider, or it is not enabled on this server.
+    ProviderNotFound,
+    /// This change needs a session signed in within the last few minutes: sign in again.
+    ReauthenticationRequired,
+    /// The account's only way to sign in cannot be removed; set a password or link another first.
+    LastSignInMethod,
+    /// No such provider is linked to your account.
+    IdentityNotFound,
+    /// No sign-up with a provider is pending in this browser (or it expired).
+    SignupNotFound,
     /// The email is already in use.
     EmailTaken,
     /// A friend request to this user is already pending.
@@ -129,6 +139,11 @@ impl ErrorCode {
             Self::Forbidden => "You may not do this.",
             Self::InvalidServiceToken => "A valid service token is required.",
             Self::UserNotFound => "No such user.",
+            Self::ProviderNotFound => "No such sign-in provider here.",
+            Self::ReauthenticationRequired => "Sign in again to make this change.",
+            Self::LastSignInMethod => "This is your only way to sign in: set a password or link another provider first.",
+            Self::IdentityNotFound => "No such provider is linked to your account.",
+            Self::SignupNotFound => "This sign-up expired; start again.",
             Self::SessionNotFound => "No such session.",
             Self::UsernameTaken => "This username is already taken.",
             Self::EmailTaken => "This email is already registered.",

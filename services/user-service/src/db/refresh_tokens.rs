@@ -2,6 +2,7 @@
 //! family of tokens sharing `sessionId`; exactly one of them is live at a time.
 
 use bson::{doc, oid::ObjectId, DateTime as BsonDateTime};
+use chat_models::api::user::SignInMethod;
 use chat_models::Result;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
@@ -35,6 +36,9 @@ pub struct RefreshTokenDoc {
     pub replaced_by_token: Option<String>,
     /// `User-Agent` at sign-in.
     pub user_agent: Option<String>,
+    /// How the session signed in (documents from before providers read as password).
+    #[serde(default)]
+    pub sign_in_method: SignInMethod,
 }
 
 impl RefreshTokenDoc {
@@ -125,6 +129,24 @@ impl RefreshTokenStore {
     pub async fn insert(&self, token: &RefreshTokenDoc) -> Result<()> {
         self.col.insert_one(token).await?;
         Ok(())
+    }
+
+    /// When the live session `session_id` of `user_id` signed in; none once it is revoked.
+    pub async fn session_started(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let filter = doc! {
+            "userUuid": user_id.to_string(),
+            "sessionId": session_id.to_string(),
+            "revokedAt": null,
+        };
+        Ok(self
+            .col
+            .find_one(filter)
+            .await?
+            .map(|token| token.session_created_at.to_chrono()))
     }
 
     /// The token with this hash, live or not.

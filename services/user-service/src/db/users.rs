@@ -18,8 +18,8 @@ pub struct UserRow {
     pub email: String,
     /// Optional bio.
     pub bio: Option<String>,
-    /// Argon2id PHC string.
-    pub password_hash: String,
+    /// Argon2id PHC string; none for an account made through a provider until a password is set.
+    pub password_hash: Option<String>,
     /// Optional avatar URL.
     pub profile_picture: Option<String>,
     /// Creation time.
@@ -86,13 +86,13 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     /// Optional bio.
     pub bio: Option<&'a str>,
-    /// Argon2id hash.
-    pub password_hash: &'a str,
+    /// Argon2id hash; none for an account made through a provider.
+    pub password_hash: Option<&'a str>,
 }
 
 /// Inserts an account; 409 `username_taken`/`email_taken` on a duplicate.
 #[tracing::instrument(skip_all, fields(user_id = %user.uuid))]
-pub async fn insert_user(pool: &MySqlPool, user: &NewUser<'_>) -> Result<()> {
+pub async fn insert_user(db: impl MySqlExecutor<'_>, user: &NewUser<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO users (uuid, username, email, bio, password_hash) VALUES (?, ?, ?, ?, ?)",
     )
@@ -101,7 +101,7 @@ pub async fn insert_user(pool: &MySqlPool, user: &NewUser<'_>) -> Result<()> {
     .bind(user.email)
     .bind(user.bio)
     .bind(user.password_hash)
-    .execute(pool)
+    .execute(db)
     .await
     .on_unique_violation(duplicate_field)?;
     Ok(())

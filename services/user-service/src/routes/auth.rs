@@ -8,7 +8,8 @@ use axum::Router;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 use chat_models::api::user::{
-    AuthResponse, LoginRequest, RefreshRequest, RegisterRequest, TokenDelivery, TokenPair,
+    AuthResponse, LoginRequest, RefreshRequest, RegisterRequest, SignInMethod, TokenDelivery,
+    TokenPair,
 };
 use chat_models::auth::{AuthUser, ACCESS_COOKIE, REFRESH_COOKIE};
 use chat_models::http::AppJson;
@@ -76,12 +77,12 @@ pub async fn register(
         username: username.as_str(),
         email: email.as_str(),
         bio: bio.as_deref(),
-        password_hash: &password_hash,
+        password_hash: Some(&password_hash),
     };
     users::insert_user(&state.db, &new_user).await?;
     tracing::info!(user_id = %uuid, "account created");
 
-    let issued = match sessions::start(&state, uuid, user_agent(&headers)).await {
+    let issued = match sessions::start(&state, uuid, user_agent(&headers), SignInMethod::Password).await {
         Ok(issued) => issued,
         Err(error) => {
             // Without a session the client will retry; leave it a free username to retry with.
@@ -145,7 +146,7 @@ pub async fn login(
         .limiter
         .hit("login_account", &account_key, limits.login_account)
         .await?;
-    let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
+    let stored_hash = user.as_ref().and_then(|user| user.password_hash.clone());
     let matched = state
         .passwords
         .verify(SecretString::from(request.password), stored_hash)
@@ -155,7 +156,13 @@ pub async fn login(
     };
     state.limiter.reset("login_account", &account_key).await?;
 
-    let issued = sessions::start(&state, user.id()?, user_agent(&headers)).await?;
+    let issued = sessions::start(
+        &state,
+        user.id()?,
+        user_agent(&headers),
+        SignInMethod::Password,
+    )
+    .await?;
     signed_in(&state, issued, request.token_delivery, StatusCode::OK).await
 }
 
@@ -243,7 +250,7 @@ pub async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> Result
 
 /// The answer to a successful sign-in or refresh: the user, and the tokens either as cookies or
 /// in the body.
-async fn signed_in(
+pub async fn signed_in(
     state: &AppState,
     issued: Issued,
     delivery: TokenDelivery,
@@ -263,23 +270,7 @@ async fn signed_in(
     };
     let mut jar = CookieJar::new();
     match delivery {
-        TokenDelivery::Cookie => {
-            jar = jar
-                .add(cookie(
-                    state,
-                    ACCESS_COOKIE,
-                    issued.access_token,
-                    "/",
-                    access_ttl,
-                ))
-                .add(cookie(
-                    state,
-                    REFRESH_COOKIE,
-                    issued.refresh_token,
-                    REFRESH_PATH,
-                    refresh_ttl,
-                ));
-        }
+        TokenDelivery::Cookie => jar = session_cookies(state, issued.access_token, issued.refresh_token),
         TokenDelivery::Body => {
             body.tokens = Some(TokenPair {
                 access_token: issued.access_token,
@@ -293,7 +284,27 @@ async fn signed_in(
     Ok((status, jar, AppJson(body)).into_response())
 }
 
-fn cookie(
+/// The access and refresh cookies of a browser session.
+pub fn session_cookies(state: &AppState, access_token: String, refresh_token: String) -> CookieJar {
+    CookieJar::new()
+        .add(cookie(
+            state,
+            ACCESS_COOKIE,
+            access_token,
+            "/",
+            state.signer.ttl().as_secs(),
+        ))
+        .add(cookie(
+            state,
+            REFRESH_COOKIE,
+            refresh_token,
+            REFRESH_PATH,
+            state.settings.refresh_ttl.as_secs(),
+        ))
+}
+
+/// An httpOnly, `SameSite=Lax` cookie of this service.
+pub fn cookie(
     state: &AppState,
     name: &'static str,
     value: String,

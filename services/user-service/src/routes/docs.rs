@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::{auth, availability, internal, keys, me, sessions, users};
+use super::{auth, availability, internal, keys, me, oauth, sessions, users};
 
 /// user-service's API description.
 #[derive(OpenApi)]
@@ -20,6 +20,13 @@ use super::{auth, availability, internal, keys, me, sessions, users};
         auth::refresh,
         auth::logout,
         auth::logout_all,
+        oauth::providers,
+        oauth::start,
+        oauth::callback,
+        oauth::pending_signup,
+        oauth::complete_signup,
+        oauth::sign_in_methods,
+        oauth::unlink,
         availability::check_email,
         availability::check_username,
         sessions::list_sessions,

@@ -33,9 +33,33 @@ async fn current_row(state: &AppState, auth: &AuthUser) -> Result<UserRow> {
         .ok_or(ApiError::NotFound(ErrorCode::UserNotFound))
 }
 
-/// Checks the account password for a sensitive change. Attempts count like logins, before the
-/// hash; wrong answers are 403, not 401, so clients do not take them for "sign in again".
-async fn confirm_password(state: &AppState, user: &UserRow, password: String) -> Result<()> {
+/// Confirms a sensitive change: with the password when the account has one (`field` names it
+/// in a validation error), else (an account made through a provider) with a session signed in
+/// within the last few minutes.
+async fn confirm_identity(
+    state: &AppState,
+    auth: &AuthUser,
+    user: &UserRow,
+    password: Option<String>,
+    field: &'static str,
+) -> Result<()> {
+    let Some(hash) = user.password_hash.clone() else {
+        return sessions::require_fresh(state, auth).await;
+    };
+    let password = password
+        .filter(|password| !password.is_empty())
+        .ok_or_else(|| ApiError::field(field, "required", "Enter your password."))?;
+    confirm_password(state, user, hash, password).await
+}
+
+/// Checks the account password. Attempts count like logins, before the hash; wrong answers are
+/// 403, not 401, so clients do not take them for "sign in again".
+async fn confirm_password(
+    state: &AppState,
+    user: &UserRow,
+    hash: String,
+    password: String,
+) -> Result<()> {
     let limit = state.settings.limits.login_account;
     state
         .limiter
@@ -43,10 +67,7 @@ async fn confirm_password(state: &AppState, user: &UserRow, password: String) ->
         .await?;
     let matched = state
         .passwords
-        .verify(
-            SecretString::from(password),
-            Some(user.password_hash.clone()),
-        )
+        .verify(SecretString::from(password), Some(hash))
         .await?;
     if !matched {
         return Err(ApiError::Forbidden(ErrorCode::InvalidCredentials));
@@ -115,12 +136,14 @@ pub async fn update_me(
 }
 
 /// # `PUT /users/me/password`
-/// Changes the password (the current one is required). Every other session is signed out.
+/// Changes the password (the current one is required), or sets the first one of an account made
+/// through a provider (with a session signed in within 10 minutes). Every other session is
+/// signed out.
 #[utoipa::path(put, path = "/users/me/password", tag = "me", request_body = ChangePasswordRequest,
     security(("bearer" = []), ("cookie" = [])), responses(
     (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`", headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
     (status = 204),
-    (status = 403, body = chat_models::error::ErrorBody, description = "`invalid_credentials`: wrong current password"),
+    (status = 403, body = chat_models::error::ErrorBody, description = "`invalid_credentials`: wrong current password; `reauthentication_required`: no password yet and the session is not fresh"),
     (status = 422, body = chat_models::error::ErrorBody)))]
 pub async fn change_password(
     State(state): State<AppState>,
@@ -131,8 +154,18 @@ pub async fn change_password(
         .map_err(|error| ApiError::Validation(vec![error]))?;
     let user = current_row(&state, &auth).await?;
     // The current password first: an unchanged one is only news to whoever knows it.
-    let unchanged = new_password.same_as(&request.current_password);
-    confirm_password(&state, &user, request.current_password).await?;
+    let unchanged = request
+        .current_password
+        .as_deref()
+        .is_some_and(|current| new_password.same_as(current));
+    confirm_identity(
+        &state,
+        &auth,
+        &user,
+        request.current_password,
+        "current_password",
+    )
+    .await?;
     if unchanged {
         return Err(ApiError::field(
             "new_password",
@@ -149,20 +182,22 @@ pub async fn change_password(
 }
 
 /// # `DELETE /users/me`
-/// Deletes the account (the password is required), signs every session out and publishes
+/// Deletes the account (the password is required, or for an account without one a session
+/// signed in within 10 minutes), signs every session out and publishes
 /// `user.deleted` so the other services remove what they hold.
 #[utoipa::path(delete, path = "/users/me", tag = "me", request_body = DeleteAccountRequest,
     security(("bearer" = []), ("cookie" = [])), responses(
     (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`", headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
     (status = 204, description = "Deleted; cookies cleared"),
-    (status = 403, body = chat_models::error::ErrorBody, description = "`invalid_credentials`: wrong password")))]
+    (status = 403, body = chat_models::error::ErrorBody, description = "`invalid_credentials`: wrong password; `reauthentication_required`: no password and the session is not fresh"),
+    (status = 422, body = chat_models::error::ErrorBody, description = "`validation_failed`: the password is missing")))]
 pub async fn delete_me(
     State(state): State<AppState>,
     auth: AuthUser,
     AppJson(request): AppJson<DeleteAccountRequest>,
 ) -> Result<Response> {
     let user = current_row(&state, &auth).await?;
-    confirm_password(&state, &user, request.password).await?;
+    confirm_identity(&state, &auth, &user, request.password, "password").await?;
     // Every session is signed out before the row goes: if this fails, nothing is deleted and
     // a retry starts over; once the row is gone, no live token outlives it.
     sessions::revoke_all(&state, auth.user_id, None, Some(auth.session_id)).await?;

@@ -6,6 +6,7 @@ mod docs;
 mod internal;
 mod keys;
 mod me;
+mod oauth;
 mod sessions;
 mod users;
 
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(availability::router())
         .merge(sessions::router())
         .merge(me::router())
+        .merge(oauth::router())
         .merge(users::router())
         .merge(internal::router())
         .with_state(state.clone())

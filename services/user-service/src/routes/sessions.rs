@@ -42,6 +42,7 @@ pub async fn list_sessions(
                 last_used_at: token.created_at.to_chrono(),
                 expires_at: token.expires_at.to_chrono(),
                 user_agent: token.user_agent,
+                sign_in_method: token.sign_in_method,
                 current: session_id == auth.session_id,
             }
         })

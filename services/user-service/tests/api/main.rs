@@ -7,6 +7,7 @@ mod auth;
 mod connections;
 mod errors;
 mod internal;
+mod oauth;
 mod profile;
 mod sessions;
 mod tokens;
