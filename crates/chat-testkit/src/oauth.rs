@@ -266,8 +266,14 @@ fn gh_caller(data: &GitHubData, headers: &HeaderMap) -> Option<GitHubUser> {
 
 async fn gh_user(State(data): State<Arc<Mutex<GitHubData>>>, headers: HeaderMap) -> Response {
     match gh_caller(&data.lock().unwrap(), &headers) {
-        Some(user) => Json(json!({"id": user.id, "login": user.login, "name": null})).into_response(),
-        None => (StatusCode::UNAUTHORIZED, Json(json!({"message": "Bad credentials"}))).into_response(),
+        Some(user) => {
+            Json(json!({"id": user.id, "login": user.login, "name": null})).into_response()
+        }
+        None => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "Bad credentials"})),
+        )
+            .into_response(),
     }
 }
 
@@ -350,7 +356,10 @@ impl Browser {
                 .unwrap_or_else(|| panic!("unexpected provider page at {url}: {page}"));
             // The login form; the consent form and the provider's own "switch account" form
             // (when another account is signed in there) only need submitting.
-            if fields.iter().any(|(name, value)| name == "prompt" && value == "login") {
+            if fields
+                .iter()
+                .any(|(name, value)| name == "prompt" && value == "login")
+            {
                 fields.push(("login".to_owned(), login.to_owned()));
                 fields.push(("password".to_owned(), "any".to_owned()));
             }
@@ -392,7 +401,9 @@ impl Browser {
     /// The whole sign-in at the GitHub stand-in as `login`; returns where the browser lands.
     pub async fn github(&self, intent: &str, login: &str) -> url::Url {
         let authorize = self.start("github", intent).await;
-        let back = self.pass_provider(&format!("{authorize}&login={login}")).await;
+        let back = self
+            .pass_provider(&format!("{authorize}&login={login}"))
+            .await;
         self.callback(&back).await
     }
 

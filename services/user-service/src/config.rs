@@ -83,7 +83,11 @@ pub struct Config {
 
     /// This service's address as browsers reach it: providers send people back to
     /// `{USER_SERVICE_PUBLIC_URL}/auth/oauth/{provider}/callback` (register exactly that URL).
-    #[arg(long, env = "USER_SERVICE_PUBLIC_URL", default_value = "http://localhost:5001")]
+    #[arg(
+        long,
+        env = "USER_SERVICE_PUBLIC_URL",
+        default_value = "http://localhost:5001"
+    )]
     pub public_url: url::Url,
 
     /// The web app's address: where the browser lands after signing in with a provider.
@@ -119,7 +123,11 @@ pub struct OAuthConfig {
     pub google_client_secret: Option<SecretString>,
 
     /// The OpenID Connect issuer; discovery reads `{issuer}/.well-known/openid-configuration`.
-    #[arg(long, env = "GOOGLE_ISSUER_URL", default_value = "https://accounts.google.com")]
+    #[arg(
+        long,
+        env = "GOOGLE_ISSUER_URL",
+        default_value = "https://accounts.google.com"
+    )]
     pub google_issuer_url: String,
 
     /// GitHub OAuth app client id.

@@ -39,7 +39,9 @@ impl Provider {
 
     /// The provider with this id.
     pub fn parse(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|provider| provider.as_str() == id)
+        Self::ALL
+            .into_iter()
+            .find(|provider| provider.as_str() == id)
     }
 
     /// How a session started through this provider signed in.

@@ -141,7 +141,9 @@ impl ErrorCode {
             Self::UserNotFound => "No such user.",
             Self::ProviderNotFound => "No such sign-in provider here.",
             Self::ReauthenticationRequired => "Sign in again to make this change.",
-            Self::LastSignInMethod => "This is your only way to sign in: set a password or link another provider first.",
+            Self::LastSignInMethod => {
+                "This is your only way to sign in: set a password or link another provider first."
+            }
             Self::IdentityNotFound => "No such provider is linked to your account.",
             Self::SignupNotFound => "This sign-up expired; start again.",
             Self::SessionNotFound => "No such session.",

@@ -140,12 +140,11 @@ pub async fn list(db: impl MySqlExecutor<'_>, user: Uuid) -> Result<Vec<LinkedId
 pub async fn unlink(pool: &MySqlPool, user: Uuid, provider: Provider) -> Result<()> {
     let uuid = user.hyphenated().to_string();
     let mut tx = pool.begin().await?;
-    let has_password: Option<bool> = sqlx::query_scalar(
-        "SELECT password_hash IS NOT NULL FROM users WHERE uuid = ? FOR UPDATE",
-    )
-    .bind(&uuid)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let has_password: Option<bool> =
+        sqlx::query_scalar("SELECT password_hash IS NOT NULL FROM users WHERE uuid = ? FOR UPDATE")
+            .bind(&uuid)
+            .fetch_optional(&mut *tx)
+            .await?;
     let has_password = has_password.ok_or(ApiError::NotFound(ErrorCode::UserNotFound))?;
     let providers: Vec<String> =
         sqlx::query_scalar("SELECT provider FROM user_identities WHERE user_uuid = ?")

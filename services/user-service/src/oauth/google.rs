@@ -144,10 +144,7 @@ impl Oidc {
             Err(ClaimsVerificationError::SignatureVerification(_)) => {
                 let refreshed = self.client(self.metadata(http, true).await?);
                 let verifier = refreshed.id_token_verifier();
-                id_token
-                    .claims(&verifier, &nonce)
-                    .map_err(refused)?
-                    .clone()
+                id_token.claims(&verifier, &nonce).map_err(refused)?.clone()
             }
             Err(error) => return Err(refused(error)),
         };

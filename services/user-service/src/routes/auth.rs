@@ -82,7 +82,9 @@ pub async fn register(
     users::insert_user(&state.db, &new_user).await?;
     tracing::info!(user_id = %uuid, "account created");
 
-    let issued = match sessions::start(&state, uuid, user_agent(&headers), SignInMethod::Password).await {
+    let issued = match sessions::start(&state, uuid, user_agent(&headers), SignInMethod::Password)
+        .await
+    {
         Ok(issued) => issued,
         Err(error) => {
             // Without a session the client will retry; leave it a free username to retry with.
@@ -270,7 +272,9 @@ pub async fn signed_in(
     };
     let mut jar = CookieJar::new();
     match delivery {
-        TokenDelivery::Cookie => jar = session_cookies(state, issued.access_token, issued.refresh_token),
+        TokenDelivery::Cookie => {
+            jar = session_cookies(state, issued.access_token, issued.refresh_token)
+        }
         TokenDelivery::Body => {
             body.tokens = Some(TokenPair {
                 access_token: issued.access_token,

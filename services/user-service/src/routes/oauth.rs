@@ -100,10 +100,7 @@ pub async fn start(
             Some(auth.user_id)
         }
     };
-    let (authorize_url, binding) = state
-        .oauth
-        .start(provider, request.intent, user_id)
-        .await?;
+    let (authorize_url, binding) = state.oauth.start(provider, request.intent, user_id).await?;
     let jar = CookieJar::new().add(cookie(
         &state,
         FLOW_COOKIE,
@@ -147,7 +144,11 @@ pub async fn callback(
     let flow = match take_bound_flow(&state, provider, &query, &jar).await? {
         Ok(flow) => flow,
         Err(failure) => {
-            return Ok((spent, failed(&state, OAuthIntent::SignIn, provider, failure)).into_response())
+            return Ok((
+                spent,
+                failed(&state, OAuthIntent::SignIn, provider, failure),
+            )
+                .into_response())
         }
     };
     let outcome = match (query.error.as_deref(), query.code) {
@@ -183,7 +184,10 @@ async fn take_bound_flow(
         .get(FLOW_COOKIE)
         .is_some_and(|cookie| flow.bound_to(cookie.value()));
     if !bound || flow.provider != provider {
-        tracing::info!(provider = provider.as_str(), "OAuth callback with a state not bound to this browser");
+        tracing::info!(
+            provider = provider.as_str(),
+            "OAuth callback with a state not bound to this browser"
+        );
         return Ok(Err(Failure::InvalidState));
     }
     Ok(Ok(flow))
@@ -191,21 +195,40 @@ async fn take_bound_flow(
 
 /// A known identity signs in; a new one (with a verified email nobody uses) goes on to the
 /// username step; an email that belongs to an account is never taken over.
-async fn sign_in(state: &AppState, vouched: VouchedIdentity, headers: &HeaderMap) -> Result<Response> {
+async fn sign_in(
+    state: &AppState,
+    vouched: VouchedIdentity,
+    headers: &HeaderMap,
+) -> Result<Response> {
     let identity = vouched.identity;
     let provider = identity.provider;
     if let Some(user_id) = identities::owner(&state.db, provider, &identity.subject).await? {
-        let issued =
-            sessions::start(state, user_id, user_agent(headers), provider.sign_in_method()).await?;
+        let issued = sessions::start(
+            state,
+            user_id,
+            user_agent(headers),
+            provider.sign_in_method(),
+        )
+        .await?;
         tracing::info!(%user_id, provider = provider.as_str(), "signed in with a provider");
         let jar = session_cookies(state, issued.access_token, issued.refresh_token);
         return Ok((jar, to_web(state, "chat", &[])).into_response());
     }
     let Some(email) = identity.email.clone() else {
-        return Ok(failed(state, OAuthIntent::SignIn, provider, Failure::EmailUnverified));
+        return Ok(failed(
+            state,
+            OAuthIntent::SignIn,
+            provider,
+            Failure::EmailUnverified,
+        ));
     };
     if users::email_exists(&state.db, &email).await? {
-        return Ok(failed(state, OAuthIntent::SignIn, provider, Failure::EmailInUse));
+        return Ok(failed(
+            state,
+            OAuthIntent::SignIn,
+            provider,
+            Failure::EmailInUse,
+        ));
     }
     let suggested_username = suggest_username(state, vouched.handle.as_deref(), &email).await?;
     let signup = Signup {
@@ -245,10 +268,20 @@ async fn suggest_username(state: &AppState, handle: Option<&str>, email: &str) -
 async fn link(state: &AppState, flow: &Flow, vouched: VouchedIdentity) -> Result<Response> {
     let provider = vouched.identity.provider;
     let Some(user_id) = flow.user_id else {
-        return Ok(failed(state, OAuthIntent::Link, provider, Failure::InvalidState));
+        return Ok(failed(
+            state,
+            OAuthIntent::Link,
+            provider,
+            Failure::InvalidState,
+        ));
     };
     if users::fetch_user(&state.db, user_id).await?.is_none() {
-        return Ok(failed(state, OAuthIntent::Link, provider, Failure::InvalidState));
+        return Ok(failed(
+            state,
+            OAuthIntent::Link,
+            provider,
+            Failure::InvalidState,
+        ));
     }
     let failure = match identities::link(&state.db, user_id, &vouched.identity).await? {
         Ok(()) => {
@@ -269,7 +302,10 @@ fn failed(state: &AppState, intent: OAuthIntent, provider: Provider, failure: Fa
     to_web(
         state,
         page,
-        &[("oauth_error", failure.code()), ("provider", provider.as_str())],
+        &[
+            ("oauth_error", failure.code()),
+            ("provider", provider.as_str()),
+        ],
     )
     .into_response()
 }
@@ -339,7 +375,8 @@ pub async fn complete_signup(
             state.settings.limits.register_ip,
         )
         .await?;
-    let username = Username::parse(&request.username).map_err(|error| ApiError::Validation(vec![error]))?;
+    let username =
+        Username::parse(&request.username).map_err(|error| ApiError::Validation(vec![error]))?;
     let (token, signup) = current_signup(&state, &jar).await?;
     let uuid = Uuid::new_v4();
     let identity = Identity {

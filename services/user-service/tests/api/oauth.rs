@@ -129,7 +129,14 @@ async fn age_sessions(app: &Stack, user_id: &str, minutes: i64) {
 
 async fn providers_of(app: &Stack) -> Value {
     let url = format!("{}/auth/providers", app.users);
-    app.client.get(url).send().await.unwrap().json().await.unwrap()
+    app.client
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -159,8 +166,16 @@ async fn google_signs_up_without_a_password_then_signs_in_to_the_same_account() 
     let browser = Browser::new(&app.users);
     let landing = browser.google("sign_in", "Ann").await;
     assert_eq!(landing.as_str(), "http://web.test/signup/oauth");
-    assert!(me(&browser).await.is_none(), "no session before the username step");
-    let pending: Value = browser.get("/auth/oauth/signup").await.json().await.unwrap();
+    assert!(
+        me(&browser).await.is_none(),
+        "no session before the username step"
+    );
+    let pending: Value = browser
+        .get("/auth/oauth/signup")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
         pending,
         json!({ "provider": "google", "email": "ann@example.com", "suggested_username": "Ann" })
@@ -175,7 +190,10 @@ async fn google_signs_up_without_a_password_then_signs_in_to_the_same_account() 
     assert_eq!(created.status(), StatusCode::CREATED);
     let body: Value = created.json().await.unwrap();
     assert_eq!(body["user"]["email"], "ann@example.com");
-    assert!(body.get("tokens").is_none(), "cookies, not tokens in the body");
+    assert!(
+        body.get("tokens").is_none(),
+        "cookies, not tokens in the body"
+    );
     let account = me(&browser).await.expect("signed in by cookie");
     assert_eq!(account["username"], "ann_g");
 
@@ -226,10 +244,18 @@ async fn github_takes_the_verified_primary_email_only() {
     let browser = Browser::new(&app.users);
     let landing = browser.github("sign_in", "octocat").await;
     assert_eq!(landing.path(), "/signup/oauth");
-    let pending: Value = browser.get("/auth/oauth/signup").await.json().await.unwrap();
+    let pending: Value = browser
+        .get("/auth/oauth/signup")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(pending["email"], "octo@example.com");
     assert_eq!(pending["suggested_username"], "octocat");
-    assert_eq!(complete(&app, &browser, "octocat").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        complete(&app, &browser, "octocat").await.status(),
+        StatusCode::CREATED
+    );
     let sessions: Value = browser.get("/auth/sessions").await.json().await.unwrap();
     assert_eq!(sessions["sessions"][0]["sign_in_method"], "github");
 
@@ -248,7 +274,9 @@ async fn missing_replayed_or_foreign_state_and_reused_codes_are_refused() {
     let callback = format!("{}/auth/oauth/google/callback", app.users);
     let landing = browser.callback(&format!("{callback}?code=abc")).await;
     assert_eq!(oauth_error(&landing).as_deref(), Some("invalid_state"));
-    let landing = browser.callback(&format!("{callback}?code=abc&state=made-up")).await;
+    let landing = browser
+        .callback(&format!("{callback}?code=abc&state=made-up"))
+        .await;
     assert_eq!(oauth_error(&landing).as_deref(), Some("invalid_state"));
 
     // A callback that already signed in, replayed: refused.
@@ -304,9 +332,11 @@ async fn missing_replayed_or_foreign_state_and_reused_codes_are_refused() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     assert!(location.contains("oauth_error=invalid_state"), "{location}");
-    assert!(response.headers().get_all("set-cookie").iter().all(|cookie| {
-        !cookie.to_str().unwrap().starts_with("access_token=")
-    }));
+    assert!(response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .all(|cookie| { !cookie.to_str().unwrap().starts_with("access_token=") }));
 
     // Declining at the provider.
     let authorize = browser.start("github", "sign_in").await;
@@ -331,18 +361,32 @@ async fn missing_replayed_or_foreign_state_and_reused_codes_are_refused() {
 async fn bad_id_tokens_are_refused() {
     let providers = Providers::start().await;
     let app = providers.stack(true).await;
-    for mode in ["wrong_audience", "expired", "wrong_nonce", "wrong_issuer", "bad_signature"] {
+    for mode in [
+        "wrong_audience",
+        "expired",
+        "wrong_nonce",
+        "wrong_issuer",
+        "bad_signature",
+    ] {
         let browser = Browser::new(&app.users);
         let authorize = browser.start("google", "sign_in").await;
-        let back = browser.pass_provider(&format!("{authorize}&mode={mode}")).await;
+        let back = browser
+            .pass_provider(&format!("{authorize}&mode={mode}"))
+            .await;
         let landing = browser.callback(&back).await;
-        assert_eq!(oauth_error(&landing).as_deref(), Some("invalid_id_token"), "{mode}");
+        assert_eq!(
+            oauth_error(&landing).as_deref(),
+            Some("invalid_id_token"),
+            "{mode}"
+        );
         assert!(me(&browser).await.is_none(), "{mode}");
     }
     // The same issuer's good token is accepted: the refusals above are the claims'.
     let browser = Browser::new(&app.users);
     let authorize = browser.start("google", "sign_in").await;
-    let back = browser.pass_provider(&format!("{authorize}&mode=valid")).await;
+    let back = browser
+        .pass_provider(&format!("{authorize}&mode=valid"))
+        .await;
     assert_eq!(browser.callback(&back).await.path(), "/signup/oauth");
 }
 
@@ -386,7 +430,10 @@ async fn linking_and_unlinking_keep_a_way_to_sign_in() {
 
     // A second Google identity, or one that belongs to someone else, is refused.
     let landing = browser.google("link", "dave-second").await;
-    assert_eq!(oauth_error(&landing).as_deref(), Some("provider_already_linked"));
+    assert_eq!(
+        oauth_error(&landing).as_deref(),
+        Some("provider_already_linked")
+    );
     assert_eq!(landing.path(), "/settings");
     app.register("erin").await;
     let erin = password_browser(&app, "erin").await;
@@ -408,11 +455,17 @@ async fn linking_and_unlinking_keep_a_way_to_sign_in() {
             .delete(format!("{}/users/me/identities/{provider}", app.users))
             .send()
     };
-    assert_eq!(unlink(&browser, "google").await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        unlink(&browser, "google").await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
     let missing = unlink(&browser, "google").await.unwrap();
     assert_eq!(error_code(missing).await, "identity_not_found");
     let after = Browser::new(&app.users);
-    assert_eq!(after.google("sign_in", "dave-google").await.path(), "/signup/oauth");
+    assert_eq!(
+        after.google("sign_in", "dave-google").await.path(),
+        "/signup/oauth"
+    );
 }
 
 #[tokio::test]
@@ -421,8 +474,14 @@ async fn a_passwordless_account_keeps_its_last_method_and_can_set_a_password() {
     let app = providers.stack(false).await;
     let browser = Browser::new(&app.users);
     browser.google("sign_in", "fay").await;
-    assert_eq!(complete(&app, &browser, "fay").await.status(), StatusCode::CREATED);
-    let user_id = me(&browser).await.unwrap()["uuid"].as_str().unwrap().to_owned();
+    assert_eq!(
+        complete(&app, &browser, "fay").await.status(),
+        StatusCode::CREATED
+    );
+    let user_id = me(&browser).await.unwrap()["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let send = |method: Method, path: &str, body: Value| {
         browser
             .client
@@ -431,20 +490,32 @@ async fn a_passwordless_account_keeps_its_last_method_and_can_set_a_password() {
             .send()
     };
 
-    let last = send(Method::DELETE, "/users/me/identities/google", json!({})).await.unwrap();
+    let last = send(Method::DELETE, "/users/me/identities/google", json!({}))
+        .await
+        .unwrap();
     assert_eq!(last.status(), StatusCode::CONFLICT);
     assert_eq!(error_code(last).await, "last_sign_in_method");
 
     // With GitHub linked too, Google may go; GitHub is then the last.
     assert_eq!(browser.github("link", "octocat").await.path(), "/settings");
-    let gone = send(Method::DELETE, "/users/me/identities/google", json!({})).await.unwrap();
+    let gone = send(Method::DELETE, "/users/me/identities/google", json!({}))
+        .await
+        .unwrap();
     assert_eq!(gone.status(), StatusCode::NO_CONTENT);
-    let last = send(Method::DELETE, "/users/me/identities/github", json!({})).await.unwrap();
+    let last = send(Method::DELETE, "/users/me/identities/github", json!({}))
+        .await
+        .unwrap();
     assert_eq!(error_code(last).await, "last_sign_in_method");
 
     // No password yet: a stale session may not set one (nor delete the account).
     age_sessions(&app, &user_id, 11).await;
-    let stale = send(Method::PUT, "/users/me/password", json!({ "new_password": PASSWORD })).await.unwrap();
+    let stale = send(
+        Method::PUT,
+        "/users/me/password",
+        json!({ "new_password": PASSWORD }),
+    )
+    .await
+    .unwrap();
     assert_eq!(error_code(stale).await, "reauthentication_required");
     let stale = send(Method::DELETE, "/users/me", json!({})).await.unwrap();
     assert_eq!(error_code(stale).await, "reauthentication_required");
@@ -468,5 +539,8 @@ async fn a_passwordless_account_keeps_its_last_method_and_can_set_a_password() {
         .await
         .unwrap();
     assert_eq!(now_free.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.try_login("fay", PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.try_login("fay", PASSWORD).await.status(),
+        StatusCode::OK
+    );
 }
