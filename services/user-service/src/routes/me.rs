@@ -33,23 +33,19 @@ async fn current_row(state: &AppState, auth: &AuthUser) -> Result<UserRow> {
         .ok_or(ApiError::NotFound(ErrorCode::UserNotFound))
 }
 
-/// Confirms a sensitive change: with the password when the account has one (`field` names it
-/// in a validation error), else (an account made through a provider) with a session signed in
+/// Confirms a sensitive change: with the password when the account has one, else (an account made through a provider) with a session signed in
 /// within the last few minutes.
 async fn confirm_identity(
     state: &AppState,
     auth: &AuthUser,
     user: &UserRow,
     password: Option<String>,
-    field: &'static str,
 ) -> Result<()> {
     let Some(hash) = user.password_hash.clone() else {
         return sessions::require_fresh(state, auth).await;
     };
-    let password = password
-        .filter(|password| !password.is_empty())
-        .ok_or_else(|| ApiError::field(field, "required", "Enter your password."))?;
-    confirm_password(state, user, hash, password).await
+    // A missing password is a wrong one (403), as an empty one always was.
+    confirm_password(state, user, hash, password.unwrap_or_default()).await
 }
 
 /// Checks the account password. Attempts count like logins, before the hash; wrong answers are
@@ -158,14 +154,7 @@ pub async fn change_password(
         .current_password
         .as_deref()
         .is_some_and(|current| new_password.same_as(current));
-    confirm_identity(
-        &state,
-        &auth,
-        &user,
-        request.current_password,
-        "current_password",
-    )
-    .await?;
+    confirm_identity(&state, &auth, &user, request.current_password).await?;
     if unchanged {
         return Err(ApiError::field(
             "new_password",
@@ -189,15 +178,14 @@ pub async fn change_password(
     security(("bearer" = []), ("cookie" = [])), responses(
     (status = 429, body = chat_models::error::ErrorBody, description = "`rate_limited`", headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
     (status = 204, description = "Deleted; cookies cleared"),
-    (status = 403, body = chat_models::error::ErrorBody, description = "`invalid_credentials`: wrong password; `reauthentication_required`: no password and the session is not fresh"),
-    (status = 422, body = chat_models::error::ErrorBody, description = "`validation_failed`: the password is missing")))]
+    (status = 403, body = chat_models::error::ErrorBody, description = "`invalid_credentials`: wrong password; `reauthentication_required`: no password and the session is not fresh")))]
 pub async fn delete_me(
     State(state): State<AppState>,
     auth: AuthUser,
     AppJson(request): AppJson<DeleteAccountRequest>,
 ) -> Result<Response> {
     let user = current_row(&state, &auth).await?;
-    confirm_identity(&state, &auth, &user, request.password, "password").await?;
+    confirm_identity(&state, &auth, &user, request.password).await?;
     // Every session is signed out before the row goes: if this fails, nothing is deleted and
     // a retry starts over; once the row is gone, no live token outlives it.
     sessions::revoke_all(&state, auth.user_id, None, Some(auth.session_id)).await?;
