@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use chat_models::config::{AppEnv, CommonConfig, MongoConfig, MySqlConfig};
 use chat_models::ratelimit::RateLimit;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 /// user-service settings.
 #[derive(Debug, Clone, clap::Parser)]
@@ -159,6 +159,46 @@ pub struct OAuthConfig {
     pub github_api_url: url::Url,
 }
 
+impl OAuthConfig {
+    /// Google's client id and secret, when both are set (empty counts as unset, as compose
+    /// passes an unset variable).
+    pub fn google(&self) -> Option<(String, SecretString)> {
+        pair(
+            self.google_client_id.as_ref(),
+            self.google_client_secret.as_ref(),
+        )
+    }
+
+    /// GitHub's client id and secret, when both are set.
+    pub fn github(&self) -> Option<(String, SecretString)> {
+        pair(
+            self.github_client_id.as_ref(),
+            self.github_client_secret.as_ref(),
+        )
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        let set = |value: Option<&str>| value.is_some_and(|value| !value.is_empty());
+        if set(self.google_client_id.as_deref())
+            != set(self.google_client_secret.as_ref().map(ExposeSecret::expose_secret))
+        {
+            anyhow::bail!("set both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or neither");
+        }
+        if set(self.github_client_id.as_deref())
+            != set(self.github_client_secret.as_ref().map(ExposeSecret::expose_secret))
+        {
+            anyhow::bail!("set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or neither");
+        }
+        Ok(())
+    }
+}
+
+fn pair(id: Option<&String>, secret: Option<&SecretString>) -> Option<(String, SecretString)> {
+    let id = id.filter(|id| !id.is_empty())?;
+    let secret = secret.filter(|secret| !secret.expose_secret().is_empty())?;
+    Some((id.clone(), secret.clone()))
+}
+
 impl Config {
     /// The JWT private key PEM, from the inline variable or the file.
     pub fn jwt_private_key_pem(&self) -> anyhow::Result<SecretString> {
@@ -182,15 +222,10 @@ impl Config {
             anyhow::bail!("COOKIE_SECURE must be true with APP_ENV=production (serve over HTTPS)");
         }
         let oauth = &self.oauth;
-        if oauth.google_client_id.is_some() != oauth.google_client_secret.is_some() {
-            anyhow::bail!("set both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or neither");
-        }
-        if oauth.github_client_id.is_some() != oauth.github_client_secret.is_some() {
-            anyhow::bail!("set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or neither");
-        }
+        oauth.check()?;
         if self.common.app_env == AppEnv::Production
             && (self.public_url.scheme() != "https" || self.web_app_url.scheme() != "https")
-            && (oauth.google_client_id.is_some() || oauth.github_client_id.is_some())
+            && (oauth.google().is_some() || oauth.github().is_some())
         {
             anyhow::bail!(
                 "USER_SERVICE_PUBLIC_URL and WEB_APP_URL must be https:// with APP_ENV=production \
@@ -208,5 +243,39 @@ impl Config {
 impl chat_models::service::ServiceConfig for Config {
     fn common(&self) -> &CommonConfig {
         &self.common
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn oauth(args: &[&str]) -> OAuthConfig {
+        let mut all = vec![
+            "user-service",
+            "--database-url=mysql://x",
+            "--mongodb-uri=mongodb://x",
+            "--redis-url=redis://x",
+            "--service-token=t",
+        ];
+        all.extend_from_slice(args);
+        Config::try_parse_from(all).unwrap().oauth
+    }
+
+    #[test]
+    fn a_provider_is_on_only_with_both_its_id_and_secret() {
+        assert!(oauth(&[]).google().is_none());
+        // docker-compose passes unset variables as empty ones.
+        let empty = oauth(&["--google-client-id=", "--google-client-secret="]);
+        assert!(empty.google().is_none());
+        assert!(empty.check().is_ok());
+        let half = oauth(&["--github-client-id=abc"]);
+        assert!(half.github().is_none());
+        assert!(half.check().is_err());
+        let both = oauth(&["--google-client-id=abc", "--google-client-secret=s"]);
+        assert_eq!(both.google().map(|(id, _)| id).as_deref(), Some("abc"));
+        assert!(both.check().is_ok());
     }
 }

@@ -146,31 +146,31 @@ impl OAuth {
                 .join(&format!("auth/oauth/{}/callback", provider.as_str()))?;
             anyhow::Ok(oauth2::RedirectUrl::from_url(url))
         };
-        let google = match (&oauth.google_client_id, &oauth.google_client_secret) {
-            (Some(id), Some(secret)) => Some(google::Oidc::new(
+        let google = match oauth.google() {
+            Some((id, secret)) => Some(google::Oidc::new(
                 &oauth.google_issuer_url,
-                id.clone(),
-                secret.clone(),
+                id,
+                secret,
                 redirect(Provider::Google)?,
             )?),
-            _ => None,
+            None => None,
         };
-        let github = match (&oauth.github_client_id, &oauth.github_client_secret) {
-            (Some(id), Some(secret)) => {
+        let github = match oauth.github() {
+            Some((id, secret)) => {
                 let mut api = oauth.github_api_url.clone();
                 if !api.path().ends_with('/') {
                     api.set_path(&format!("{}/", api.path()));
                 }
                 Some(github::GitHub::new(
-                    id.clone(),
-                    secret,
+                    id,
+                    &secret,
                     &oauth.github_authorize_url,
                     &oauth.github_token_url,
                     api,
                     redirect(Provider::Github)?,
                 ))
             }
-            _ => None,
+            None => None,
         };
         // Never follow redirects: a token endpoint that redirects is not one we were told of.
         let http = reqwest::Client::builder()
