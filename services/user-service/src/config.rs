@@ -180,12 +180,18 @@ impl OAuthConfig {
     fn check(&self) -> anyhow::Result<()> {
         let set = |value: Option<&str>| value.is_some_and(|value| !value.is_empty());
         if set(self.google_client_id.as_deref())
-            != set(self.google_client_secret.as_ref().map(ExposeSecret::expose_secret))
+            != set(self
+                .google_client_secret
+                .as_ref()
+                .map(ExposeSecret::expose_secret))
         {
             anyhow::bail!("set both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or neither");
         }
         if set(self.github_client_id.as_deref())
-            != set(self.github_client_secret.as_ref().map(ExposeSecret::expose_secret))
+            != set(self
+                .github_client_secret
+                .as_ref()
+                .map(ExposeSecret::expose_secret))
         {
             anyhow::bail!("set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or neither");
         }

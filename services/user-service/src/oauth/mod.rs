@@ -98,8 +98,8 @@ pub struct Flow {
     pkce_verifier: String,
     /// OpenID Connect nonce.
     nonce: Option<String>,
-    /// The account to link to (`link` only).
-    pub user_id: Option<Uuid>,
+    /// The account to link to and the session that asked (`link` only).
+    pub linking: Option<(Uuid, Uuid)>,
 }
 
 impl Flow {
@@ -209,7 +209,7 @@ impl OAuth {
         &self,
         provider: Provider,
         intent: OAuthIntent,
-        user_id: Option<Uuid>,
+        linking: Option<(Uuid, Uuid)>,
     ) -> Result<(String, String)> {
         let state = random_token();
         let started = match provider {
@@ -231,7 +231,7 @@ impl OAuth {
             binding: sha256_hex(&binding),
             pkce_verifier: started.pkce_verifier,
             nonce: started.nonce,
-            user_id,
+            linking,
         };
         self.put(&self.flow_key(&state), &flow, FLOW_TTL).await?;
         Ok((started.authorize_url, binding))

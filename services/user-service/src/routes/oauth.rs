@@ -92,15 +92,15 @@ pub async fn start(
         .limiter
         .hit("login_ip", &ip.to_string(), state.settings.limits.login_ip)
         .await?;
-    let user_id = match request.intent {
+    let linking = match request.intent {
         OAuthIntent::SignIn => None,
         OAuthIntent::Link => {
             let auth = auth?;
             sessions::require_fresh(&state, &auth).await?;
-            Some(auth.user_id)
+            Some((auth.user_id, auth.session_id))
         }
     };
-    let (authorize_url, binding) = state.oauth.start(provider, request.intent, user_id).await?;
+    let (authorize_url, binding) = state.oauth.start(provider, request.intent, linking).await?;
     let jar = CookieJar::new().add(cookie(
         &state,
         FLOW_COOKIE,
@@ -267,21 +267,21 @@ async fn suggest_username(state: &AppState, handle: Option<&str>, email: &str) -
 
 async fn link(state: &AppState, flow: &Flow, vouched: VouchedIdentity) -> Result<Response> {
     let provider = vouched.identity.provider;
-    let Some(user_id) = flow.user_id else {
-        return Ok(failed(
+    let refused = || {
+        Ok(failed(
             state,
             OAuthIntent::Link,
             provider,
             Failure::InvalidState,
-        ));
+        ))
     };
-    if users::fetch_user(&state.db, user_id).await?.is_none() {
-        return Ok(failed(
-            state,
-            OAuthIntent::Link,
-            provider,
-            Failure::InvalidState,
-        ));
+    let Some((user_id, session_id)) = flow.linking else {
+        return refused();
+    };
+    // The session that asked must still be signed in (and so its account still exist).
+    let live = state.tokens.session_started(user_id, session_id).await?;
+    if live.is_none() || users::fetch_user(&state.db, user_id).await?.is_none() {
+        return refused();
     }
     let failure = match identities::link(&state.db, user_id, &vouched.identity).await? {
         Ok(()) => {

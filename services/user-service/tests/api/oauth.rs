@@ -440,6 +440,39 @@ async fn linking_and_unlinking_keep_a_way_to_sign_in() {
     let landing = erin.google("link", "dave-google").await;
     assert_eq!(oauth_error(&landing).as_deref(), Some("identity_in_use"));
 
+    // A link whose session signed out meanwhile does not happen.
+    let authorize = browser.start("github", "link").await;
+    let back = browser
+        .pass_provider(&format!("{authorize}&login=octocat"))
+        .await;
+    let sessions: Value = browser.get("/auth/sessions").await.json().await.unwrap();
+    let current = sessions["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|session| session["current"] == true)
+        .unwrap()["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/auth/sessions/{current}");
+    app.send_as(Method::DELETE, &path, &dave.access, json!({}))
+        .await;
+    let landing = browser.callback(&back).await;
+    assert_eq!(oauth_error(&landing).as_deref(), Some("invalid_state"));
+    let linked: Value = app
+        .get_as("/users/me/sign-in-methods", &dave.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        linked["identities"].as_array().unwrap().len(),
+        1,
+        "GitHub not linked"
+    );
+    let browser = password_browser(&app, "dave").await;
+
     // Linking needs a session that signed in within minutes.
     age_sessions(&app, &dave.id, 11).await;
     let stale = browser.start_raw("github", "link").await;
