@@ -41,8 +41,10 @@ export const startOAuth = (provider: Provider, intent: OAuthIntent) =>
 export const pendingSignup = () => request<PendingSignup>("users", "/auth/oauth/signup");
 export const completeSignup = (body: CompleteSignupRequest) => request<AuthResponse>("users", "/auth/oauth/signup", { method: "POST", body });
 
-export const sessions = () => request<SessionList>("users", "/auth/sessions");
-export const revokeSession = (sessionId: string) => request<void>("users", `/auth/sessions/${sessionId}`, { method: "DELETE" });
+// Signed-in calls under /auth/: an expired access token is refreshed like elsewhere.
+export const sessions = () => request<SessionList>("users", "/auth/sessions", { refresh: true });
+export const revokeSession = (sessionId: string) =>
+  request<void>("users", `/auth/sessions/${sessionId}`, { method: "DELETE", refresh: true });
 
 export const me = () => request<CurrentUser>("users", "/users/me");
 export const updateMe = (body: UpdateMeRequest) => request<CurrentUser>("users", "/users/me", { method: "PATCH", body });
