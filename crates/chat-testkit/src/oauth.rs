@@ -459,10 +459,14 @@ fn absolute(base: &str, location: &str) -> String {
         .to_string()
 }
 
-/// The `oauth_error` (and `provider`) a failed callback's redirect carries.
-pub fn oauth_error(landing: &url::Url) -> Option<String> {
-    landing
-        .query_pairs()
-        .find(|(key, _)| key == "oauth_error")
+/// The query parameter `key` of `url`.
+pub fn query_param(url: &url::Url, key: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(name, _)| name == key)
         .map(|(_, value)| value.into_owned())
+}
+
+/// The `oauth_error` a failed callback's redirect carries.
+pub fn oauth_error(landing: &url::Url) -> Option<String> {
+    query_param(landing, "oauth_error")
 }

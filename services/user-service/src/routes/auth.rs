@@ -82,18 +82,7 @@ pub async fn register(
     users::insert_user(&state.db, &new_user).await?;
     tracing::info!(user_id = %uuid, "account created");
 
-    let issued = match sessions::start(&state, uuid, user_agent(&headers), SignInMethod::Password)
-        .await
-    {
-        Ok(issued) => issued,
-        Err(error) => {
-            // Without a session the client will retry; leave it a free username to retry with.
-            if let Err(cleanup) = users::delete_user(&state.db, uuid).await {
-                tracing::error!(error = ?cleanup, user_id = %uuid, "could not undo a half-made account");
-            }
-            return Err(error);
-        }
-    };
+    let issued = first_session(&state, uuid, user_agent(&headers), SignInMethod::Password).await?;
     signed_in(&state, issued, request.token_delivery, StatusCode::CREATED).await
 }
 
@@ -248,6 +237,25 @@ pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> Result<Res
 pub async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> Result<Response> {
     sessions::revoke_all(&state, auth.user_id, None, Some(auth.session_id)).await?;
     Ok((clear_cookies(&state), StatusCode::NO_CONTENT).into_response())
+}
+
+/// Signs a just-created account in; if that fails, the account is removed again: without a
+/// session the client will retry, so it should find its username free to retry with.
+pub async fn first_session(
+    state: &AppState,
+    uuid: Uuid,
+    user_agent: Option<String>,
+    method: SignInMethod,
+) -> Result<Issued> {
+    match sessions::start(state, uuid, user_agent, method).await {
+        Ok(issued) => Ok(issued),
+        Err(error) => {
+            if let Err(cleanup) = users::delete_user(&state.db, uuid).await {
+                tracing::error!(error = ?cleanup, user_id = %uuid, "could not undo a half-made account");
+            }
+            Err(error)
+        }
+    }
 }
 
 /// The answer to a successful sign-in or refresh: the user, and the tokens either as cookies or

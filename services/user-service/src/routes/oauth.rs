@@ -18,7 +18,7 @@ use chat_models::{ApiError, ErrorCode, Result};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::auth::{cookie, session_cookies, signed_in};
+use super::auth::{cookie, first_session, session_cookies, signed_in};
 use super::{user_agent, ClientIp};
 use crate::db::identities::{self, Identity, LinkRefusal};
 use crate::db::users::{self, NewUser};
@@ -406,15 +406,7 @@ pub async fn complete_signup(
     tracing::info!(user_id = %uuid, provider = identity.provider.as_str(), "account created with a provider");
 
     let method = identity.provider.sign_in_method();
-    let issued = match sessions::start(&state, uuid, user_agent(&headers), method).await {
-        Ok(issued) => issued,
-        Err(error) => {
-            if let Err(cleanup) = users::delete_user(&state.db, uuid).await {
-                tracing::error!(error = ?cleanup, user_id = %uuid, "could not undo a half-made account");
-            }
-            return Err(error);
-        }
-    };
+    let issued = first_session(&state, uuid, user_agent(&headers), method).await?;
     let spent = CookieJar::new().add(cookie(&state, SIGNUP_COOKIE, String::new(), SIGNUP_PATH, 0));
     let response = signed_in(&state, issued, request.token_delivery, StatusCode::CREATED).await?;
     Ok((spent, response).into_response())

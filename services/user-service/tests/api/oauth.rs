@@ -7,8 +7,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use chat_testkit::oauth::{
-    free_port, oauth_error, Browser, GitHubStandIn, GitHubUser, OidcProvider, CLIENT_SECRET,
-    GITHUB_CLIENT_ID,
+    free_port, oauth_error, query_param, Browser, GitHubStandIn, GitHubUser, OidcProvider,
+    CLIENT_SECRET, GITHUB_CLIENT_ID,
 };
 use chat_testkit::{error_code, Service, Stack, PASSWORD};
 
@@ -287,21 +287,9 @@ async fn missing_replayed_or_foreign_state_and_reused_codes_are_refused() {
     assert_eq!(oauth_error(&landing).as_deref(), Some("invalid_state"));
 
     // The code of that flow under a new state of the same browser: the provider refuses it.
-    let code = url::Url::parse(&back)
-        .unwrap()
-        .query_pairs()
-        .find(|(key, _)| key == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let code = query_param(&url::Url::parse(&back).unwrap(), "code").unwrap();
     let fresh = browser.start("google", "sign_in").await;
-    let fresh_state = url::Url::parse(&fresh)
-        .unwrap()
-        .query_pairs()
-        .find(|(key, _)| key == "state")
-        .unwrap()
-        .1
-        .into_owned();
+    let fresh_state = query_param(&url::Url::parse(&fresh).unwrap(), "state").unwrap();
     let landing = browser
         .callback(&format!("{callback}?code={code}&state={fresh_state}"))
         .await;
@@ -340,13 +328,7 @@ async fn missing_replayed_or_foreign_state_and_reused_codes_are_refused() {
 
     // Declining at the provider.
     let authorize = browser.start("github", "sign_in").await;
-    let state = url::Url::parse(&authorize)
-        .unwrap()
-        .query_pairs()
-        .find(|(key, _)| key == "state")
-        .unwrap()
-        .1
-        .into_owned();
+    let state = query_param(&url::Url::parse(&authorize).unwrap(), "state").unwrap();
     let landing = browser
         .callback(&format!(
             "{}/auth/oauth/github/callback?error=access_denied&state={state}",
