@@ -253,7 +253,7 @@ impl OAuth {
         code: String,
     ) -> std::result::Result<VouchedIdentity, Failure> {
         let verifier = flow.pkce_verifier.clone();
-        match flow.provider {
+        let mut vouched = match flow.provider {
             Provider::Google => {
                 let google = self.google.as_ref().ok_or(Failure::InvalidState)?;
                 let nonce = flow.nonce.as_deref().ok_or(Failure::InvalidState)?;
@@ -263,7 +263,13 @@ impl OAuth {
                 let github = self.github.as_ref().ok_or(Failure::InvalidState)?;
                 github.finish(&self.http, code, verifier).await
             }
-        }
+        }?;
+        // The address may become an account's, so it must be one our own rules accept too.
+        vouched.identity.email = vouched
+            .identity
+            .email
+            .filter(|email| crate::domain::Email::parse(email).is_ok());
+        Ok(vouched)
     }
 
     /// Keeps a sign-up waiting for its username; returns the cookie value that names it.
