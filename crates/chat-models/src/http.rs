@@ -2,6 +2,7 @@
 //! instead of axum's plain-text rejections, JSON fallbacks for unknown routes and methods, and
 //! the shared middleware stack (request ids, tracing, timeouts, panics, CORS, body limit).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -13,7 +14,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 use tracing::Level;
@@ -124,6 +124,11 @@ pub struct CommonLayers {
     pub body_limit_bytes: usize,
     /// Requests running longer are answered with 408.
     pub request_timeout: Duration,
+    /// Routes (as declared, `/attachments/{id}`) given `long_request_timeout` instead:
+    /// uploads, whose bodies take as long as the client's line needs.
+    pub long_routes: Vec<&'static str>,
+    /// The time limit of `long_routes`.
+    pub long_request_timeout: Duration,
     /// How long a connection may take to send a request head, or stay idle between requests.
     pub header_timeout: Duration,
     /// Who may read `/metrics`.
@@ -186,9 +191,13 @@ pub fn with_common_layers(router: Router, layers: &CommonLayers) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             layers.body_limit_bytes,
         ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            layers.request_timeout,
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(TimeLimits {
+                normal: layers.request_timeout,
+                long: layers.long_request_timeout,
+                long_routes: layers.long_routes.clone(),
+            }),
+            time_limit,
         ))
         .layer(axum::middleware::map_response(json_for_bare_errors))
         .layer(cors)
@@ -209,6 +218,30 @@ pub fn with_common_layers(router: Router, layers: &CommonLayers) -> Router {
             header::COOKIE,
             header::SET_COOKIE,
         ]))
+}
+
+/// How long requests may run.
+struct TimeLimits {
+    normal: Duration,
+    long: Duration,
+    long_routes: Vec<&'static str>,
+}
+
+/// Answers `408 timeout` for a request still running after its route's limit.
+async fn time_limit(
+    axum::extract::State(limits): axum::extract::State<Arc<TimeLimits>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let long = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|path| limits.long_routes.contains(&path.as_str()));
+    let limit = if long { limits.long } else { limits.normal };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
 }
 
 tokio::task_local! {

@@ -64,6 +64,8 @@ async fn internal_calls_carry_the_callers_request_id() {
         allowed_origins: Vec::new(),
         body_limit_bytes: 1024,
         request_timeout: Duration::from_secs(5),
+        long_routes: Vec::new(),
+        long_request_timeout: Duration::from_secs(5),
         header_timeout: Duration::from_secs(5),
         metrics: chat_models::metrics::MetricsAccess::Open,
         service: "test-service",

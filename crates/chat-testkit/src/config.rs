@@ -30,6 +30,8 @@ pub(crate) struct Storage {
     pub mongo_db: String,
     pub redis_url: String,
     pub prefix: String,
+    /// message-service's and user-service's files (a directory of its own).
+    pub files_dir: std::path::PathBuf,
 }
 
 impl Storage {
@@ -43,6 +45,7 @@ impl Storage {
             mongo_db: format!("test_{id}"),
             redis_url: env(&["REDIS_URL"]),
             prefix: format!("test:{id}:"),
+            files_dir: files_dir(&format!("test_{id}")),
             id,
         }
     }
@@ -51,6 +54,11 @@ impl Storage {
     pub fn mysql_url(&self, name: &str) -> String {
         format!("{}/test_{name}_{}", self.mysql, self.id)
     }
+}
+
+/// Where the files of the test with Mongo database `mongo_db` are kept.
+pub(crate) fn files_dir(mongo_db: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("chat-files-{mongo_db}"))
 }
 
 /// A user-service configuration for tests: these stores, a port of its own, the test token,
@@ -71,6 +79,10 @@ pub fn user_config(
         &format!("--redis-url={redis_url}"),
         &format!("--redis-key-prefix={prefix}"),
         &format!("--service-token={SERVICE_TOKEN}"),
+        &format!(
+            "--storage-dir={}",
+            files_dir(mongo_db).join("users").display()
+        ),
         "--database-max-connections=4",
     ])
     .unwrap()
@@ -103,6 +115,7 @@ pub(crate) fn message_args(storage: &Storage, users_url: &str, friends_url: &str
         format!("--user-service-url={users_url}"),
         format!("--friends-service-url={friends_url}"),
         format!("--service-token={SERVICE_TOKEN}"),
+        format!("--storage-dir={}", storage.files_dir.join("messages").display()),
         // Tests set the scene faster than people type; the limits' own tests lower these.
         "--message-rate-limit=100000/1".to_owned(),
         "--typing-rate-limit=100000/1".to_owned(),

@@ -194,6 +194,10 @@ impl StackBuilder {
             &storage.prefix,
         );
         config.jwt_private_key = Some(jwt_pem.clone().into());
+        // Its avatar URLs name its own address.
+        let port = crate::oauth::free_port();
+        config.addr = ([127, 0, 0, 1], port).into();
+        config.public_url = format!("http://127.0.0.1:{port}").parse().unwrap();
         for tweak in self.users {
             tweak(&mut config);
         }
@@ -227,6 +231,10 @@ impl StackBuilder {
         if self.target == Service::Messages {
             args = message_args(&storage, &users, &friends);
             let mut config = message_config(&args);
+            // Its file URLs name its own address.
+            let port = crate::oauth::free_port();
+            config.addr = ([127, 0, 0, 1], port).into();
+            config.public_url = format!("http://127.0.0.1:{port}");
             for tweak in self.messages {
                 tweak(&mut config);
             }
@@ -278,6 +286,7 @@ impl Drop for Stack {
             chat_models::testing::drop_mongo_database(&storage.mongo_uri, &storage.mongo_db).await;
             chat_models::testing::delete_redis_keys(&storage.redis_url, &storage.prefix).await;
         });
+        let _ = std::fs::remove_dir_all(&self.storage.files_dir);
     }
 }
 

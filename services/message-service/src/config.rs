@@ -122,6 +122,35 @@ pub struct Config {
     #[arg(long, env = "PUSH_UNSAFE_ALLOW", value_delimiter = ',')]
     pub push_unsafe_allow: Vec<String>,
 
+    /// This service's address as browsers reach it: attachment and group-picture URLs start
+    /// with it.
+    #[arg(
+        long,
+        env = "MESSAGE_SERVICE_PUBLIC_URL",
+        default_value = "http://127.0.0.1:5003"
+    )]
+    pub public_url: String,
+
+    /// Largest attachment, in bytes.
+    #[arg(long, env = "ATTACHMENT_MAX_BYTES", default_value_t = 25_000_000)]
+    pub attachment_max_bytes: u64,
+
+    /// Largest group picture, in bytes.
+    #[arg(long, env = "GROUP_PICTURE_MAX_BYTES", default_value_t = 5_000_000)]
+    pub group_picture_max_bytes: u64,
+
+    /// Bytes of attachments one user may keep.
+    #[arg(long, env = "STORAGE_QUOTA_BYTES", default_value_t = 1_000_000_000)]
+    pub storage_quota_bytes: u64,
+
+    /// Seconds an upload may wait to be attached to a message before it is removed.
+    #[arg(long, env = "UPLOAD_UNATTACHED_TTL_SECS", default_value_t = 3_600)]
+    pub upload_unattached_ttl_secs: u64,
+
+    /// Where files are kept.
+    #[command(flatten)]
+    pub storage: chat_files::StorageConfig,
+
     /// MongoDB (conversations, messages, read state, presence).
     #[command(flatten)]
     pub mongo: MongoConfig,
@@ -165,6 +194,14 @@ impl Config {
         {
             anyhow::bail!("PUSH_UNSAFE_ALLOW is for tests; unset it with APP_ENV=production");
         }
+        if self.attachment_max_bytes == 0 || self.group_picture_max_bytes == 0 {
+            anyhow::bail!("ATTACHMENT_MAX_BYTES and GROUP_PICTURE_MAX_BYTES must be above 0");
+        }
+        if self.upload_unattached_ttl_secs == 0 {
+            anyhow::bail!("UPLOAD_UNATTACHED_TTL_SECS must be at least 1");
+        }
+        url::Url::parse(&self.public_url)
+            .map_err(|_| anyhow::anyhow!("MESSAGE_SERVICE_PUBLIC_URL must be an absolute URL"))?;
         if self.push_ttl_secs > 2_419_200 {
             anyhow::bail!("PUSH_TTL_SECS is at most 2419200 (four weeks)");
         }

@@ -42,6 +42,43 @@ pub fn message_text(field: &'static str, text: &str) -> Result<String> {
     Ok(rules::trim_blank(text).to_owned())
 }
 
+/// Text that may be empty (a message with attachments), else as [`message_text`].
+pub fn optional_text(field: &'static str, text: &str) -> Result<String> {
+    if rules::is_blank(text) {
+        return Ok(String::new());
+    }
+    message_text(field, text)
+}
+
+/// Most files one message carries.
+pub const MAX_ATTACHMENTS: usize = 10;
+
+/// The uploads a send attaches: at most [`MAX_ATTACHMENTS`], each named once; a malformed id
+/// is as unknown as one that is not the sender's.
+pub fn attachment_ids(ids: &[String]) -> Result<Vec<ObjectId>> {
+    if ids.len() > MAX_ATTACHMENTS {
+        return Err(ApiError::field(
+            "attachment_ids",
+            "too_many",
+            format!("Attach at most {MAX_ATTACHMENTS} files to one message."),
+        ));
+    }
+    let mut parsed: Vec<ObjectId> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let id = ObjectId::parse_str(id)
+            .map_err(|_| ApiError::NotFound(ErrorCode::AttachmentNotFound))?;
+        if parsed.contains(&id) {
+            return Err(ApiError::field(
+                "attachment_ids",
+                "duplicate",
+                "Attach each file once.",
+            ));
+        }
+        parsed.push(id);
+    }
+    Ok(parsed)
+}
+
 /// A reaction: exactly one emoji (skin tones and other variants included).
 pub fn emoji(value: &str) -> Result<String> {
     emojis::get(value)

@@ -53,8 +53,8 @@ async fn announce_direct(state: &AppState, a: Uuid, b: Uuid, can_send: bool) -> 
 }
 
 /// Removes what a deleted account leaves behind: its direct conversations (with their
-/// messages), its group memberships (handing admin on), its read positions; its messages in
-/// groups are blanked but keep their place. Idempotent, as events may come twice.
+/// messages), its group memberships (handing admin on), its read positions, its files; its
+/// messages in groups are blanked but keep their place. Idempotent, as events may come twice.
 pub async fn remove_deleted_user(state: &AppState, user: Uuid) -> Result<()> {
     for conversation in store::all_of_member(&state.store, user).await? {
         if conversation.is_group {
@@ -64,6 +64,7 @@ pub async fn remove_deleted_user(state: &AppState, user: Uuid) -> Result<()> {
         }
     }
     messages::blank_all_of(&state.store, user).await?;
+    crate::files::forget_user(state, user).await?;
     reads::forget_user(&state.store, user).await?;
     state.presence.forget(user).await?;
     push::forget_user(&state.store, user).await?;

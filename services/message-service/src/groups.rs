@@ -81,9 +81,34 @@ pub async fn update(
     if changes.is_empty() {
         return view(state, me, group).await;
     }
+    let picture_changed = changes.picture.is_some();
     let group = store::update_details(&state.store, group.id, me, changes)
         .await?
         .ok_or(ApiError::Forbidden(ErrorCode::NotGroupAdmin))?;
+    if picture_changed {
+        crate::files::picture_changed(state, group.id, group.group_picture.as_deref()).await?;
+    }
+    announce_update(state, &group).await;
+    view(state, me, group).await
+}
+
+/// Sets or clears a group's picture URL (admin only), releasing an uploaded picture it
+/// replaces.
+pub(crate) async fn change_picture(
+    state: &AppState,
+    me: Uuid,
+    id: ObjectId,
+    picture: Option<String>,
+) -> Result<ConversationView> {
+    let changes = DetailChanges {
+        name: None,
+        description: None,
+        picture: Some(picture),
+    };
+    let group = store::update_details(&state.store, id, me, changes)
+        .await?
+        .ok_or(ApiError::Forbidden(ErrorCode::NotGroupAdmin))?;
+    crate::files::picture_changed(state, group.id, group.group_picture.as_deref()).await?;
     announce_update(state, &group).await;
     view(state, me, group).await
 }
@@ -213,12 +238,13 @@ pub async fn delete(state: &AppState, me: Uuid, id: ObjectId) -> Result<()> {
     if !store::delete_as_admin(&state.store, id, me).await? {
         return Err(ApiError::Forbidden(ErrorCode::NotGroupAdmin));
     }
+    state.files.purge.notify_one();
     announce_deleted(state, group.member_uuids(), id).await;
     Ok(())
 }
 
 /// A group `me` belongs to and administers.
-async fn as_admin(state: &AppState, id: ObjectId, me: Uuid) -> Result<ConversationDoc> {
+pub(crate) async fn as_admin(state: &AppState, id: ObjectId, me: Uuid) -> Result<ConversationDoc> {
     let group = conversation_store::find_for_member(&state.store, id, me).await?;
     if !group.is_group {
         return Err(ApiError::BadRequest(

@@ -15,6 +15,7 @@ pub mod db;
 pub mod domain;
 pub mod egress;
 pub mod event_handlers;
+pub mod files;
 pub mod gateway;
 pub mod groups;
 pub mod limits;
@@ -32,4 +33,4 @@ pub mod startup;
 pub mod state;
 pub mod views;
 
-pub use routes::ApiDoc;
+pub use routes::{ApiDoc, UPLOAD_ROUTES};

@@ -56,7 +56,12 @@ pub async fn send(
     request: SendMessage,
 ) -> Result<Stored> {
     state.limits.message(me)?;
-    let text = domain::message_text("text", &request.text)?;
+    let attachments = domain::attachment_ids(&request.attachment_ids)?;
+    let text = if attachments.is_empty() {
+        domain::message_text("text", &request.text)?
+    } else {
+        domain::optional_text("text", &request.text)?
+    };
     let nonce = domain::nonce(request.nonce.as_deref())?;
     let reply_to = request
         .reply_to
@@ -95,6 +100,7 @@ pub async fn send(
         nonce,
         mentions,
         mentions_everyone,
+        attachments,
     };
     match store::send(&state.store, &new).await? {
         Sent::Repeated(message) => Ok(Stored::Repeated(message_view(state, &message).await?)),
@@ -183,6 +189,7 @@ pub async fn delete(state: &AppState, me: Uuid, conversation: &str, message: &st
     let conversation = member_conversation(state, me, conversation).await?;
     let change = Change::Delete { author: me };
     let message = changed(state, &conversation, me, message, change).await?;
+    state.files.purge.notify_one();
     conversation_store::refresh_preview(&state.store, conversation.id, message.id, "").await?;
     let view = message_view(state, &message).await?;
     state

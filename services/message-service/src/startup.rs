@@ -77,6 +77,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         .context("reading the event outbox")?;
     let (search, search_feed) = start_search(&config, &store, &redis_client)?;
     let push = push_settings(&config)?;
+    let files = files_settings(&config, &store)?;
     let state = AppState {
         store,
         redis: redis.clone(),
@@ -98,6 +99,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
             .then(|| crate::previews::Fetcher::new(config.link_preview_unsafe_allow.clone()))
             .transpose()?,
         push: push.clone(),
+        files,
     };
 
     // Every event and every ephemeral frame reaches this instance's sockets; the service
@@ -151,15 +153,13 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     }));
 
     let presence_sweep = tokio::spawn(crate::gateway::backend::announce_expired(state.clone()));
+    let file_sweep = tokio::spawn(crate::files::sweep(state.clone()));
     let router =
         crate::routes::router(state.clone()).merge(crate::gateway::router().with_state(state));
     let hub = gateway.hub;
-    Ok(Server::bind(
-        config.addr,
-        router,
-        &common.layers("message-service")?,
-        None,
-    )
+    let mut layers = common.layers("message-service")?;
+    layers.long_routes = crate::UPLOAD_ROUTES.to_vec();
+    Ok(Server::bind(config.addr, router, &layers, None)
     .await?
     .with_background([
         consumer,
@@ -168,12 +168,37 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         limits.sweep(),
         key_refresh,
         presence_sweep,
+        file_sweep,
         outbox.relay(),
         search_feed,
     ])
     .with_background(pusher)
     // Tells clients to reconnect (to another instance) and resume.
     .on_shutdown(move || hub.close_all()))
+}
+
+/// Where files go and what they may be.
+fn files_settings(config: &Config, store: &Store) -> anyhow::Result<crate::files::Files> {
+    use chat_files::images::ImageLimits;
+    let storage = chat_files::Storage::open(&config.storage)?;
+    tracing::info!(backend = storage.backend, "file storage");
+    let limits = |max_bytes, images_only, fit_within| chat_files::IntakeLimits {
+        max_bytes,
+        images_only,
+        images: ImageLimits {
+            fit_within,
+            ..ImageLimits::default()
+        },
+    };
+    Ok(crate::files::Files {
+        intake: chat_files::Intake::new(storage, 2),
+        quota: chat_files::Quota::new(store.storage_usage.clone(), config.storage_quota_bytes),
+        public_url: config.public_url.trim_end_matches('/').to_owned(),
+        attachments: limits(config.attachment_max_bytes, false, None),
+        pictures: limits(config.group_picture_max_bytes, true, Some(1024)),
+        unattached_ttl: Duration::from_secs(config.upload_unattached_ttl_secs),
+        purge: Arc::new(Notify::new()),
+    })
 }
 
 /// Web push, when a VAPID key is configured.

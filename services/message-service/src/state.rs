@@ -43,6 +43,8 @@ pub struct AppState {
     pub previews: Option<crate::previews::Fetcher>,
     /// Web push (`None`: no VAPID key configured).
     pub push: Option<crate::push::Push>,
+    /// Attachments and group pictures.
+    pub files: crate::files::Files,
 }
 
 /// Start-up settings the use cases need.
@@ -66,9 +68,16 @@ impl AppState {
 impl Readiness for AppState {
     fn check(&self) -> ChecksFuture<'_> {
         Box::pin(async move {
-            let (mongodb, redis) =
-                tokio::join!(health::mongo(&self.store.db), health::redis(&self.redis));
-            vec![("mongodb", mongodb), ("redis", redis)]
+            let (mongodb, redis, storage) = tokio::join!(
+                health::mongo(&self.store.db),
+                health::redis(&self.redis),
+                self.files.intake.storage.check()
+            );
+            vec![
+                ("mongodb", mongodb),
+                ("redis", redis),
+                ("storage", storage),
+            ]
         })
     }
 }

@@ -108,7 +108,7 @@ pub async fn message_views(
         .iter()
         .map(|message| {
             let quote = message.reply_to.and_then(|id| quotes.get(&id).cloned());
-            message.view_with(quote)
+            message.view_with(quote, &state.files.public_url)
         })
         .collect())
 }

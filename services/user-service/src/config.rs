@@ -94,6 +94,14 @@ pub struct Config {
     #[arg(long, env = "WEB_APP_URL", default_value = "http://localhost:3000")]
     pub web_app_url: url::Url,
 
+    /// Largest profile picture upload, in bytes.
+    #[arg(long, env = "AVATAR_MAX_BYTES", default_value_t = 5_000_000)]
+    pub avatar_max_bytes: u64,
+
+    /// Where uploaded profile pictures are kept.
+    #[command(flatten)]
+    pub storage: chat_files::StorageConfig,
+
     /// Sign-in with Google and GitHub (each on only when its client id and secret are set).
     #[command(flatten)]
     pub oauth: OAuthConfig,

@@ -2,6 +2,7 @@
 //! lookups for the chat platform. The binary is a thin `main`; everything lives here so tests
 //! can start the real application.
 
+pub mod avatars;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -14,4 +15,4 @@ pub mod startup;
 pub mod state;
 pub mod tokens;
 
-pub use routes::ApiDoc;
+pub use routes::{ApiDoc, UPLOAD_ROUTES};

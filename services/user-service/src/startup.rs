@@ -77,7 +77,9 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     ));
 
     let oauth = crate::oauth::OAuth::from_config(&config, redis.clone())?;
+    let avatars = avatars(&config, &mongo).await?;
     let state = AppState {
+        avatars,
         oauth: Arc::new(oauth),
         db,
         mongo,
@@ -105,13 +107,35 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         }),
     };
     let sampler = chat_models::metrics::pool_sampler("user-service", state.db.clone());
+    let purge = tokio::spawn(crate::avatars::purge(state.clone()));
     let router: Router = crate::routes::router(state);
-    Ok(Server::bind(
-        config.addr,
-        router,
-        &common.layers("user-service")?,
-        Some(sampler),
-    )
-    .await?
-    .with_background([relay, keeper]))
+    let mut layers = common.layers("user-service")?;
+    layers.long_routes = crate::UPLOAD_ROUTES.to_vec();
+    Ok(Server::bind(config.addr, router, &layers, Some(sampler))
+        .await?
+        .with_background([relay, keeper, purge]))
+}
+
+/// Where profile pictures go and what they may be.
+async fn avatars(config: &Config, mongo: &mongodb::Database) -> anyhow::Result<crate::avatars::Avatars> {
+    let storage = chat_files::Storage::open(&config.storage)?;
+    tracing::info!(backend = storage.backend, "file storage");
+    let files = mongo.collection("files");
+    chat_files::records::ensure_indexes(&files)
+        .await
+        .context("creating files indexes")?;
+    Ok(crate::avatars::Avatars {
+        intake: chat_files::Intake::new(storage, 2),
+        files,
+        public_url: config.public_url.as_str().trim_end_matches('/').to_owned(),
+        limits: chat_files::IntakeLimits {
+            max_bytes: config.avatar_max_bytes,
+            images_only: true,
+            images: chat_files::images::ImageLimits {
+                fit_within: Some(1024),
+                ..chat_files::images::ImageLimits::default()
+            },
+        },
+        purge: Arc::new(tokio::sync::Notify::new()),
+    })
 }

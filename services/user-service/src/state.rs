@@ -42,6 +42,8 @@ pub struct AppState {
     pub service_token: ServiceToken,
     /// Identity providers and their flows.
     pub oauth: Arc<crate::oauth::OAuth>,
+    /// Profile pictures.
+    pub avatars: crate::avatars::Avatars,
     /// Everything else that is fixed at start-up.
     pub settings: Arc<Settings>,
 }
@@ -77,12 +79,18 @@ pub struct Limits {
 impl Readiness for AppState {
     fn check(&self) -> ChecksFuture<'_> {
         Box::pin(async move {
-            let (mysql, mongodb, redis) = tokio::join!(
+            let (mysql, mongodb, redis, storage) = tokio::join!(
                 health::mysql(&self.db),
                 health::mongo(&self.mongo),
                 health::redis(&self.redis),
+                self.avatars.intake.storage.check(),
             );
-            vec![("mysql", mysql), ("mongodb", mongodb), ("redis", redis)]
+            vec![
+                ("mysql", mysql),
+                ("mongodb", mongodb),
+                ("redis", redis),
+                ("storage", storage),
+            ]
         })
     }
 }

@@ -67,6 +67,10 @@ pub struct CommonConfig {
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 15)]
     pub request_timeout_secs: u64,
 
+    /// File uploads (and their downloads' first byte) may run this long instead.
+    #[arg(long, env = "UPLOAD_TIMEOUT_SECS", default_value_t = 600)]
+    pub upload_timeout_secs: u64,
+
     /// A connection must send a whole request head within this many seconds, and is closed
     /// after this long idle between requests.
     #[arg(long, env = "HTTP_HEADER_TIMEOUT_SECS", default_value_t = 10)]
@@ -117,6 +121,8 @@ impl CommonConfig {
             allowed_origins: self.allowed_origins()?,
             body_limit_bytes: self.body_limit_bytes,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
+            long_routes: Vec::new(),
+            long_request_timeout: Duration::from_secs(self.upload_timeout_secs.max(1)),
             header_timeout: Duration::from_secs(self.http_header_timeout_secs.max(1)),
             metrics: self.metrics_access(),
             service,

@@ -99,6 +99,22 @@ pub enum ErrorCode {
     PushDisabled,
     /// No such push subscription of yours.
     SubscriptionNotFound,
+    /// The file is larger than this kind of upload accepts.
+    FileTooLarge,
+    /// The file does not fit in what is left of your storage quota.
+    QuotaExceeded,
+    /// This upload accepts images only (JPEG, PNG, GIF, WebP), judged by the bytes.
+    UnsupportedFileType,
+    /// The image has more pixels than we decode.
+    ImageTooLarge,
+    /// The bytes look like an image but cannot be decoded.
+    InvalidImage,
+    /// The upload broke off before its end.
+    UploadIncomplete,
+    /// No such file, or you may not see it.
+    FileNotFound,
+    /// A message names an attachment that is not one of your unattached uploads.
+    AttachmentNotFound,
     /// A WebSocket frame is not JSON of the expected shape.
     MalformedFrame,
     /// A WebSocket frame of an unknown type.
@@ -170,6 +186,14 @@ impl ErrorCode {
             Self::OriginNotAllowed => "This origin may not open sockets.",
             Self::PushDisabled => "This server does not send push notifications.",
             Self::SubscriptionNotFound => "No such push subscription.",
+            Self::FileTooLarge => "The file is too large.",
+            Self::QuotaExceeded => "This file does not fit in your storage quota; delete some files first.",
+            Self::UnsupportedFileType => "Upload an image: JPEG, PNG, GIF or WebP.",
+            Self::ImageTooLarge => "The image has too many pixels.",
+            Self::InvalidImage => "The image cannot be read.",
+            Self::UploadIncomplete => "The upload broke off; send the file again.",
+            Self::FileNotFound => "No such file.",
+            Self::AttachmentNotFound => "An attachment is not one of your unsent uploads.",
             Self::MalformedFrame => "The frame is not valid.",
             Self::UnknownFrame => "Unknown frame type.",
             Self::RateLimited => "Too many attempts; try again later.",

@@ -69,9 +69,15 @@ pub enum ApiError {
     /// 413: the body is too large.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// 413 with a code of its own and a message saying the limit.
+    #[error("{1}")]
+    TooLarge(ErrorCode, String),
     /// 415: wrong content type.
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// 415 with a code of its own (a file of a type this upload does not take).
+    #[error("unsupported: {0:?}")]
+    Unsupported(ErrorCode),
     /// 429: rate limited; retry after the given seconds.
     #[error("rate limited")]
     RateLimited {
@@ -122,8 +128,8 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge | Self::TooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType | Self::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } | Self::OverLimit(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } | Self::DependencyFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
@@ -135,6 +141,8 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::BadRequest(code, _)
+            | Self::TooLarge(code, _)
+            | Self::Unsupported(code)
             | Self::Unauthorized(code)
             | Self::Forbidden(code)
             | Self::NotFound(code)
@@ -166,7 +174,7 @@ impl ApiError {
 
     fn message(&self) -> String {
         match self {
-            Self::BadRequest(_, message) => message.clone(),
+            Self::BadRequest(_, message) | Self::TooLarge(_, message) => message.clone(),
             Self::RateLimited { retry_after_secs } => {
                 format!("Too many attempts. Try again in {retry_after_secs} s.")
             }

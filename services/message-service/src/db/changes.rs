@@ -137,6 +137,10 @@ async fn apply_once(
     if let Change::Pin { pin: false, .. } = change {
         update.insert("$unset", doc! { "pinnedAt": "", "pinnedBy": "" });
     }
+    if let Change::Delete { .. } = change {
+        // Its files go with its text (purged after the commit).
+        super::files::release_in(store, session, doc! { "messageId": id }).await?;
+    }
     store
         .messages
         .find_one_and_update(doc! { "_id": id }, update)
@@ -163,7 +167,9 @@ fn plan(message: &MessageDoc, change: &Change) -> Result<Option<Document>, TxErr
         Change::Edit { text, .. } => {
             Ok(Some(doc! { "text": text, "editedAt": BsonDateTime::now() }))
         }
-        Change::Delete { .. } => Ok(Some(doc! { "text": "", "deletedAt": BsonDateTime::now() })),
+        Change::Delete { .. } => Ok(Some(
+            doc! { "text": "", "attachments": [], "deletedAt": BsonDateTime::now() },
+        )),
         Change::React { add: true, .. } | Change::Pin { pin: true, .. } if deleted => {
             refuse(ApiError::Conflict(ErrorCode::MessageDeleted))
         }

@@ -1,10 +1,11 @@
-//! Storage in MongoDB: `conversations` (direct ones and groups), `messages`, `read_states`
-//! and the push subscriptions and notification settings ([`push`]), with the indexes their queries need (created at start-up), and a
+//! Storage in MongoDB: `conversations` (direct ones and groups), `messages`, `read_states`,
+//! the push subscriptions and notification settings ([`push`]), files and their quota ([`files`]), with the indexes their queries need (created at start-up), and a
 //! transaction runner that retries write conflicts. Every field name and operator lives in
 //! this module; callers ask for intentions (rename a group, add members if there is room).
 
 pub mod changes;
 pub mod conversations;
+pub mod files;
 pub mod groups;
 pub mod messages;
 pub mod push;
@@ -41,6 +42,10 @@ pub struct Store {
     pub push_subscriptions: Collection<push::SubscriptionDoc>,
     /// `notification_settings`: one document per user who changed any.
     pub notification_settings: Collection<push::NotifySettingsDoc>,
+    /// `files`: attachments and group pictures.
+    pub files: Collection<chat_files::FileDoc>,
+    /// `storage_usage`: each user's bytes of attachments.
+    pub storage_usage: Collection<chat_files::quota::UsageDoc>,
 }
 
 impl Store {
@@ -54,6 +59,8 @@ impl Store {
             reads: db.collection("read_states"),
             push_subscriptions: db.collection("push_subscriptions"),
             notification_settings: db.collection("notification_settings"),
+            files: db.collection("files"),
+            storage_usage: db.collection("storage_usage"),
         }
     }
 
@@ -148,6 +155,7 @@ impl Store {
                     .build(),
             ])
             .await?;
+        chat_files::records::ensure_indexes(&self.files).await?;
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::{conversations, groups, messages, push, reactions, search};
+use super::{conversations, files, groups, messages, push, reactions, search};
 
 /// message-service's API description.
 #[derive(OpenApi)]
@@ -44,6 +44,14 @@ use super::{conversations, groups, messages, push, reactions, search};
         push::update_settings,
         push::mute,
         push::unmute,
+        files::upload_attachment,
+        files::download_attachment,
+        files::attachment_thumbnail,
+        files::remove_upload,
+        files::set_group_picture,
+        files::clear_group_picture,
+        files::group_picture,
+        files::group_picture_thumbnail,
     ),
     modifiers(&KnownEmoji)
 )]

@@ -3,6 +3,7 @@
 
 mod conversations;
 mod docs;
+mod files;
 mod groups;
 mod messages;
 mod push;
@@ -16,12 +17,14 @@ use axum::Router;
 use crate::state::AppState;
 
 pub use docs::ApiDoc;
+pub use files::UPLOAD_ROUTES;
 
 /// Every REST route of the service, with its state; health and docs as on every service.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(conversations::router())
         .merge(groups::router())
+        .merge(files::router())
         .merge(messages::router())
         .merge(reactions::router())
         .merge(push::router())

@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::{auth, availability, internal, keys, me, oauth, sessions, users};
+use super::{auth, availability, avatars, internal, keys, me, oauth, sessions, users};
 
 /// user-service's API description.
 #[derive(OpenApi)]
@@ -15,6 +15,10 @@ use super::{auth, availability, internal, keys, me, oauth, sessions, users};
     ),
     paths(
         keys::jwks,
+        avatars::upload_avatar,
+        avatars::remove_avatar,
+        avatars::avatar,
+        avatars::avatar_thumbnail,
         auth::register,
         auth::login,
         auth::refresh,

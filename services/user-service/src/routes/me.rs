@@ -127,8 +127,14 @@ pub async fn update_me(
             "Send at least one of username, email, bio, profile_picture.",
         )]));
     }
+    let picture_changed = changes.profile_picture.is_some();
     users::update_profile(&state.db, auth.user_id, changes).await?;
-    Ok(AppJson(current_row(&state, &auth).await?.into_current()?))
+    let user = current_row(&state, &auth).await?;
+    if picture_changed {
+        crate::avatars::picture_changed(&state, auth.user_id, user.profile_picture.as_deref())
+            .await?;
+    }
+    Ok(AppJson(user.into_current()?))
 }
 
 /// # `PUT /users/me/password`
@@ -205,6 +211,9 @@ pub async fn delete_me(
     state.outbox.wake();
     tracing::info!(user_id = %auth.user_id, "account deleted");
 
+    if let Err(error) = crate::avatars::release_except(&state, auth.user_id, None).await {
+        tracing::warn!(error = ?error, user_id = %auth.user_id, "profile pictures left behind");
+    }
     // Already revoked; removing them is tidiness (the TTL index would get there too).
     if let Err(error) = state.tokens.delete_for_user(auth.user_id).await {
         tracing::warn!(error = ?error, user_id = %auth.user_id, "refresh tokens left to the TTL index");

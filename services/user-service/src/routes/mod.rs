@@ -2,6 +2,7 @@
 
 mod auth;
 mod availability;
+mod avatars;
 mod docs;
 mod internal;
 mod keys;
@@ -21,6 +22,7 @@ use chat_models::{ApiError, Result};
 
 use crate::state::AppState;
 
+pub use avatars::UPLOAD_ROUTES;
 pub use docs::ApiDoc;
 
 /// Every route of the service, with its state; health and docs as on every service.
@@ -31,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(availability::router())
         .merge(sessions::router())
         .merge(me::router())
+        .merge(avatars::router())
         .merge(oauth::router())
         .merge(users::router())
         .merge(internal::router())

@@ -5,7 +5,7 @@
 mod parts;
 
 pub use parts::{
-    ChangesPage, ChangesQuery, LinkPreview, PinsPage, Reaction, ReactionChange, ReplyQuote,
+    AttachmentView, ChangesPage, ChangesQuery, LinkPreview, PinsPage, Reaction, ReactionChange, ReplyQuote,
 };
 
 use chrono::{DateTime, Utc};
@@ -54,6 +54,9 @@ pub struct MessageView {
     /// A preview of the first link in the text, fetched by the server after sending.
     #[serde(default)]
     pub link_preview: Option<LinkPreview>,
+    /// Files attached to it (none once it is deleted).
+    #[serde(default)]
+    pub attachments: Vec<AttachmentView>,
     /// The conversation's version at this message's last change (its creation, an edit, a
     /// deletion, a reaction, a pin, its preview): `GET …/changes?since=` returns the messages
     /// changed after a version.
@@ -229,9 +232,16 @@ pub struct TransferAdmin {
 /// `POST /conversations/{id}/messages` (and the WebSocket `message.send` frame).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 pub struct SendMessage {
-    /// 1-4000 characters, not blank (stored without the blanks around it).
-    #[schema(min_length = 1, max_length = 4000, pattern = r"[^ \t\n\r]")]
+    /// Up to 4000 characters, stored without the blanks around it; not blank unless the
+    /// message carries attachments.
+    #[serde(default)]
+    #[schema(max_length = 4000)]
     pub text: String,
+    /// Ids of the caller's uploads (`POST /attachments`) to attach, at most 10, each not yet
+    /// attached to another message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 10)]
+    pub attachment_ids: Vec<String>,
     /// The id of a message of the same conversation this answers.
     #[serde(default)]
     #[schema(pattern = "^[0-9a-fA-F]{24}$")]
@@ -249,6 +259,16 @@ pub struct SendMessage {
     /// `@everyone`: mentions every member (a group's admin only).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mention_everyone: bool,
+}
+
+/// `POST /attachments?name=`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// The file's name, shown to members and offered when they download it (folders and
+    /// control characters are dropped; `file` when absent).
+    #[param(max_length = 255)]
+    pub name: Option<String>,
 }
 
 /// `PATCH /conversations/{id}/messages/{message_id}`.

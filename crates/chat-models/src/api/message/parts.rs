@@ -91,3 +91,27 @@ pub struct PinsPage {
     /// The pinned messages (at most 50 per conversation).
     pub messages: Vec<MessageView>,
 }
+
+/// A file attached to a message, as members see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AttachmentView {
+    /// Id (24 hex characters).
+    pub id: String,
+    /// The name it was uploaded with (without folders).
+    pub name: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Its media type, judged from its bytes.
+    pub content_type: String,
+    /// Width in pixels (images).
+    #[serde(default)]
+    pub width: Option<i32>,
+    /// Height in pixels (images).
+    #[serde(default)]
+    pub height: Option<i32>,
+    /// Where members download it.
+    pub url: String,
+    /// A small version, at most 320 pixels wide and tall (images).
+    #[serde(default)]
+    pub thumbnail_url: Option<String>,
+}

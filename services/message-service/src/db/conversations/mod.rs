@@ -209,6 +209,8 @@ async fn delete_once(
             .delete_many(doc! { "conversationId": id })
             .session(&mut *session)
             .await?;
+        // Its attachments and picture go with it (purged after the commit).
+        super::files::release_in(store, session, doc! { "conversationId": id }).await?;
     }
     Ok(deleted)
 }

@@ -2,7 +2,8 @@
 
 use bson::oid::ObjectId;
 use bson::DateTime as BsonDateTime;
-use chat_models::api::message::{LinkPreview, MessageView, Reaction, ReplyQuote};
+use chat_files::FileDoc;
+use chat_models::api::message::{AttachmentView, LinkPreview, MessageView, Reaction, ReplyQuote};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -56,6 +57,9 @@ pub struct MessageDoc {
     /// The preview of its first link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_preview: Option<LinkPreviewDoc>,
+    /// Its files, as they were when attached (their records are in `files`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentDoc>,
     /// The conversation's version at this message's last change (0: before versions).
     #[serde(default)]
     pub version: i64,
@@ -97,9 +101,79 @@ pub struct LinkPreviewDoc {
     pub site_name: Option<String>,
 }
 
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentDoc {
+    /// The file's id.
+    pub id: ObjectId,
+    /// Its cleaned name.
+    pub name: String,
+    /// Bytes.
+    pub size: i64,
+    /// Media type from its bytes.
+    pub content_type: String,
+    /// Width (images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<i32>,
+    /// Height (images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<i32>,
+    /// Whether it has a thumbnail.
+    #[serde(default)]
+    pub thumbnail: bool,
+}
+
+impl AttachmentDoc {
+    /// What a message keeps of a file.
+    pub fn of(file: &FileDoc) -> Self {
+        Self {
+            id: file.id,
+            name: file.name.clone(),
+            size: file.size,
+            content_type: file.content_type.clone(),
+            width: file.width,
+            height: file.height,
+            thumbnail: file.thumbnail.is_some(),
+        }
+    }
+
+    /// As members see it; `files_url` is where this service's files are downloaded.
+    pub fn view(&self, files_url: &str) -> AttachmentView {
+        let url = format!("{files_url}/attachments/{}", self.id.to_hex());
+        AttachmentView {
+            id: self.id.to_hex(),
+            name: self.name.clone(),
+            size: self.size,
+            content_type: self.content_type.clone(),
+            width: self.width,
+            height: self.height,
+            thumbnail_url: self.thumbnail.then(|| format!("{url}/thumbnail")),
+            url,
+        }
+    }
+}
+
 impl MessageDoc {
-    /// As clients see it, with the quote of the message it answers when known.
-    pub fn view_with(&self, reply: Option<ReplyQuote>) -> MessageView {
+    /// The conversation list's preview of it: the start of its text, or its first file's
+    /// name when it has no text.
+    pub fn preview(&self) -> String {
+        match self.attachments.first() {
+            Some(file) if self.text.is_empty() => {
+                let more = self.attachments.len() - 1;
+                if more == 0 {
+                    preview(&format!("📎 {}", file.name))
+                } else {
+                    preview(&format!("📎 {} +{more}", file.name))
+                }
+            }
+            _ => preview(&self.text),
+        }
+    }
+
+    /// As clients see it, with the quote of the message it answers when known; `files_url`
+    /// is where attachments are downloaded.
+    pub fn view_with(&self, reply: Option<ReplyQuote>, files_url: &str) -> MessageView {
         MessageView {
             id: self.id.to_hex(),
             conversation_id: self.conversation_id.to_hex(),
@@ -129,6 +203,11 @@ impl MessageDoc {
                 image_url: preview.image_url.clone(),
                 site_name: preview.site_name.clone(),
             }),
+            attachments: self
+                .attachments
+                .iter()
+                .map(|file| file.view(files_url))
+                .collect(),
             version: self.version,
             created_at: self.timestamp.to_chrono(),
             edited_at: self.edited_at.map(BsonDateTime::to_chrono),
@@ -141,7 +220,7 @@ impl MessageDoc {
         ReplyQuote {
             id: self.id.to_hex(),
             sender_uuid: self.sender_uuid,
-            preview: preview(&self.text),
+            preview: self.preview(),
             deleted: self.deleted_at.is_some(),
         }
     }

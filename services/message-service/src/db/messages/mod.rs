@@ -8,7 +8,7 @@
 
 mod doc;
 
-pub use doc::{LinkPreviewDoc, MessageDoc, ReactionDoc};
+pub use doc::{AttachmentDoc, LinkPreviewDoc, MessageDoc, ReactionDoc};
 
 use std::collections::HashMap;
 
@@ -24,7 +24,6 @@ use uuid::Uuid;
 
 use super::conversations::{member_filter, ConversationDoc};
 use super::{in_transaction, uuids, Store, TxError};
-use crate::domain::preview;
 
 /// A message to store.
 #[derive(Debug, Clone)]
@@ -43,6 +42,8 @@ pub struct NewMessage {
     pub mentions: Vec<Uuid>,
     /// `@everyone` (by the group's admin).
     pub mentions_everyone: bool,
+    /// The sender's uploads to attach (distinct, at most 10).
+    pub attachments: Vec<ObjectId>,
 }
 
 /// What a send did.
@@ -100,6 +101,15 @@ async fn send_once(
         .session(&mut *session)
         .await?
         .ok_or_else(gone)?;
+    let attachments = super::files::claim(
+        store,
+        session,
+        new.sender,
+        &new.attachments,
+        new.conversation_id,
+        id,
+    )
+    .await?;
     let message = MessageDoc {
         id,
         conversation_id: new.conversation_id,
@@ -115,6 +125,7 @@ async fn send_once(
         pinned_at: None,
         pinned_by: None,
         link_preview: None,
+        attachments: attachments.iter().map(AttachmentDoc::of).collect(),
         version: bumped.version,
         edited_at: None,
         deleted_at: None,
@@ -127,7 +138,7 @@ async fn send_once(
     let last = doc! {
         "messageId": id,
         "seq": message.seq,
-        "text": preview(&message.text),
+        "text": message.preview(),
         "senderUuid": &sender,
         "timestamp": now,
     };
@@ -321,7 +332,7 @@ pub async fn blank_all_of(store: &Store, user: Uuid) -> Result<()> {
                 "senderUuid": uuids::bson(user),
                 "deletedAt": { "$exists": false },
             },
-            doc! { "$set": { "text": "", "deletedAt": BsonDateTime::now() } },
+            doc! { "$set": { "text": "", "attachments": [], "deletedAt": BsonDateTime::now() } },
         )
         .await?;
     Ok(())

@@ -60,6 +60,7 @@ pub fn message(seq: i64, sender: Uuid, nonce: Option<&str>) -> MessageView {
         pinned_at: None,
         pinned_by: None,
         link_preview: None,
+        attachments: Vec::new(),
         version: seq,
         created_at: chrono::Utc::now(),
         edited_at: None,
