@@ -10,6 +10,7 @@
 
 mod config;
 mod events;
+pub mod files;
 mod http;
 mod mongo_server;
 pub mod oauth;

@@ -112,6 +112,11 @@ impl Stack {
         }
     }
 
+    /// Where this stack's services keep files (`messages/` and `users/` below it).
+    pub fn files_dir(&self) -> &std::path::Path {
+        &self.storage.files_dir
+    }
+
     /// friends-service's MySQL pool (of a stack that runs it).
     pub fn friends_db(&self) -> &sqlx::MySqlPool {
         self.friends_db
