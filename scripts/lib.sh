@@ -187,6 +187,23 @@ ensure_schemathesis() {
 }
 
 # ---------------------------------------------------------------------------
+# s3s-fs: the S3-compatible server the storage tests run on (crates/chat-files/tests), from
+# crates.io, cached in ~/.cargo/bin; exports S3S_FS (its executable).
+
+S3S_FS_VERSION="0.14.1"
+
+ensure_s3s_fs() {
+  local bin="$HOME/.cargo/bin/s3s-fs"
+  if [[ ! -x "$bin" ]] || ! "$bin" --version 2>/dev/null | grep -qF "$S3S_FS_VERSION"; then
+    log "s3s-fs: cargo install s3s-fs $S3S_FS_VERSION (about 3 min once)"
+    cargo install s3s-fs --version "=$S3S_FS_VERSION" --features binary --locked >&2 ||
+      die "cargo install s3s-fs failed"
+  fi
+  export S3S_FS="$bin"
+  log "s3s-fs: $("$S3S_FS" --version 2>/dev/null)"
+}
+
+# ---------------------------------------------------------------------------
 # MariaDB
 
 _mysql_cli() {

@@ -126,6 +126,7 @@ ensure_mariadb
 ensure_redis
 ensure_mongo "$WORK_DIR/mongo-data"
 ensure_schemathesis
+ensure_s3s_fs
 
 # The OpenID provider the sign-in tests run (oidc-provider on Node; crates/chat-testkit).
 OIDC_DIR="$ROOT/crates/chat-testkit/oidc-provider"

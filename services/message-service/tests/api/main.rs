@@ -7,6 +7,7 @@ mod bench_smoke;
 mod changes;
 mod conversations;
 mod faults;
+mod files;
 mod limits;
 mod messages;
 mod previews;
