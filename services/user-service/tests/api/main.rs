@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod avatars;
 mod connections;
 mod errors;
 mod internal;
