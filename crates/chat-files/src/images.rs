@@ -198,7 +198,9 @@ fn process_gif(bytes: &[u8], limits: &ImageLimits) -> Result<Processed, ApiError
     options.set_memory_limit(gif::MemoryLimit::Bytes(
         std::num::NonZeroU64::new(limits.max_alloc).unwrap_or(std::num::NonZeroU64::MIN),
     ));
-    let mut decoder = options.read_info(Cursor::new(bytes)).map_err(|_| invalid())?;
+    let mut decoder = options
+        .read_info(Cursor::new(bytes))
+        .map_err(|_| invalid())?;
     let (width, height) = (decoder.width(), decoder.height());
     if u32::from(width) > limits.max_side || u32::from(height) > limits.max_side {
         return Err(too_large());
@@ -208,8 +210,9 @@ fn process_gif(bytes: &[u8], limits: &ImageLimits) -> Result<Processed, ApiError
     let palette = decoder.global_palette().map(<[u8]>::to_vec);
     let mut out = Vec::new();
     {
-        let mut encoder = gif::Encoder::new(&mut out, width, height, palette.as_deref().unwrap_or(&[]))
-            .map_err(|error| ApiError::Internal(anyhow::Error::new(error)))?;
+        let mut encoder =
+            gif::Encoder::new(&mut out, width, height, palette.as_deref().unwrap_or(&[]))
+                .map_err(|error| ApiError::Internal(anyhow::Error::new(error)))?;
         if decoder.repeat() != gif::Repeat::Finite(0) {
             encoder
                 .set_repeat(decoder.repeat())
@@ -248,7 +251,9 @@ mod tests {
         let image = DynamicImage::ImageRgb8(image::RgbImage::from_fn(width, height, |x, y| {
             image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
         }));
-        encode_png(&image).map(|encoded| encoded.bytes.to_vec()).unwrap_or_default()
+        encode_png(&image)
+            .map(|encoded| encoded.bytes.to_vec())
+            .unwrap_or_default()
     }
 
     #[test]
@@ -259,7 +264,11 @@ mod tests {
             panic!("refused: {processed:?}");
         };
         assert_eq!(
-            (processed.image.mime, processed.image.width, processed.image.height),
+            (
+                processed.image.mime,
+                processed.image.width,
+                processed.image.height
+            ),
             ("image/png", 800, 400)
         );
         assert_eq!(
@@ -287,7 +296,10 @@ mod tests {
         let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
         bytes.extend_from_slice(&[7; 100]);
         let refused = process(&bytes, ImageType::Png, &ImageLimits::default());
-        assert_eq!(refused.map(|_| ()).map_err(|e| e.code()), Err(ErrorCode::InvalidImage));
+        assert_eq!(
+            refused.map(|_| ()).map_err(|e| e.code()),
+            Err(ErrorCode::InvalidImage)
+        );
     }
 
     #[test]
@@ -297,7 +309,10 @@ mod tests {
             ..ImageLimits::default()
         };
         let refused = process(&png(200, 100), ImageType::Png, &limits);
-        assert_eq!(refused.map(|_| ()).map_err(|e| e.code()), Err(ErrorCode::ImageTooLarge));
+        assert_eq!(
+            refused.map(|_| ()).map_err(|e| e.code()),
+            Err(ErrorCode::ImageTooLarge)
+        );
     }
 
     #[test]
@@ -305,8 +320,11 @@ mod tests {
         let mut bytes = Vec::new();
         {
             let palette = [0, 0, 0, 255, 255, 255];
-            let mut encoder = gif::Encoder::new(&mut bytes, 4, 4, &palette).unwrap_or_else(|e| panic!("{e}"));
-            encoder.set_repeat(gif::Repeat::Infinite).unwrap_or_else(|e| panic!("{e}"));
+            let mut encoder =
+                gif::Encoder::new(&mut bytes, 4, 4, &palette).unwrap_or_else(|e| panic!("{e}"));
+            encoder
+                .set_repeat(gif::Repeat::Infinite)
+                .unwrap_or_else(|e| panic!("{e}"));
             encoder
                 .write_raw_extension(gif::AnyExtension(0xFE), &[b"secret comment"])
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -319,7 +337,9 @@ mod tests {
                     ..gif::Frame::default()
                 };
                 frame.palette = None;
-                encoder.write_frame(&frame).unwrap_or_else(|e| panic!("{e}"));
+                encoder
+                    .write_frame(&frame)
+                    .unwrap_or_else(|e| panic!("{e}"));
             }
         }
         assert!(bytes.windows(14).any(|w| w == b"secret comment"));

@@ -105,9 +105,9 @@ impl Intake {
                 self.store_image(all.freeze(), image, &key, &limits.images)
                     .await
             }
-            Sniffed::Other(_) if limits.images_only => Err(ApiError::Unsupported(
-                ErrorCode::UnsupportedFileType,
-            )),
+            Sniffed::Other(_) if limits.images_only => {
+                Err(ApiError::Unsupported(ErrorCode::UnsupportedFileType))
+            }
             Sniffed::Other(mime) => self.stream(head.freeze(), body, mime, &key).await,
         }
     }
@@ -166,7 +166,11 @@ impl Intake {
         mime: &'static str,
         key: &str,
     ) -> Result<Received, ApiError> {
-        let mut writer = self.storage.writer(key).await.map_err(ApiError::unavailable)?;
+        let mut writer = self
+            .storage
+            .writer(key)
+            .await
+            .map_err(ApiError::unavailable)?;
         let mut hasher = Sha256::new();
         let mut size = 0_u64;
         let mut next = Some(head);
@@ -222,10 +226,12 @@ impl Chunks {
         let chunk = match tokio::time::timeout(IDLE_BODY, self.stream.next()).await {
             Err(_) => return Err(ApiError::Timeout),
             Ok(None) => return Ok(None),
-            Ok(Some(Err(_))) => return Err(ApiError::BadRequest(
-                ErrorCode::UploadIncomplete,
-                ErrorCode::UploadIncomplete.message().to_owned(),
-            )),
+            Ok(Some(Err(_))) => {
+                return Err(ApiError::BadRequest(
+                    ErrorCode::UploadIncomplete,
+                    ErrorCode::UploadIncomplete.message().to_owned(),
+                ))
+            }
             Ok(Some(Ok(chunk))) => chunk,
         };
         self.received += chunk.len() as u64;
@@ -266,11 +272,7 @@ pub fn human_size(bytes: u64) -> String {
 /// folders, no control characters, at most 200 characters; `file` when nothing is left.
 pub fn clean_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim();
     if cleaned.is_empty() {
         "file".to_owned()

@@ -42,7 +42,10 @@ impl Quota {
         // insert wins, the other finds it there).
         if let Err(error) = self
             .usage
-            .update_one(doc! { "_id": owner }, doc! { "$setOnInsert": { "bytes": 0_i64 } })
+            .update_one(
+                doc! { "_id": owner },
+                doc! { "$setOnInsert": { "bytes": 0_i64 } },
+            )
             .upsert(true)
             .await
         {

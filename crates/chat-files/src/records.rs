@@ -166,7 +166,10 @@ pub async fn release(
 ) -> mongodb::error::Result<u64> {
     filter.insert("releasedAt", doc! { "$exists": false });
     Ok(files
-        .update_many(filter, doc! { "$set": { "releasedAt": BsonDateTime::now() } })
+        .update_many(
+            filter,
+            doc! { "$set": { "releasedAt": BsonDateTime::now() } },
+        )
         .await?
         .modified_count)
 }

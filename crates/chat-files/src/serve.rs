@@ -44,7 +44,11 @@ pub async fn download(
     missing: impl FnOnce() -> ApiError,
 ) -> Result<Response, ApiError> {
     let (key, content_type, etag) = match (part, &file.thumbnail) {
-        (Part::Original, _) => (file.key(), file.content_type.as_str(), format!("\"{}\"", file.sha256)),
+        (Part::Original, _) => (
+            file.key(),
+            file.content_type.as_str(),
+            format!("\"{}\"", file.sha256),
+        ),
         (Part::Thumbnail, Some(thumbnail)) => (
             file.thumbnail_key(),
             thumbnail.content_type.as_str(),
@@ -101,7 +105,11 @@ pub async fn download(
             return Ok((StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response());
         }
     };
-    let Some(object) = storage.get(&key, range).await.map_err(ApiError::unavailable)? else {
+    let Some(object) = storage
+        .get(&key, range)
+        .await
+        .map_err(ApiError::unavailable)?
+    else {
         return Err(missing());
     };
     let served = object.range.end - object.range.start;
@@ -127,7 +135,10 @@ pub async fn download(
 /// `If-Range` that no longer matches also get the whole file); `Err` when it lies past the
 /// end.
 fn requested_range(request: &HeaderMap, etag: &str, size: u64) -> Result<Option<ByteRange>, ()> {
-    let Some(range) = request.get(header::RANGE).and_then(|value| value.to_str().ok()) else {
+    let Some(range) = request
+        .get(header::RANGE)
+        .and_then(|value| value.to_str().ok())
+    else {
         return Ok(None);
     };
     if let Some(if_range) = request.get(header::IF_RANGE) {
@@ -211,9 +222,24 @@ mod tests {
     #[test]
     fn one_range_is_served_and_others_get_the_whole_file() {
         let range = |v: &str| requested_range(&headers(&[(header::RANGE, v)]), "\"e\"", 100);
-        assert_eq!(range("bytes=0-9"), Ok(Some(ByteRange { start: 0, end: 10 })));
-        assert_eq!(range("bytes=90-"), Ok(Some(ByteRange { start: 90, end: 100 })));
-        assert_eq!(range("bytes=-5"), Ok(Some(ByteRange { start: 95, end: 100 })));
+        assert_eq!(
+            range("bytes=0-9"),
+            Ok(Some(ByteRange { start: 0, end: 10 }))
+        );
+        assert_eq!(
+            range("bytes=90-"),
+            Ok(Some(ByteRange {
+                start: 90,
+                end: 100
+            }))
+        );
+        assert_eq!(
+            range("bytes=-5"),
+            Ok(Some(ByteRange {
+                start: 95,
+                end: 100
+            }))
+        );
         assert_eq!(range("bytes=0-1,5-6"), Ok(None));
         assert_eq!(range("pages=1"), Ok(None));
         assert_eq!(range("bytes=200-300"), Err(()));

@@ -69,7 +69,9 @@ pub fn sniff(head: &[u8]) -> Sniffed {
         "image/gif" => Sniffed::Image(ImageType::Gif),
         "image/webp" => Sniffed::Image(ImageType::Webp),
         // Markup (HTML, XML, SVG) is text to us: nothing we serve is rendered as a page.
-        other if other.starts_with("text/") || other.contains("xml") => Sniffed::Other("text/plain"),
+        other if other.starts_with("text/") || other.contains("xml") => {
+            Sniffed::Other("text/plain")
+        }
         other => Sniffed::Other(other),
     }
 }
@@ -107,9 +109,15 @@ mod tests {
             sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
             Sniffed::Image(ImageType::Png)
         );
-        assert_eq!(sniff(b"\xff\xd8\xff\xe0\0\x10JFIF"), Sniffed::Image(ImageType::Jpeg));
+        assert_eq!(
+            sniff(b"\xff\xd8\xff\xe0\0\x10JFIF"),
+            Sniffed::Image(ImageType::Jpeg)
+        );
         assert_eq!(sniff(b"GIF89a\x01\0\x01\0"), Sniffed::Image(ImageType::Gif));
-        assert_eq!(sniff(b"RIFF\x10\0\0\0WEBPVP8 "), Sniffed::Image(ImageType::Webp));
+        assert_eq!(
+            sniff(b"RIFF\x10\0\0\0WEBPVP8 "),
+            Sniffed::Image(ImageType::Webp)
+        );
     }
 
     #[test]
@@ -131,10 +139,22 @@ mod tests {
             sniff(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>"),
             Sniffed::Other("text/plain")
         );
-        assert_eq!(sniff(b"<!DOCTYPE html><html>"), Sniffed::Other("text/plain"));
-        assert_eq!(sniff(b"<?xml version=\"1.0\"?><svg/>"), Sniffed::Other("text/plain"));
-        assert_eq!(sniff("héllo wörld\n".as_bytes()), Sniffed::Other("text/plain"));
-        assert_eq!(sniff(&[0, 1, 2, 3, 200, 201]), Sniffed::Other("application/octet-stream"));
+        assert_eq!(
+            sniff(b"<!DOCTYPE html><html>"),
+            Sniffed::Other("text/plain")
+        );
+        assert_eq!(
+            sniff(b"<?xml version=\"1.0\"?><svg/>"),
+            Sniffed::Other("text/plain")
+        );
+        assert_eq!(
+            sniff("héllo wörld\n".as_bytes()),
+            Sniffed::Other("text/plain")
+        );
+        assert_eq!(
+            sniff(&[0, 1, 2, 3, 200, 201]),
+            Sniffed::Other("application/octet-stream")
+        );
         assert_eq!(sniff(b""), Sniffed::Other("application/octet-stream"));
         // A character cut by the end of the head is still text.
         assert_eq!(sniff(&"aé".as_bytes()[..2]), Sniffed::Other("text/plain"));

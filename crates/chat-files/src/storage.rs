@@ -103,8 +103,10 @@ impl Storage {
             std::fs::create_dir_all(&config.storage_dir).with_context(|| {
                 format!("cannot create STORAGE_DIR {}", config.storage_dir.display())
             })?;
-            let store = LocalFileSystem::new_with_prefix(&config.storage_dir)
-                .with_context(|| format!("cannot use STORAGE_DIR {}", config.storage_dir.display()))?;
+            let store =
+                LocalFileSystem::new_with_prefix(&config.storage_dir).with_context(|| {
+                    format!("cannot use STORAGE_DIR {}", config.storage_dir.display())
+                })?;
             return Ok(Self {
                 store: Arc::new(store),
                 backend: "local",
@@ -177,7 +179,12 @@ impl Storage {
     /// The whole object under `key` in memory (`None`: there is none). For small objects only.
     pub async fn read(&self, key: &str) -> anyhow::Result<Option<Bytes>> {
         match self.store.get(&Path::from(key)).await {
-            Ok(result) => Ok(Some(result.bytes().await.with_context(|| format!("reading {key}"))?)),
+            Ok(result) => Ok(Some(
+                result
+                    .bytes()
+                    .await
+                    .with_context(|| format!("reading {key}"))?,
+            )),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(error) => Err(anyhow::Error::new(error).context(format!("reading {key}"))),
         }

@@ -82,7 +82,10 @@ async fn s3() -> Backend {
         });
     let server = S3Server(child);
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -133,7 +136,11 @@ async fn collect(storage: &Storage, key: &str, range: Option<ByteRange>) -> Opti
 async fn objects_round_trip_with_ranges(backend: Backend) {
     let storage = &backend.storage;
     assert!(storage.check().await);
-    assert!(storage.get("attachments/missing", None).await.unwrap().is_none());
+    assert!(storage
+        .get("attachments/missing", None)
+        .await
+        .unwrap()
+        .is_none());
     storage.delete("attachments/missing").await.unwrap();
 
     storage
@@ -151,9 +158,13 @@ async fn objects_round_trip_with_ranges(backend: Backend) {
         .unwrap();
     assert_eq!((object.size, object.range.clone()), (12, 7..12));
     assert_eq!(
-        collect(storage, "attachments/a", Some(ByteRange { start: 7, end: 12 }))
-            .await
-            .unwrap(),
+        collect(
+            storage,
+            "attachments/a",
+            Some(ByteRange { start: 7, end: 12 })
+        )
+        .await
+        .unwrap(),
         b"world"
     );
     assert_eq!(
@@ -192,7 +203,11 @@ async fn an_aborted_write_leaves_nothing(backend: Backend) {
     let mut writer = storage.writer("attachments/partial").await.unwrap();
     writer.write(&vec![1; 6_000_000]).await.unwrap();
     writer.abort().await;
-    assert!(storage.get("attachments/partial", None).await.unwrap().is_none());
+    assert!(storage
+        .get("attachments/partial", None)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 fn body(bytes: Vec<u8>) -> Body {
@@ -217,7 +232,13 @@ async fn intake_streams_other_files_as_they_are(backend: Backend) {
     pdf.extend((0..3_000_000_u32).map(|i| (i % 200) as u8));
     let id = ObjectId::new();
     let received = intake
-        .receive(body(pdf.clone()), None, FileKind::Attachment, id, &limits(25_000_000))
+        .receive(
+            body(pdf.clone()),
+            None,
+            FileKind::Attachment,
+            id,
+            &limits(25_000_000),
+        )
         .await
         .unwrap();
     assert_eq!(received.content_type, "application/pdf");
@@ -232,7 +253,13 @@ async fn intake_cuts_off_an_oversized_body_and_keeps_nothing(backend: Backend) {
     let intake = Intake::new(backend.storage.clone(), 1);
     let id = ObjectId::new();
     let refused = intake
-        .receive(body(vec![7; 3_000_000]), None, FileKind::Attachment, id, &limits(1_000_000))
+        .receive(
+            body(vec![7; 3_000_000]),
+            None,
+            FileKind::Attachment,
+            id,
+            &limits(1_000_000),
+        )
         .await
         .unwrap_err();
     assert_eq!(refused.code(), ErrorCode::FileTooLarge);
@@ -241,7 +268,13 @@ async fn intake_cuts_off_an_oversized_body_and_keeps_nothing(backend: Backend) {
     assert!(backend.storage.get(&key, None).await.unwrap().is_none());
     // Declared too large: refused before a byte is read.
     let refused = intake
-        .receive(body(vec![7; 10]), Some(2_000_000), FileKind::Attachment, id, &limits(1_000_000))
+        .receive(
+            body(vec![7; 10]),
+            Some(2_000_000),
+            FileKind::Attachment,
+            id,
+            &limits(1_000_000),
+        )
         .await
         .unwrap_err();
     assert_eq!(refused.code(), ErrorCode::FileTooLarge);
@@ -267,8 +300,12 @@ async fn intake_stores_cleaned_images_with_a_thumbnail(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(hex::encode(Sha256::digest(&stored)), received.sha256);
-    let small = collect(&backend.storage, &format!("avatars/{}.thumb", id.to_hex()), None)
-        .await
-        .unwrap();
+    let small = collect(
+        &backend.storage,
+        &format!("avatars/{}.thumb", id.to_hex()),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(image::load_from_memory(&small).unwrap().width(), 320);
 }

@@ -115,7 +115,10 @@ pub(crate) fn message_args(storage: &Storage, users_url: &str, friends_url: &str
         format!("--user-service-url={users_url}"),
         format!("--friends-service-url={friends_url}"),
         format!("--service-token={SERVICE_TOKEN}"),
-        format!("--storage-dir={}", storage.files_dir.join("messages").display()),
+        format!(
+            "--storage-dir={}",
+            storage.files_dir.join("messages").display()
+        ),
         // Tests set the scene faster than people type; the limits' own tests lower these.
         "--message-rate-limit=100000/1".to_owned(),
         "--typing-rate-limit=100000/1".to_owned(),

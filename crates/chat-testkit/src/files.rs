@@ -109,7 +109,9 @@ pub fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     chunk(
         &mut out,
         b"IDAT",
-        &[0x78, 0x01, 0x01, 0x04, 0x00, 0xFB, 0xFF, 0, 0, 0, 0, 0, 0x04, 0, 0x01],
+        &[
+            0x78, 0x01, 0x01, 0x04, 0x00, 0xFB, 0xFF, 0, 0, 0, 0, 0, 0x04, 0, 0x01,
+        ],
     );
     chunk(&mut out, b"IEND", &[]);
     out
@@ -165,8 +167,10 @@ impl Stack {
         user: &TestUser,
         bytes: Vec<u8>,
     ) -> Response {
-        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-            bytes.chunks(64 * 1024).map(|chunk| Ok(chunk.to_vec())).collect();
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = bytes
+            .chunks(64 * 1024)
+            .map(|chunk| Ok(chunk.to_vec()))
+            .collect();
         self.client
             .request(method, url)
             .bearer_auth(&user.access)

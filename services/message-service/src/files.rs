@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use bson::oid::ObjectId;
 use bson::DateTime as BsonDateTime;
@@ -16,7 +17,6 @@ use chat_files::serve::{self, Caching, Part};
 use chat_files::{FileDoc, Intake, IntakeLimits, Quota};
 use chat_models::api::message::{AttachmentView, ConversationView};
 use chat_models::{ApiError, ErrorCode, Result};
-use axum::http::HeaderMap;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -82,7 +82,11 @@ pub async fn upload_attachment(
         .receive(body, declared, FileKind::Attachment, id, &files.attachments)
         .await?;
     let file = record(id, FileKind::Attachment, me, name, received, None);
-    if !files.quota.reserve(&owner, file.size.unsigned_abs()).await? {
+    if !files
+        .quota
+        .reserve(&owner, file.size.unsigned_abs())
+        .await?
+    {
         files.intake.remove(&file.keys()).await;
         return Err(over_quota(files.quota.limit));
     }
@@ -115,7 +119,15 @@ pub async fn download_attachment(
     if !allowed {
         return Err(not_found());
     }
-    serve::download(&state.files.intake.storage, &file, part, Caching::Private, request, not_found).await
+    serve::download(
+        &state.files.intake.storage,
+        &file,
+        part,
+        Caching::Private,
+        request,
+        not_found,
+    )
+    .await
 }
 
 /// Removes an upload of `me`'s that no message carries yet.
@@ -143,7 +155,14 @@ pub async fn set_group_picture(
         .intake
         .receive(body, declared, FileKind::GroupPicture, id, &files.pictures)
         .await?;
-    let file = record(id, FileKind::GroupPicture, me, Some("group-picture"), received, Some(group.id));
+    let file = record(
+        id,
+        FileKind::GroupPicture,
+        me,
+        Some("group-picture"),
+        received,
+        Some(group.id),
+    );
     if let Err(error) = store::insert(&state.store, &file).await {
         files.intake.remove(&file.keys()).await;
         return Err(error);
@@ -161,14 +180,22 @@ pub async fn set_group_picture(
 }
 
 /// Removes a group's picture (admin only).
-pub async fn clear_group_picture(state: &AppState, me: Uuid, group: &str) -> Result<ConversationView> {
+pub async fn clear_group_picture(
+    state: &AppState,
+    me: Uuid,
+    group: &str,
+) -> Result<ConversationView> {
     let group = crate::groups::as_admin(state, crate::domain::conversation_id(group)?, me).await?;
     crate::groups::change_picture(state, me, group.id, None).await
 }
 
 /// After a group's picture changed to `picture`: releases the uploaded pictures it no longer
 /// shows.
-pub async fn picture_changed(state: &AppState, group: ObjectId, picture: Option<&str>) -> Result<()> {
+pub async fn picture_changed(
+    state: &AppState,
+    group: ObjectId,
+    picture: Option<&str>,
+) -> Result<()> {
     let keep = picture.and_then(|url| state.files.own_picture(url));
     if store::release_pictures_except(&state.store, group, keep).await? > 0 {
         state.files.purge.notify_one();
@@ -184,13 +211,25 @@ pub async fn download_picture(
     request: &HeaderMap,
 ) -> Result<Response> {
     let file = live(state, id, FileKind::GroupPicture).await?;
-    serve::download(&state.files.intake.storage, &file, part, Caching::Private, request, not_found).await
+    serve::download(
+        &state.files.intake.storage,
+        &file,
+        part,
+        Caching::Private,
+        request,
+        not_found,
+    )
+    .await
 }
 
 /// Releases what a deleted account uploaded, and forgets its quota.
 pub async fn forget_user(state: &AppState, user: Uuid) -> Result<()> {
     store::release_all_of(&state.store, user).await?;
-    state.files.quota.forget(&user.hyphenated().to_string()).await?;
+    state
+        .files
+        .quota
+        .forget(&user.hyphenated().to_string())
+        .await?;
     state.files.purge.notify_one();
     Ok(())
 }

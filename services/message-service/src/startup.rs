@@ -160,21 +160,21 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let mut layers = common.layers("message-service")?;
     layers.long_routes = crate::UPLOAD_ROUTES.to_vec();
     Ok(Server::bind(config.addr, router, &layers, None)
-    .await?
-    .with_background([
-        consumer,
-        tail,
-        ephemeral,
-        limits.sweep(),
-        key_refresh,
-        presence_sweep,
-        file_sweep,
-        outbox.relay(),
-        search_feed,
-    ])
-    .with_background(pusher)
-    // Tells clients to reconnect (to another instance) and resume.
-    .on_shutdown(move || hub.close_all()))
+        .await?
+        .with_background([
+            consumer,
+            tail,
+            ephemeral,
+            limits.sweep(),
+            key_refresh,
+            presence_sweep,
+            file_sweep,
+            outbox.relay(),
+            search_feed,
+        ])
+        .with_background(pusher)
+        // Tells clients to reconnect (to another instance) and resume.
+        .on_shutdown(move || hub.close_all()))
 }
 
 /// Where files go and what they may be.

@@ -73,11 +73,7 @@ impl Readiness for AppState {
                 health::redis(&self.redis),
                 self.files.intake.storage.check()
             );
-            vec![
-                ("mongodb", mongodb),
-                ("redis", redis),
-                ("storage", storage),
-            ]
+            vec![("mongodb", mongodb), ("redis", redis), ("storage", storage)]
         })
     }
 }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use bson::oid::ObjectId;
 use bson::{doc, DateTime as BsonDateTime};
@@ -15,7 +16,6 @@ use chat_files::records::{self, FileKind};
 use chat_files::serve::{self, Caching, Part};
 use chat_files::{FileDoc, Intake, IntakeLimits};
 use chat_models::{ApiError, ErrorCode, Result};
-use axum::http::HeaderMap;
 use mongodb::Collection;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -51,12 +51,7 @@ impl Avatars {
 }
 
 /// Makes an uploaded image `me`'s profile picture.
-pub async fn upload(
-    state: &AppState,
-    me: Uuid,
-    body: Body,
-    declared: Option<u64>,
-) -> Result<()> {
+pub async fn upload(state: &AppState, me: Uuid, body: Body, declared: Option<u64>) -> Result<()> {
     let avatars = &state.avatars;
     let id = ObjectId::new();
     let received = avatars
@@ -125,13 +120,26 @@ pub async fn release_except(state: &AppState, me: Uuid, keep: Option<ObjectId>) 
 }
 
 /// A profile picture, for any signed-in user.
-pub async fn download(state: &AppState, id: &str, part: Part, request: &HeaderMap) -> Result<Response> {
+pub async fn download(
+    state: &AppState,
+    id: &str,
+    part: Part,
+    request: &HeaderMap,
+) -> Result<Response> {
     let not_found = || ApiError::NotFound(ErrorCode::FileNotFound);
     let id = ObjectId::parse_str(id).map_err(|_| not_found())?;
     let file = records::find_live(&state.avatars.files, id, FileKind::Avatar)
         .await?
         .ok_or_else(not_found)?;
-    serve::download(&state.avatars.intake.storage, &file, part, Caching::Private, request, not_found).await
+    serve::download(
+        &state.avatars.intake.storage,
+        &file,
+        part,
+        Caching::Private,
+        request,
+        not_found,
+    )
+    .await
 }
 
 /// Removes released pictures (bytes, then record) whenever one is released, and every minute
@@ -164,7 +172,11 @@ async fn purge_once(state: &AppState) -> Result<()> {
                     .await
                     .map_err(ApiError::unavailable)?;
             }
-            state.avatars.files.delete_one(doc! { "_id": file.id }).await?;
+            state
+                .avatars
+                .files
+                .delete_one(doc! { "_id": file.id })
+                .await?;
         }
     }
 }

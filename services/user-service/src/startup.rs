@@ -117,7 +117,10 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
 }
 
 /// Where profile pictures go and what they may be.
-async fn avatars(config: &Config, mongo: &mongodb::Database) -> anyhow::Result<crate::avatars::Avatars> {
+async fn avatars(
+    config: &Config,
+    mongo: &mongodb::Database,
+) -> anyhow::Result<crate::avatars::Avatars> {
     let storage = chat_files::Storage::open(&config.storage)?;
     tracing::info!(backend = storage.backend, "file storage");
     let files = mongo.collection("files");

@@ -187,7 +187,9 @@ impl ErrorCode {
             Self::PushDisabled => "This server does not send push notifications.",
             Self::SubscriptionNotFound => "No such push subscription.",
             Self::FileTooLarge => "The file is too large.",
-            Self::QuotaExceeded => "This file does not fit in your storage quota; delete some files first.",
+            Self::QuotaExceeded => {
+                "This file does not fit in your storage quota; delete some files first."
+            }
             Self::UnsupportedFileType => "Upload an image: JPEG, PNG, GIF or WebP.",
             Self::ImageTooLarge => "The image has too many pixels.",
             Self::InvalidImage => "The image cannot be read.",

@@ -60,7 +60,9 @@ pub(super) async fn claim(
         .try_collect()
         .await?;
     if found.len() != ids.len() {
-        return Err(TxError::Api(ApiError::NotFound(ErrorCode::AttachmentNotFound)));
+        return Err(TxError::Api(ApiError::NotFound(
+            ErrorCode::AttachmentNotFound,
+        )));
     }
     let claimed = store
         .files
@@ -71,7 +73,9 @@ pub(super) async fn claim(
         .session(&mut *session)
         .await?;
     if usize::try_from(claimed.modified_count).ok() != Some(ids.len()) {
-        return Err(TxError::Api(ApiError::NotFound(ErrorCode::AttachmentNotFound)));
+        return Err(TxError::Api(ApiError::NotFound(
+            ErrorCode::AttachmentNotFound,
+        )));
     }
     let mut ordered = Vec::with_capacity(ids.len());
     for id in ids {
@@ -92,7 +96,10 @@ pub(super) async fn release_in(
     filter.insert("releasedAt", doc! { "$exists": false });
     store
         .files
-        .update_many(filter, doc! { "$set": { "releasedAt": BsonDateTime::now() } })
+        .update_many(
+            filter,
+            doc! { "$set": { "releasedAt": BsonDateTime::now() } },
+        )
         .session(&mut *session)
         .await?;
     Ok(())

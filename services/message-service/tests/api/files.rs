@@ -73,26 +73,62 @@ async fn attachments_are_typed_by_their_bytes_and_reach_members_only() {
     let eve = stack.register("eve").await;
 
     // Named for what they are not: the bytes decide.
-    let photo = body(stack.attach(&ann, "photo.exe", files::png(800, 600)).await, StatusCode::CREATED).await;
+    let photo = body(
+        stack.attach(&ann, "photo.exe", files::png(800, 600)).await,
+        StatusCode::CREATED,
+    )
+    .await;
     assert_eq!(photo["content_type"], "image/png");
-    assert_eq!((photo["width"].as_i64(), photo["height"].as_i64()), (Some(800), Some(600)));
+    assert_eq!(
+        (photo["width"].as_i64(), photo["height"].as_i64()),
+        (Some(800), Some(600))
+    );
     assert_eq!(photo["name"], "photo.exe");
-    let tool = body(stack.attach(&ann, "cat.png", files::executable(4096)).await, StatusCode::CREATED).await;
+    let tool = body(
+        stack.attach(&ann, "cat.png", files::executable(4096)).await,
+        StatusCode::CREATED,
+    )
+    .await;
     assert_eq!(tool["content_type"], "application/x-executable");
     assert!(tool["width"].is_null() && tool["thumbnail_url"].is_null());
-    let notes = body(stack.attach(&ann, "../notes.pdf", files::pdf()).await, StatusCode::CREATED).await;
-    assert_eq!((notes["name"].as_str(), notes["content_type"].as_str()), (Some("notes.pdf"), Some("application/pdf")));
+    let notes = body(
+        stack.attach(&ann, "../notes.pdf", files::pdf()).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        (notes["name"].as_str(), notes["content_type"].as_str()),
+        (Some("notes.pdf"), Some("application/pdf"))
+    );
     let photo_url = photo["url"].as_str().unwrap().to_owned();
-    assert_eq!(photo_url, format!("{}/attachments/{}", stack.messages, photo["id"].as_str().unwrap()));
+    assert_eq!(
+        photo_url,
+        format!(
+            "{}/attachments/{}",
+            stack.messages,
+            photo["id"].as_str().unwrap()
+        )
+    );
 
     // Before it is sent, only its uploader sees it.
-    assert_eq!(download(&stack, &ann, &photo_url, &[]).await.status(), StatusCode::OK);
-    let hidden = body(download(&stack, &bob, &photo_url, &[]).await, StatusCode::NOT_FOUND).await;
+    assert_eq!(
+        download(&stack, &ann, &photo_url, &[]).await.status(),
+        StatusCode::OK
+    );
+    let hidden = body(
+        download(&stack, &bob, &photo_url, &[]).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert_eq!(code(&hidden), "file_not_found");
 
     let (mut bob_ws, _) = WsClient::open(&stack.messages, &bob).await;
     let ids = [photo["id"].as_str().unwrap(), notes["id"].as_str().unwrap()];
-    let sent = body(send_files(&stack, &ann, &id, &ids).await, StatusCode::CREATED).await;
+    let sent = body(
+        send_files(&stack, &ann, &id, &ids).await,
+        StatusCode::CREATED,
+    )
+    .await;
     assert_eq!(sent["text"], "");
     assert_eq!(sent["attachments"][0]["id"], photo["id"]);
     assert_eq!(sent["attachments"][1]["name"], "notes.pdf");
@@ -100,10 +136,15 @@ async fn attachments_are_typed_by_their_bytes_and_reach_members_only() {
     assert_eq!(live.attachments.len(), 2);
     assert_eq!(live.attachments[0].url, photo_url);
     assert_eq!(live.attachments[0].width, Some(800));
-    let history = stack.get(&format!("/conversations/{id}/messages"), &bob).await;
+    let history = stack
+        .get(&format!("/conversations/{id}/messages"), &bob)
+        .await;
     assert_eq!(history["messages"][0]["attachments"], sent["attachments"]);
     let list = stack.get("/conversations", &bob).await;
-    assert_eq!(list["conversations"][0]["last_message"]["preview"], "📎 photo.exe +1");
+    assert_eq!(
+        list["conversations"][0]["last_message"]["preview"],
+        "📎 photo.exe +1"
+    );
 
     // A member downloads: an image inline, kept for good, never sniffed or run.
     let image = download(&stack, &bob, &photo_url, &[]).await;
@@ -111,9 +152,18 @@ async fn attachments_are_typed_by_their_bytes_and_reach_members_only() {
     let headers = image.headers().clone();
     assert_eq!(headers[header::CONTENT_TYPE], "image/png");
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-    assert!(headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().starts_with("sandbox"));
-    assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("inline"));
-    assert_eq!(headers[header::CACHE_CONTROL], "private, max-age=31536000, immutable");
+    assert!(headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .starts_with("sandbox"));
+    assert!(headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .starts_with("inline"));
+    assert_eq!(
+        headers[header::CACHE_CONTROL],
+        "private, max-age=31536000, immutable"
+    );
     let full = image.bytes().await.unwrap();
     assert_eq!(full.len() as i64, photo["size"].as_i64().unwrap());
     let decoded = image::load_from_memory(&full).unwrap();
@@ -148,25 +198,49 @@ async fn attachments_are_typed_by_their_bytes_and_reach_members_only() {
 
     // Someone outside the conversation: the same 404 as for nothing at all.
     for url in [&photo_url, notes["url"].as_str().unwrap()] {
-        let refused = body(download(&stack, &eve, url, &[]).await, StatusCode::NOT_FOUND).await;
+        let refused = body(
+            download(&stack, &eve, url, &[]).await,
+            StatusCode::NOT_FOUND,
+        )
+        .await;
         assert_eq!(code(&refused), "file_not_found");
     }
     let unknown = format!("{}/attachments/{}", stack.messages, "0".repeat(24));
-    assert_eq!(download(&stack, &bob, &unknown, &[]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        download(&stack, &bob, &unknown, &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let anonymous = stack.client.get(&photo_url).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 
     // An upload is attached once, by its uploader, at most ten to a message.
-    let again = body(send_files(&stack, &ann, &id, &ids[..1]).await, StatusCode::NOT_FOUND).await;
+    let again = body(
+        send_files(&stack, &ann, &id, &ids[..1]).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert_eq!(code(&again), "attachment_not_found");
     let tool_id = tool["id"].as_str().unwrap();
-    let not_hers = body(send_files(&stack, &bob, &id, &[tool_id]).await, StatusCode::NOT_FOUND).await;
+    let not_hers = body(
+        send_files(&stack, &bob, &id, &[tool_id]).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert_eq!(code(&not_hers), "attachment_not_found");
     let many: Vec<&str> = std::iter::repeat_n(tool_id, 11).collect();
-    let too_many = body(send_files(&stack, &ann, &id, &many).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let too_many = body(
+        send_files(&stack, &ann, &id, &many).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert_eq!(too_many["error"]["details"][0]["code"], "too_many");
     let nothing = stack
-        .call(Method::POST, &format!("/conversations/{id}/messages"), &ann, Some(json!({ "text": " " })))
+        .call(
+            Method::POST,
+            &format!("/conversations/{id}/messages"),
+            &ann,
+            Some(json!({ "text": " " })),
+        )
         .await;
     assert_eq!(nothing.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // The executable, sent with a caption, is served as a download of its own type.
@@ -181,8 +255,14 @@ async fn attachments_are_typed_by_their_bytes_and_reach_members_only() {
     let with_text = body(with_text, StatusCode::CREATED).await;
     assert_eq!(with_text["text"], "the tool");
     let binary = download(&stack, &bob, tool["url"].as_str().unwrap(), &[]).await;
-    assert_eq!(binary.headers()[header::CONTENT_TYPE], "application/x-executable");
-    assert!(binary.headers()[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("attachment;"));
+    assert_eq!(
+        binary.headers()[header::CONTENT_TYPE],
+        "application/x-executable"
+    );
+    assert!(binary.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment;"));
 }
 
 #[tokio::test]
@@ -194,19 +274,31 @@ async fn uploads_over_the_limit_are_cut_off_while_streaming() {
     let ann = stack.register("ann").await;
     let url = format!("{}/attachments?name=big.bin", stack.messages);
     // No length declared: the bytes themselves trip the limit.
-    let streamed = stack.upload_streamed(Method::POST, &url, &ann, files::noise(3_000_000)).await;
+    let streamed = stack
+        .upload_streamed(Method::POST, &url, &ann, files::noise(3_000_000))
+        .await;
     let streamed = body(streamed, StatusCode::PAYLOAD_TOO_LARGE).await;
     assert_eq!(code(&streamed), "file_too_large");
     assert_eq!(streamed["error"]["message"], "Files may be at most 1 MB.");
     // Declared too large: refused before it is read.
-    let declared = stack.upload_to(Method::POST, &url, &ann, files::noise(1_000_001)).await;
-    assert_eq!(code(&body(declared, StatusCode::PAYLOAD_TOO_LARGE).await), "file_too_large");
+    let declared = stack
+        .upload_to(Method::POST, &url, &ann, files::noise(1_000_001))
+        .await;
+    assert_eq!(
+        code(&body(declared, StatusCode::PAYLOAD_TOO_LARGE).await),
+        "file_too_large"
+    );
     assert_eq!(stored(&stack, "attachments"), Vec::<String>::new());
     // At the limit is fine; empty is not.
-    let fits = stack.upload_streamed(Method::POST, &url, &ann, files::noise(1_000_000)).await;
+    let fits = stack
+        .upload_streamed(Method::POST, &url, &ann, files::noise(1_000_000))
+        .await;
     assert_eq!(body(fits, StatusCode::CREATED).await["size"], 1_000_000);
     let empty = stack.upload_to(Method::POST, &url, &ann, Vec::new()).await;
-    assert_eq!(body(empty, StatusCode::UNPROCESSABLE_ENTITY).await["error"]["details"][0]["code"], "empty");
+    assert_eq!(
+        body(empty, StatusCode::UNPROCESSABLE_ENTITY).await["error"]["details"][0]["code"],
+        "empty"
+    );
 }
 
 #[tokio::test]
@@ -215,24 +307,54 @@ async fn images_are_decoded_under_limits_turned_upright_and_stripped_of_metadata
     let ann = stack.register("ann").await;
 
     // 10,000 × 10,000 pixels in a few bytes: refused before anything is allocated.
-    let bomb = body(stack.attach(&ann, "bomb.png", files::png_claiming(10_000, 10_000)).await, StatusCode::BAD_REQUEST).await;
+    let bomb = body(
+        stack
+            .attach(&ann, "bomb.png", files::png_claiming(10_000, 10_000))
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     assert_eq!(code(&bomb), "image_too_large");
-    let wide = body(stack.attach(&ann, "wide.png", files::png_claiming(100_000, 10)).await, StatusCode::BAD_REQUEST).await;
+    let wide = body(
+        stack
+            .attach(&ann, "wide.png", files::png_claiming(100_000, 10))
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     assert_eq!(code(&wide), "image_too_large");
     let mut broken = files::png(10, 10);
     broken.truncate(40);
-    let broken = body(stack.attach(&ann, "broken.png", broken).await, StatusCode::BAD_REQUEST).await;
+    let broken = body(
+        stack.attach(&ann, "broken.png", broken).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     assert_eq!(code(&broken), "invalid_image");
     assert_eq!(stored(&stack, "attachments"), Vec::<String>::new());
 
     // A camera picture: 40 × 20 stored sideways with "rotate 90°" and a GPS position.
     let original = files::jpeg_with_gps(40, 20);
     assert!(original.windows(GPS_MARKER.len()).any(|w| w == GPS_MARKER));
-    let photo = body(stack.attach(&ann, "camera.jpg", original).await, StatusCode::CREATED).await;
+    let photo = body(
+        stack.attach(&ann, "camera.jpg", original).await,
+        StatusCode::CREATED,
+    )
+    .await;
     assert_eq!(photo["content_type"], "image/jpeg");
-    assert_eq!((photo["width"].as_i64(), photo["height"].as_i64()), (Some(20), Some(40)));
-    let kept = download(&stack, &ann, photo["url"].as_str().unwrap(), &[]).await.bytes().await.unwrap();
-    assert!(!kept.windows(GPS_MARKER.len()).any(|w| w == GPS_MARKER), "the GPS block is gone");
+    assert_eq!(
+        (photo["width"].as_i64(), photo["height"].as_i64()),
+        (Some(20), Some(40))
+    );
+    let kept = download(&stack, &ann, photo["url"].as_str().unwrap(), &[])
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        !kept.windows(GPS_MARKER.len()).any(|w| w == GPS_MARKER),
+        "the GPS block is gone"
+    );
     assert!(!kept.windows(4).any(|w| w == b"Exif"), "no EXIF at all");
     let upright = image::load_from_memory(&kept).unwrap().to_rgb8();
     assert_eq!(upright.dimensions(), (20, 40));
@@ -253,22 +375,53 @@ async fn the_quota_admits_only_what_fits_even_in_parallel() {
     );
     let mut statuses = [first.status(), second.status()];
     statuses.sort();
-    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::PAYLOAD_TOO_LARGE]);
-    let (kept, refused) = if first.status() == StatusCode::CREATED { (first, second) } else { (second, first) };
-    assert_eq!(code(&body(refused, StatusCode::PAYLOAD_TOO_LARGE).await), "quota_exceeded");
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::PAYLOAD_TOO_LARGE]
+    );
+    let (kept, refused) = if first.status() == StatusCode::CREATED {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(
+        code(&body(refused, StatusCode::PAYLOAD_TOO_LARGE).await),
+        "quota_exceeded"
+    );
     let kept = body(kept, StatusCode::CREATED).await;
     assert_eq!(stored(&stack, "attachments").len(), 1);
 
     // Taking the upload out of the composer gives the room back.
     let id = kept["id"].as_str().unwrap();
-    stack.expect(Method::DELETE, &format!("/attachments/{id}"), &ann, None, StatusCode::NO_CONTENT).await;
-    stack.expect(Method::DELETE, &format!("/attachments/{id}"), &ann, None, StatusCode::NOT_FOUND).await;
+    stack
+        .expect(
+            Method::DELETE,
+            &format!("/attachments/{id}"),
+            &ann,
+            None,
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    stack
+        .expect(
+            Method::DELETE,
+            &format!("/attachments/{id}"),
+            &ann,
+            None,
+            StatusCode::NOT_FOUND,
+        )
+        .await;
     eventually("the room is given back", async || {
-        let retry = stack.attach(&ann, "three.bin", files::noise(1_000_000)).await;
+        let retry = stack
+            .attach(&ann, "three.bin", files::noise(1_000_000))
+            .await;
         retry.status() == StatusCode::CREATED
     })
     .await;
-    eventually("the removed upload's bytes go", async || stored(&stack, "attachments").len() == 1).await;
+    eventually("the removed upload's bytes go", async || {
+        stored(&stack, "attachments").len() == 1
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -278,11 +431,30 @@ async fn uploads_never_attached_are_swept() {
         .start()
         .await;
     let (ann, _bob, conversation) = pair(&stack).await;
-    let left = body(stack.attach(&ann, "left.png", files::png(50, 50)).await, StatusCode::CREATED).await;
-    let sent = body(stack.attach(&ann, "sent.png", files::png(50, 50)).await, StatusCode::CREATED).await;
-    body(send_files(&stack, &ann, &conversation, &[sent["id"].as_str().unwrap()]).await, StatusCode::CREATED).await;
-    assert_eq!(stored(&stack, "attachments").len(), 4, "two files with their thumbnails");
-    eventually("the unattached upload is swept", async || stored(&stack, "attachments").len() == 2).await;
+    let left = body(
+        stack.attach(&ann, "left.png", files::png(50, 50)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let sent = body(
+        stack.attach(&ann, "sent.png", files::png(50, 50)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    body(
+        send_files(&stack, &ann, &conversation, &[sent["id"].as_str().unwrap()]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        stored(&stack, "attachments").len(),
+        4,
+        "two files with their thumbnails"
+    );
+    eventually("the unattached upload is swept", async || {
+        stored(&stack, "attachments").len() == 2
+    })
+    .await;
     let gone = download(&stack, &ann, left["url"].as_str().unwrap(), &[]).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     let kept = download(&stack, &ann, sent["url"].as_str().unwrap(), &[]).await;
@@ -294,7 +466,10 @@ async fn uploads_never_attached_are_swept() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(usage.get_i64("bytes").unwrap(), sent["size"].as_i64().unwrap());
+    assert_eq!(
+        usage.get_i64("bytes").unwrap(),
+        sent["size"].as_i64().unwrap()
+    );
 }
 
 #[tokio::test]
@@ -305,36 +480,93 @@ async fn deleting_a_message_a_group_or_an_account_removes_its_files() {
     stack.befriend(&ann, &cat).await;
 
     // A message.
-    let file = body(stack.attach(&ann, "a.pdf", files::pdf()).await, StatusCode::CREATED).await;
-    let message = body(send_files(&stack, &ann, &direct, &[file["id"].as_str().unwrap()]).await, StatusCode::CREATED).await;
-    let path = format!("/conversations/{direct}/messages/{}", message["id"].as_str().unwrap());
-    stack.expect(Method::DELETE, &path, &ann, None, StatusCode::NO_CONTENT).await;
-    let history = stack.get(&format!("/conversations/{direct}/messages"), &bob).await;
+    let file = body(
+        stack.attach(&ann, "a.pdf", files::pdf()).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let message = body(
+        send_files(&stack, &ann, &direct, &[file["id"].as_str().unwrap()]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let path = format!(
+        "/conversations/{direct}/messages/{}",
+        message["id"].as_str().unwrap()
+    );
+    stack
+        .expect(Method::DELETE, &path, &ann, None, StatusCode::NO_CONTENT)
+        .await;
+    let history = stack
+        .get(&format!("/conversations/{direct}/messages"), &bob)
+        .await;
     assert_eq!(history["messages"][0]["attachments"], json!([]));
-    assert_eq!(download(&stack, &bob, file["url"].as_str().unwrap(), &[]).await.status(), StatusCode::NOT_FOUND);
-    eventually("the message's file goes", async || stored(&stack, "attachments").is_empty()).await;
+    assert_eq!(
+        download(&stack, &bob, file["url"].as_str().unwrap(), &[])
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    eventually("the message's file goes", async || {
+        stored(&stack, "attachments").is_empty()
+    })
+    .await;
     let usage = stack.mongo.collection::<bson::Document>("storage_usage");
-    let used = usage.find_one(bson::doc! { "_id": &ann.id }).await.unwrap().unwrap();
+    let used = usage
+        .find_one(bson::doc! { "_id": &ann.id })
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(used.get_i64("bytes").unwrap(), 0);
 
     // A group: its attachments and its picture.
     let group = stack.group(&ann, "Team", &[&bob, &cat]).await;
     let picture_url = format!("{}/conversations/{group}/picture", stack.messages);
-    let set = stack.upload_to(Method::PUT, &picture_url, &ann, files::png(300, 300)).await;
+    let set = stack
+        .upload_to(Method::PUT, &picture_url, &ann, files::png(300, 300))
+        .await;
     body(set, StatusCode::OK).await;
-    let shared = body(stack.attach(&cat, "c.pdf", files::pdf()).await, StatusCode::CREATED).await;
-    body(send_files(&stack, &cat, &group, &[shared["id"].as_str().unwrap()]).await, StatusCode::CREATED).await;
+    let shared = body(
+        stack.attach(&cat, "c.pdf", files::pdf()).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    body(
+        send_files(&stack, &cat, &group, &[shared["id"].as_str().unwrap()]).await,
+        StatusCode::CREATED,
+    )
+    .await;
     assert_eq!(stored(&stack, "group-pictures").len(), 2);
-    stack.expect(Method::DELETE, &format!("/conversations/{group}"), &ann, None, StatusCode::NO_CONTENT).await;
+    stack
+        .expect(
+            Method::DELETE,
+            &format!("/conversations/{group}"),
+            &ann,
+            None,
+            StatusCode::NO_CONTENT,
+        )
+        .await;
     eventually("the group's files go", async || {
         stored(&stack, "attachments").is_empty() && stored(&stack, "group-pictures").is_empty()
     })
     .await;
 
     // An account: what it uploaded, sent or not.
-    let sent = body(stack.attach(&bob, "b.pdf", files::pdf()).await, StatusCode::CREATED).await;
-    body(send_files(&stack, &bob, &direct, &[sent["id"].as_str().unwrap()]).await, StatusCode::CREATED).await;
-    body(stack.attach(&bob, "draft.pdf", files::pdf()).await, StatusCode::CREATED).await;
+    let sent = body(
+        stack.attach(&bob, "b.pdf", files::pdf()).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    body(
+        send_files(&stack, &bob, &direct, &[sent["id"].as_str().unwrap()]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    body(
+        stack.attach(&bob, "draft.pdf", files::pdf()).await,
+        StatusCode::CREATED,
+    )
+    .await;
     assert_eq!(stored(&stack, "attachments").len(), 2);
     let url = format!("{}/users/me", stack.users);
     let deleted = stack
@@ -346,9 +578,16 @@ async fn deleting_a_message_a_group_or_an_account_removes_its_files() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    eventually("the account's files go", async || stored(&stack, "attachments").is_empty()).await;
+    eventually("the account's files go", async || {
+        stored(&stack, "attachments").is_empty()
+    })
+    .await;
     eventually("its quota is forgotten", async || {
-        usage.find_one(bson::doc! { "_id": &bob.id }).await.unwrap().is_none()
+        usage
+            .find_one(bson::doc! { "_id": &bob.id })
+            .await
+            .unwrap()
+            .is_none()
     })
     .await;
 }
@@ -362,15 +601,34 @@ async fn group_pictures_are_set_by_the_admin_and_seen_by_signed_in_users() {
     let group = stack.group(&ann, "Team", &[&bob]).await;
     let url = format!("{}/conversations/{group}/picture", stack.messages);
 
-    let not_admin = body(stack.upload_to(Method::PUT, &url, &bob, files::png(64, 64)).await, StatusCode::FORBIDDEN).await;
+    let not_admin = body(
+        stack
+            .upload_to(Method::PUT, &url, &bob, files::png(64, 64))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
     assert_eq!(code(&not_admin), "not_group_admin");
-    let pdf = body(stack.upload_to(Method::PUT, &url, &ann, files::pdf()).await, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    let pdf = body(
+        stack.upload_to(Method::PUT, &url, &ann, files::pdf()).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    )
+    .await;
     assert_eq!(code(&pdf), "unsupported_file_type");
 
     let (mut bob_ws, _) = WsClient::open(&stack.messages, &bob).await;
-    let view = body(stack.upload_to(Method::PUT, &url, &ann, files::png(2000, 1000)).await, StatusCode::OK).await;
+    let view = body(
+        stack
+            .upload_to(Method::PUT, &url, &ann, files::png(2000, 1000))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
     let first = view["picture"].as_str().unwrap().to_owned();
-    assert!(first.starts_with(&format!("{}/group-pictures/", stack.messages)), "{first}");
+    assert!(
+        first.starts_with(&format!("{}/group-pictures/", stack.messages)),
+        "{first}"
+    );
     let updated = next_frame!(bob_ws, ServerFrame::ConversationUpdated(update) => update);
     assert_eq!(updated.picture.as_deref(), Some(first.as_str()));
     // Scaled to fit 1024 × 1024, shown to any signed-in user, not to anonymous ones.
@@ -378,10 +636,19 @@ async fn group_pictures_are_set_by_the_admin_and_seen_by_signed_in_users() {
     assert_eq!(picture.status(), StatusCode::OK);
     let decoded = image::load_from_memory(&picture.bytes().await.unwrap()).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (1024, 512));
-    assert_eq!(stack.client.get(&first).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        stack.client.get(&first).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     // A new picture replaces the old one, whose URL stops working.
-    let view = body(stack.upload_to(Method::PUT, &url, &ann, files::png(64, 64)).await, StatusCode::OK).await;
+    let view = body(
+        stack
+            .upload_to(Method::PUT, &url, &ann, files::png(64, 64))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
     let second = view["picture"].as_str().unwrap().to_owned();
     assert_ne!(first, second);
     eventually("the replaced picture goes", async || {
@@ -391,10 +658,28 @@ async fn group_pictures_are_set_by_the_admin_and_seen_by_signed_in_users() {
     .await;
     // A pasted URL replaces it too; clearing leaves none.
     let patched = stack
-        .call(Method::PATCH, &format!("/conversations/{group}"), &ann, Some(json!({ "picture": "https://example.com/p.png" })))
+        .call(
+            Method::PATCH,
+            &format!("/conversations/{group}"),
+            &ann,
+            Some(json!({ "picture": "https://example.com/p.png" })),
+        )
         .await;
-    assert_eq!(body(patched, StatusCode::OK).await["picture"], "https://example.com/p.png");
-    eventually("the uploaded picture goes", async || stored(&stack, "group-pictures").is_empty()).await;
-    let cleared = stack.call(Method::DELETE, &format!("/conversations/{group}/picture"), &ann, None).await;
+    assert_eq!(
+        body(patched, StatusCode::OK).await["picture"],
+        "https://example.com/p.png"
+    );
+    eventually("the uploaded picture goes", async || {
+        stored(&stack, "group-pictures").is_empty()
+    })
+    .await;
+    let cleared = stack
+        .call(
+            Method::DELETE,
+            &format!("/conversations/{group}/picture"),
+            &ann,
+            None,
+        )
+        .await;
     assert!(body(cleared, StatusCode::OK).await["picture"].is_null());
 }

@@ -5,7 +5,8 @@
 mod parts;
 
 pub use parts::{
-    AttachmentView, ChangesPage, ChangesQuery, LinkPreview, PinsPage, Reaction, ReactionChange, ReplyQuote,
+    AttachmentView, ChangesPage, ChangesQuery, LinkPreview, PinsPage, Reaction, ReactionChange,
+    ReplyQuote,
 };
 
 use chrono::{DateTime, Utc};
