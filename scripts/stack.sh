@@ -195,7 +195,8 @@ start_service() {
   fi
   case "$kind" in
     rust)
-      env_vars+=("$(upper "$name")_ADDR=127.0.0.1:$port")
+      env_vars+=("$(upper "$name")_ADDR=127.0.0.1:$port"
+        "STORAGE_DIR=${STORAGE_DIR:-$LOCAL/files}")
       # message-service's search index, one per database (it is rebuilt from it when missing).
       # and its web push key.
       [[ "$name" == message-service ]] &&

@@ -170,6 +170,7 @@ run_browser_tests() {
     GOOGLE_CLIENT_ID=chat-test-5001 GOOGLE_CLIENT_SECRET=test-client-secret \
     GOOGLE_ISSUER_URL="http://127.0.0.1:$oidc_port" \
     USER_SERVICE_PUBLIC_URL=http://127.0.0.1:5001 WEB_APP_URL=http://127.0.0.1:3000 \
+    MESSAGE_SERVICE_PUBLIC_URL=http://127.0.0.1:5003 \
     setsid bash scripts/stack.sh --debug >"$LOG_DIR/stack.log" 2>&1 &
   stack_pid=$!
   register_started "stack (browser tests)" "$stack_pid" 60

@@ -1,15 +1,17 @@
 "use client";
 
-// Groups: the dialog creating one, and the details panel of an open group (rename, describe,
-// add and remove members, hand over admin, leave, delete).
+// Groups: the dialog creating one, and the details panel of an open group (its picture,
+// rename, describe, add and remove members, hand over admin, leave, delete).
 
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { buttonStyles, Confirm, Modal, ModalClose } from "@/components/Dialog";
 import { Notice, useNotice } from "@/components/Notice";
+import { PictureUpload } from "@/components/PictureUpload";
 import { Avatar } from "@/components/ui";
 import { describe } from "@/lib/api/client";
+import * as files from "@/lib/api/files";
 import * as messages from "@/lib/api/messages";
 import type { ConversationView, UserSince } from "@/lib/api/types";
 import { queries } from "@/lib/queries";
@@ -27,7 +29,7 @@ function Picker({ friends, chosen, onToggle }: { friends: UserSince[]; chosen: S
         <li key={user.uuid}>
           <label className="flex cursor-pointer items-center gap-2 rounded-lg px-2 py-1 hover:bg-slate-50">
             <input type="checkbox" checked={chosen.has(user.uuid)} onChange={() => onToggle(user.uuid)} className="h-4 w-4 accent-indigo-600" />
-            <Avatar name={user.username} size="h-7 w-7" />
+            <Avatar name={user.username} src={user.profile_picture} size="h-7 w-7" />
             <span className="text-sm">{user.username}</span>
           </label>
         </li>
@@ -105,6 +107,21 @@ export function GroupPanel({ group, me, onClose, onLeft }: { group: Conversation
       </div>
       <Notice notice={notice} className="mb-3" />
       {admin ? (
+        <div className="mb-3">
+          <PictureUpload
+            name={group.name ?? "Group"}
+            src={group.picture}
+            label="Upload group picture"
+            onUpload={(file, onProgress) => files.setGroupPicture(group.id, file, onProgress)}
+            onRemove={() => files.removeGroupPicture(group.id)}
+          />
+        </div>
+      ) : (
+        <div className="mb-3 flex justify-center">
+          <Avatar name={group.name ?? "Group"} src={group.picture} size="h-20 w-20" />
+        </div>
+      )}
+      {admin ? (
         <form
           className="space-y-2"
           onSubmit={(event) => {
@@ -126,7 +143,7 @@ export function GroupPanel({ group, me, onClose, onLeft }: { group: Conversation
       <ul className="space-y-1">
         {group.participants.map((user) => (
           <li key={user.uuid} className="flex items-center gap-2 text-sm">
-            <Avatar name={user.username} size="h-7 w-7" />
+            <Avatar name={user.username} src={user.profile_picture} size="h-7 w-7" />
             <span className="flex-1">
               {user.username}
               {user.uuid === group.admin && <span className="ml-1 text-xs text-indigo-600">admin</span>}

@@ -1,14 +1,31 @@
+"use client";
+
 // Small shared pieces: avatars, conversation titles, times and days.
+
+import { useState } from "react";
 
 import type { ConversationView, PublicUser } from "@/lib/api/types";
 
 const COLOURS = ["bg-indigo-500", "bg-emerald-500", "bg-amber-500", "bg-rose-500", "bg-sky-500", "bg-violet-500"];
 
-export function Avatar({ name, online, size = "h-10 w-10" }: { name: string; online?: boolean; size?: string }) {
+/** The small version of a picture we host (avatars, group pictures); other URLs as they are. */
+export function thumbnailOf(url: string): string {
+  return /\/(avatars|group-pictures)\/[0-9a-f]{24}$/.test(url) ? `${url}/thumbnail` : url;
+}
+
+/** A round picture, or the initial on a colour when there is none (or it does not load). */
+export function Avatar({ name, src, online, size = "h-10 w-10" }: { name: string; src?: string | null; online?: boolean; size?: string }) {
   const colour = COLOURS[[...name].reduce((sum, c) => sum + c.charCodeAt(0), 0) % COLOURS.length];
+  const [broken, setBroken] = useState<string | null>(null);
+  const picture = src && broken !== src ? thumbnailOf(src) : null;
   return (
     <span className={`relative inline-flex ${size} shrink-0 items-center justify-center rounded-full ${colour} text-sm font-semibold uppercase text-white`}>
-      {name.slice(0, 1)}
+      {picture ? (
+        // eslint-disable-next-line @next/next/no-img-element -- pictures come from the services, with the sign-in cookie
+        <img src={picture} alt="" onError={() => setBroken(src ?? null)} className="h-full w-full rounded-full object-cover" data-testid="avatar-picture" />
+      ) : (
+        name.slice(0, 1)
+      )}
       {online !== undefined && (
         <span
           aria-label={online ? "online" : "offline"}

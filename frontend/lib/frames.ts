@@ -66,7 +66,7 @@ export function isAnswer(frame: ServerFrame): frame is AnswerFrame {
 /** The data of each client frame, by type. */
 export type ClientData = {
   authenticate: { token: string };
-  "message.send": { conversation_id: string; text: string; reply_to?: string | null; nonce?: string | null; mentions?: string[]; mention_everyone?: boolean };
+  "message.send": { conversation_id: string; text: string; attachment_ids?: string[]; reply_to?: string | null; nonce?: string | null; mentions?: string[]; mention_everyone?: boolean };
   "typing.start": { conversation_id: string };
   "typing.stop": { conversation_id: string };
   read: { conversation_id: string; message_id: string };

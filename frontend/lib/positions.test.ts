@@ -22,6 +22,7 @@ function message(seq: number, version: number, conversation_id = "c1"): MessageV
     pinned_at: null,
     pinned_by: null,
     link_preview: null,
+    attachments: [],
     version,
     created_at: "2024-01-01T00:00:00Z",
     edited_at: null,

@@ -76,7 +76,7 @@ export default function FriendsPage() {
           <ul className="mt-2 divide-y divide-slate-100">
             {results.map((user) => (
               <li key={user.uuid} className="flex items-center gap-3 py-2">
-                <Avatar name={user.username} size="h-8 w-8" />
+                <Avatar name={user.username} src={user.profile_picture} size="h-8 w-8" />
                 <Link href={`/users/${encodeURIComponent(user.username)}`} className="flex-1 text-sm font-medium hover:underline">{user.username}</Link>
                 <button
                   className={`${button} bg-indigo-600 text-white hover:bg-indigo-500`}
@@ -98,7 +98,7 @@ export default function FriendsPage() {
             <ul className="mt-2 divide-y divide-slate-100">
               {incoming.map((request) => (
                 <li key={request.request_id} className="flex items-center gap-3 py-2">
-                  <Avatar name={request.user.username} size="h-8 w-8" />
+                  <Avatar name={request.user.username} src={request.user.profile_picture} size="h-8 w-8" />
                   <span className="flex-1 text-sm font-medium">{request.user.username}</span>
                   <button className={`${button} bg-indigo-600 text-white hover:bg-indigo-500`} onClick={() => act(() => friends.accept(request.request_id), `You and ${request.user.username} are friends.`)}>
                     Accept
@@ -121,7 +121,7 @@ export default function FriendsPage() {
             <ul className="mt-2 divide-y divide-slate-100">
               {outgoing.map((request) => (
                 <li key={request.request_id} className="flex items-center gap-3 py-2">
-                  <Avatar name={request.user.username} size="h-8 w-8" />
+                  <Avatar name={request.user.username} src={request.user.profile_picture} size="h-8 w-8" />
                   <span className="flex-1 text-sm font-medium">{request.user.username}</span>
                   <button className={`${button} text-slate-600 hover:bg-slate-100`} onClick={() => act(() => friends.cancel(request.request_id), "Request withdrawn.")}>
                     Cancel
@@ -141,7 +141,7 @@ export default function FriendsPage() {
             <ul className="mt-2 divide-y divide-slate-100">
               {friendList.map(({ user }) => (
                 <li key={user.uuid} className="flex items-center gap-3 py-2">
-                  <Avatar name={user.username} size="h-8 w-8" />
+                  <Avatar name={user.username} src={user.profile_picture} size="h-8 w-8" />
                   <Link href={`/users/${encodeURIComponent(user.username)}`} className="flex-1 text-sm font-medium hover:underline">{user.username}</Link>
                   <button className={`${button} bg-indigo-600 text-white hover:bg-indigo-500`} onClick={() => message(user)}>
                     Message
@@ -163,7 +163,7 @@ export default function FriendsPage() {
             <ul className="mt-2 divide-y divide-slate-100">
               {blocked.map(({ user }) => (
                 <li key={user.uuid} className="flex items-center gap-3 py-2">
-                  <Avatar name={user.username} size="h-8 w-8" />
+                  <Avatar name={user.username} src={user.profile_picture} size="h-8 w-8" />
                   <span className="flex-1 text-sm font-medium">{user.username}</span>
                   <button className={`${button} text-slate-600 hover:bg-slate-100`} onClick={() => act(() => friends.unblock(user.uuid), `Unblocked ${user.username}.`)}>
                     Unblock

@@ -1,6 +1,6 @@
 "use client";
 
-// /settings: my profile, how I sign in (password, linked Google / GitHub: link, unlink), my password
+// /settings: my profile (with its picture), how I sign in (password, linked Google / GitHub: link, unlink), my password
 // (or a first one for an account made through a provider), notifications, where I am signed in (sign
 // out one device, this one or all), and account deletion (confirmed with the password in a dialog,
 // or without one for an account that has none). Linking comes back here as `?linked=ID` or
@@ -15,6 +15,8 @@ import { buttonStyles, Modal, ModalClose } from "@/components/Dialog";
 import { NotificationSection } from "@/components/NotificationSection";
 import { Notice, useNotice } from "@/components/Notice";
 import { ProviderIcon } from "@/components/OAuthButtons";
+import { PictureUpload } from "@/components/PictureUpload";
+import * as files from "@/lib/api/files";
 import type { Provider } from "@/lib/api/types";
 import * as users from "@/lib/api/users";
 import { deletionRequest, explainFor, oauthNotice, passwordRequest, providerName, signInMethodLabel } from "@/lib/oauth";
@@ -112,8 +114,24 @@ export default function SettingsPage() {
           {me === null ? (
             <p className="mt-2 text-sm text-slate-500">Loading…</p>
           ) : (
+            <>
+            <div className="mt-3">
+              <PictureUpload
+                name={me.username}
+                src={me.profile_picture}
+                label="Upload picture"
+                onUpload={async (file, onProgress) => {
+                  queryClient.setQueryData(queries.me().queryKey, await files.setAvatar(file, onProgress));
+                  void queryClient.invalidateQueries({ queryKey: ["users"] });
+                }}
+                onRemove={async () => {
+                  queryClient.setQueryData(queries.me().queryKey, await files.removeAvatar());
+                  void queryClient.invalidateQueries({ queryKey: ["users"] });
+                }}
+              />
+            </div>
             <form
-              className="mt-2 space-y-3"
+              className="mt-4 space-y-3"
               onSubmit={(event) => {
                 event.preventDefault();
                 act(() => users.updateMe({ ...profile, username: profile.username.trim(), email: profile.email.trim(), bio: profile.bio.trim() ? profile.bio : null }), "Profile saved.");
@@ -124,6 +142,7 @@ export default function SettingsPage() {
               <label className="block text-sm font-medium">Bio<input className={input} value={profile.bio} onChange={(e) => setProfile({ ...profile, bio: e.target.value })} /></label>
               <button className={primary}>Save profile</button>
             </form>
+            </>
           )}
         </section>
         <section className={section} aria-labelledby="sign-in-methods">

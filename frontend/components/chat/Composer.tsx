@@ -5,10 +5,14 @@
 // message being answered (with ✕ to cancel), and `@` mentions: typing `@` lists the other
 // members (and `@everyone` for a group's admin) to pick with the arrows and Enter or Tab, or
 // the mouse; Escape closes the list. A send mentions the picked members still in the text.
+// Files come from the attach button, a drop on the composer or a paste: each uploads at once
+// with its progress and ✕ (cancel, or take back once uploaded), and goes with the next send
+// (up to 10; a message may then have no text).
 
 import { useEffect, useRef, useState } from "react";
 
-import type { ConversationView } from "@/lib/api/types";
+import { attach, fileSize, removeUpload, uploadError } from "@/lib/api/files";
+import type { AttachmentView, ConversationView } from "@/lib/api/types";
 import { activeMention, insertMention, mentionOptions, mentionsOf, type ActiveMention, type MentionOption } from "@/lib/chat/mentions";
 import type { Shown } from "@/lib/chat/state";
 import type { Mentions } from "@/lib/chat/useChat";
@@ -16,6 +20,12 @@ import type { Mentions } from "@/lib/chat/useChat";
 import { Icon } from "./icons";
 
 const RENEW_TYPING_MS = 3000;
+const MAX_FILES = 10;
+/** ATTACHMENT_MAX_BYTES's default, for the message when the server refuses a file. */
+const FILE_LIMIT = "25 MB";
+
+/** A file in the composer: uploading (`progress` < 1), uploaded (`view`) or refused (`error`). */
+type Upload = { key: string; file: File; progress: number; view?: AttachmentView; error?: string; controller: AbortController };
 
 export function Composer({
   conversation,
@@ -29,13 +39,16 @@ export function Composer({
   me: string;
   replyTo: Shown | null;
   onCancelReply: () => void;
-  onSend: (text: string, mentions: Mentions) => void;
+  onSend: (text: string, mentions: Mentions, attachments: AttachmentView[]) => void;
   onTyping: (started: boolean) => void;
 }) {
   const [draft, setDraft] = useState("");
   const [active, setActive] = useState<ActiveMention | null>(null);
   const [choice, setChoice] = useState(0);
   const [picked, setPicked] = useState<MentionOption[]>([]);
+  const [uploads, setUploads] = useState<Upload[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const picker = useRef<HTMLInputElement>(null);
   const typingSince = useRef(0);
   const box = useRef<HTMLTextAreaElement>(null);
   const caretAfter = useRef<number | null>(null);
@@ -53,11 +66,43 @@ export function Composer({
     caretAfter.current = null;
   }, [draft]);
 
+  const uploading = uploads.some((upload) => !upload.view && !upload.error);
+  const ready = uploads.flatMap((upload) => (upload.view ? [upload.view] : []));
+
+  function change(key: string, patch: Partial<Upload>) {
+    setUploads((list) => list.map((upload) => (upload.key === key ? { ...upload, ...patch } : upload)));
+  }
+
+  function addFiles(files: File[]) {
+    if (!conversation.can_send || files.length === 0) return;
+    const room = MAX_FILES - uploads.filter((upload) => !upload.error).length;
+    const added = files.map((file, index): Upload => {
+      const upload: Upload = { key: `${Date.now()}-${index}-${file.name}`, file, progress: 0, controller: new AbortController() };
+      if (index >= room) return { ...upload, error: `At most ${MAX_FILES} files per message.` };
+      attach(file, (progress) => change(upload.key, { progress }), upload.controller.signal)
+        .then((view) => change(upload.key, { view, progress: 1 }))
+        .catch((caught: unknown) => {
+          if (caught instanceof DOMException && caught.name === "AbortError") return;
+          change(upload.key, { error: uploadError(caught, FILE_LIMIT) });
+        });
+      return upload;
+    });
+    setUploads((list) => [...list, ...added]);
+  }
+
+  /** ✕ on a file: stops its upload, or takes back the upload made. */
+  function drop(upload: Upload) {
+    if (upload.view) void removeUpload(upload.view.id).catch(() => undefined);
+    else upload.controller.abort();
+    setUploads((list) => list.filter((other) => other.key !== upload.key));
+  }
+
   function submit(event?: React.FormEvent) {
     event?.preventDefault();
     const text = draft.trim();
-    if (!text) return;
-    onSend(text, mentionsOf(text, picked));
+    if ((!text && ready.length === 0) || uploading) return;
+    onSend(text, mentionsOf(text, picked), ready);
+    setUploads([]);
     setDraft("");
     setPicked([]);
     setActive(null);
@@ -126,7 +171,44 @@ export function Composer({
 
   const replyAuthor = replyTo ? (replyTo.sender_uuid === me ? "yourself" : (names.get(replyTo.sender_uuid) ?? "Deleted account")) : "";
   return (
-    <div className="border-t border-slate-200 bg-white">
+    <div
+      className={`border-t border-slate-200 bg-white ${dragging ? "ring-2 ring-inset ring-indigo-400" : ""}`}
+      onDragOver={(event) => {
+        if (!event.dataTransfer.types.includes("Files")) return;
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(event) => {
+        if (event.dataTransfer.files.length === 0) return;
+        event.preventDefault();
+        setDragging(false);
+        addFiles([...event.dataTransfer.files]);
+      }}
+    >
+      {uploads.length > 0 && (
+        <ul className="flex flex-wrap gap-2 px-3 pt-2" aria-label="Files to send" data-testid="composer-files">
+          {uploads.map((upload) => (
+            <li key={upload.key} className={`flex w-56 items-center gap-2 rounded-lg border px-2 py-1.5 text-xs ${upload.error ? "border-rose-200 bg-rose-50" : "border-slate-200 bg-slate-50"}`}>
+              <span className="min-w-0 flex-1">
+                <span className="block truncate font-medium text-slate-700">{upload.file.name}</span>
+                {upload.error ? (
+                  <span className="block text-rose-700" role="alert">{upload.error}</span>
+                ) : upload.view ? (
+                  <span className="block text-slate-500">{fileSize(upload.view.size)} · ready</span>
+                ) : (
+                  <span className="mt-1 block h-1.5 overflow-hidden rounded-full bg-slate-200" role="progressbar" aria-label={`Uploading ${upload.file.name}`} aria-valuenow={Math.round(upload.progress * 100)} aria-valuemin={0} aria-valuemax={100}>
+                    <span className="block h-full bg-indigo-500 transition-all" style={{ width: `${Math.round(upload.progress * 100)}%` }} />
+                  </span>
+                )}
+              </span>
+              <button type="button" onClick={() => drop(upload)} aria-label={`Remove ${upload.file.name}`} className="rounded-full p-1 text-slate-400 hover:bg-slate-200 hover:text-slate-600">
+                <Icon name="close" className="h-3.5 w-3.5" />
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       {replyTo && (
         <div className="flex items-center gap-3 px-3 pt-2" data-testid="reply-target">
           <div className="min-w-0 flex-1 rounded-lg border-l-4 border-indigo-400 bg-slate-50 px-3 py-1.5 text-xs">
@@ -160,6 +242,26 @@ export function Composer({
             ))}
           </ul>
         )}
+        <input
+          ref={picker}
+          type="file"
+          multiple
+          hidden
+          data-testid="attach-input"
+          onChange={(event) => {
+            addFiles([...(event.target.files ?? [])]);
+            event.target.value = "";
+          }}
+        />
+        <button
+          type="button"
+          onClick={() => picker.current?.click()}
+          disabled={!conversation.can_send}
+          aria-label="Attach files"
+          className="rounded-xl p-2.5 text-slate-500 hover:bg-slate-100 hover:text-slate-700 disabled:opacity-50"
+        >
+          <Icon name="attach" className="h-5 w-5" />
+        </button>
         <label className="sr-only" htmlFor="composer">
           Message
         </label>
@@ -174,6 +276,12 @@ export function Composer({
           onSelect={(event) => follow(event.currentTarget.value, event.currentTarget.selectionStart ?? 0)}
           onBlur={() => setActive(null)}
           onKeyDown={onKeyDown}
+          onPaste={(event) => {
+            const files = [...event.clipboardData.files];
+            if (files.length === 0) return;
+            event.preventDefault();
+            addFiles(files);
+          }}
           aria-autocomplete="list"
           aria-controls={open ? "mention-options" : undefined}
           aria-activedescendant={open ? `mention-option-${choice}` : undefined}
@@ -182,7 +290,7 @@ export function Composer({
         />
         <button
           type="submit"
-          disabled={!draft.trim() || !conversation.can_send}
+          disabled={(!draft.trim() && ready.length === 0) || uploading || !conversation.can_send}
           className="rounded-xl bg-indigo-600 px-4 py-2.5 text-sm font-semibold text-white hover:bg-indigo-500 disabled:opacity-50"
         >
           Send

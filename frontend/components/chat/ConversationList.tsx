@@ -57,7 +57,7 @@ export function ConversationList({
                   aria-current={selected === conversation.id ? "true" : undefined}
                   className={`flex w-full items-center gap-3 px-4 py-3 text-left hover:bg-slate-50 ${selected === conversation.id ? "bg-indigo-50" : ""}`}
                 >
-                  <Avatar name={title} online={other ? (presence[other.uuid]?.online ?? false) : undefined} />
+                  <Avatar name={title} src={conversation.is_group ? conversation.picture : other?.profile_picture} online={other ? (presence[other.uuid]?.online ?? false) : undefined} />
                   <span className="min-w-0 flex-1">
                     <span className="flex items-baseline justify-between gap-2">
                       <span className="flex min-w-0 items-center gap-1">

@@ -1,7 +1,7 @@
 "use client";
 
 // One message of the log: its bubble (author in groups, the quote of the message it answers,
-// the text with mentions highlighted, a link preview card, time, edited and pinned marks),
+// the text with mentions highlighted, its files, a link preview card, time, edited and pinned marks),
 // its reactions, and its actions on hover, focus or long-press (reply, react, pin, and for my
 // own: edit inline and delete). Pending and failed sends show their state and Retry.
 
@@ -12,6 +12,7 @@ import type { LinkPreview, MessageView } from "@/lib/api/types";
 import { EVERYONE, segments } from "@/lib/chat/mentions";
 import type { Shown } from "@/lib/chat/state";
 
+import { Attachments } from "./Attachments";
 import { Icon } from "./icons";
 import { ReactionChips, ReactionPicker } from "./Reactions";
 
@@ -137,7 +138,7 @@ export function MessageItem(props: {
                 actions.edit(message, text);
               }}
             />
-          ) : (
+          ) : message.text === "" ? null : (
             <p className="whitespace-pre-wrap break-words" data-testid="message-text">
               {segments(message.text, mentionNames).map((part, index) =>
                 part.mention ? (
@@ -150,6 +151,7 @@ export function MessageItem(props: {
               )}
             </p>
           )}
+          {!message.deleted_at && <Attachments files={message.attachments ?? []} mine={mine} />}
           {message.link_preview && !message.deleted_at && !editing && <PreviewCard preview={message.link_preview} mine={mine} />}
           <p className={`mt-0.5 flex items-center justify-end gap-1 text-[11px] ${mine ? "text-indigo-100" : "text-slate-400"}`}>
             {message.pinned_at && !message.deleted_at && (

@@ -119,7 +119,7 @@ export function MessagePane(props: {
         <button onClick={props.onBack} className="rounded-lg px-2 py-1 text-slate-500 hover:bg-slate-100 md:hidden" aria-label="Back to conversations">
           ←
         </button>
-        <Avatar name={title} online={other ? (presence[other.uuid]?.online ?? false) : undefined} />
+        <Avatar name={title} src={conversation.is_group ? conversation.picture : other?.profile_picture} online={other ? (presence[other.uuid]?.online ?? false) : undefined} />
         <div className="min-w-0 flex-1">
           <h2 className="truncate font-semibold">
             {other ? (

@@ -15,6 +15,8 @@ export type ErrorCode =
   | "too_many_pending_requests" | "request_not_found" | "not_friends" | "cannot_target_self"
   | "conversation_not_found" | "message_not_found" | "not_group_admin" | "not_a_group" | "group_full"
   | "member_not_found" | "not_message_author" | "message_deleted" | "too_many_reactions" | "too_many_pins"
+  | "file_too_large" | "quota_exceeded" | "unsupported_file_type" | "image_too_large" | "invalid_image"
+  | "upload_incomplete" | "file_not_found" | "attachment_not_found"
   | "origin_not_allowed" | "malformed_frame"
   | "unknown_frame" | "rate_limited" | "server_busy" | "service_unavailable" | "timeout" | "internal";
 
@@ -89,6 +91,20 @@ export type ReplyQuote = { id: string; sender_uuid: string; preview: string; del
 /** What the page a message links to says about itself, fetched by the server. */
 export type LinkPreview = { url: string; title: string | null; description: string | null; image_url: string | null; site_name: string | null };
 
+/** A file attached to a message (POST /attachments answers one, to send in `attachment_ids`). */
+export type AttachmentView = {
+  id: string;
+  name: string;
+  size: number;
+  /** From the file's bytes. */
+  content_type: string;
+  width: number | null;
+  height: number | null;
+  url: string;
+  /** Images only: at most 320×320. */
+  thumbnail_url: string | null;
+};
+
 export type MessageView = {
   id: string;
   conversation_id: string;
@@ -112,6 +128,8 @@ export type MessageView = {
   pinned_by: string | null;
   /** A preview of the first link, attached by the server a moment after the send. */
   link_preview: LinkPreview | null;
+  /** Files attached (none once deleted). */
+  attachments: AttachmentView[];
   /** The conversation's version at this message's last change (send, edit, deletion, reaction, pin, preview). */
   version: number;
   created_at: string;
@@ -161,7 +179,7 @@ export type CreateGroup = { name: string; description?: string; member_uuids?: s
 /** PATCH /conversations/{id}: omitted fields stay; `null` clears description and picture. */
 export type UpdateGroup = { name?: string; description?: string | null; picture?: string | null };
 /** `mentions`: uuids of members the text refers to (by `@username` here); `mention_everyone`: a group's admin only. */
-export type SendMessage = { text: string; reply_to?: string | null; nonce?: string | null; mentions?: string[]; mention_everyone?: boolean };
+export type SendMessage = { text: string; attachment_ids?: string[]; reply_to?: string | null; nonce?: string | null; mentions?: string[]; mention_everyone?: boolean };
 /** Messages changed after a version, oldest change first, in their current state. */
 export type ChangesPage = { changes: MessageView[]; version: number; has_more: boolean };
 /** Pinned messages, most recently pinned first. */

@@ -38,6 +38,7 @@ function message(seq: number, overrides: Partial<MessageView> = {}): MessageView
     pinned_at: null,
     pinned_by: null,
     link_preview: null,
+    attachments: [],
     version: seq,
     created_at: `2024-01-01T00:00:${String(seq).padStart(2, "0")}Z`,
     edited_at: null,

@@ -8,7 +8,7 @@ import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "r
 
 import { describe } from "@/lib/api/client";
 import * as messages from "@/lib/api/messages";
-import type { MessagePage, MessageView } from "@/lib/api/types";
+import type { AttachmentView, MessagePage, MessageView } from "@/lib/api/types";
 import * as users from "@/lib/api/users";
 import type { ServerFrame } from "@/lib/frames";
 import { queries } from "@/lib/queries";
@@ -127,6 +127,7 @@ export function useChat() {
       const body = {
         text: message.text,
         nonce: message.nonce,
+        ...(message.attachments.length > 0 ? { attachment_ids: message.attachments.map((file) => file.id) } : {}),
         ...(message.reply_to ? { reply_to: message.reply_to } : {}),
         ...(message.mentions.length > 0 ? { mentions: message.mentions } : {}),
         ...(message.mentions_everyone ? { mention_everyone: true } : {}),
@@ -146,7 +147,7 @@ export function useChat() {
     else if (message.nonce) dispatch({ type: "sendFailed", conversation: message.conversation_id, nonce: message.nonce });
   }
 
-  async function send(text: string, mentioned: Mentions = { mentions: [], mention_everyone: false }) {
+  async function send(text: string, mentioned: Mentions = { mentions: [], mention_everyone: false }, attachments: AttachmentView[] = []) {
     if (!current || !me) return;
     const answering = state.replyTo?.conversation_id === current.id ? state.replyTo : null;
     const message: Shown = {
@@ -164,6 +165,7 @@ export function useChat() {
       pinned_at: null,
       pinned_by: null,
       link_preview: null,
+      attachments,
       version: 0,
       created_at: new Date().toISOString(),
       edited_at: null,

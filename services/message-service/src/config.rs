@@ -127,7 +127,7 @@ pub struct Config {
     #[arg(
         long,
         env = "MESSAGE_SERVICE_PUBLIC_URL",
-        default_value = "http://127.0.0.1:5003"
+        default_value = "http://localhost:5003"
     )]
     pub public_url: String,
 

@@ -62,7 +62,7 @@ export default function ProfilePage() {
         ) : (
           <section className="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
             <div className="flex items-center gap-4">
-              <Avatar name={user.username} size="h-16 w-16" />
+              <Avatar name={user.username} src={user.profile_picture} size="h-16 w-16" />
               <div>
                 <h1 className="text-xl font-semibold">{user.username}</h1>
                 <p className="text-sm text-slate-500">Joined {new Date(user.created_at).toLocaleDateString()}</p>
