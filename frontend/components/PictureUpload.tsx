@@ -46,7 +46,6 @@ export function PictureUpload({ name, src, label, onUpload, onRemove }: {
     <div className="flex items-center gap-4">
       <span className="relative">
         {preview ? (
-          // eslint-disable-next-line @next/next/no-img-element -- a local preview (blob: URL)
           <img src={preview} alt="" className="h-20 w-20 rounded-full object-cover opacity-70" />
         ) : (
           <Avatar name={name} src={src} size="h-20 w-20" />

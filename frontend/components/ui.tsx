@@ -21,7 +21,6 @@ export function Avatar({ name, src, online, size = "h-10 w-10" }: { name: string
   return (
     <span className={`relative inline-flex ${size} shrink-0 items-center justify-center rounded-full ${colour} text-sm font-semibold uppercase text-white`}>
       {picture ? (
-        // eslint-disable-next-line @next/next/no-img-element -- pictures come from the services, with the sign-in cookie
         <img src={picture} alt="" onError={() => setBroken(src ?? null)} className="h-full w-full rounded-full object-cover" data-testid="avatar-picture" />
       ) : (
         name.slice(0, 1)

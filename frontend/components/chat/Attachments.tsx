@@ -23,7 +23,6 @@ export function Attachments({ files, mine }: { files: AttachmentView[]; mine: bo
             const scale = Math.min(1, 240 / Math.max(file.width ?? 240, file.height ?? 240));
             return (
               <button key={file.id} type="button" onClick={() => setViewing(file)} className="overflow-hidden rounded-lg bg-slate-200" aria-label={`Open ${file.name}`}>
-                {/* eslint-disable-next-line @next/next/no-img-element -- served by message-service with the sign-in cookie */}
                 <img
                   src={file.thumbnail_url ?? file.url}
                   alt={file.name}
@@ -77,7 +76,6 @@ function Viewer({ file, onClose }: { file: AttachmentView; onClose: () => void }
           </button>
         </span>
       </div>
-      {/* eslint-disable-next-line @next/next/no-img-element -- served by message-service with the sign-in cookie */}
       <img src={file.url} alt={file.name} className="max-h-[85vh] max-w-full rounded-lg object-contain" onClick={(event) => event.stopPropagation()} data-testid="attachment-full" />
     </div>
   );

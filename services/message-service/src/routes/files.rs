@@ -85,7 +85,7 @@ pub async fn upload_attachment(
 /// download (`Content-Disposition: attachment`); always `nosniff` and a sandboxing CSP.
 #[utoipa::path(get, path = "/attachments/{attachment_id}", tag = "files",
     params(("attachment_id" = String, Path)), security(("bearer" = []), ("cookie" = [])), responses(
-    (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
+    (status = 200, description = "The file, as the type its bytes show", content_type = "*/*", body = Vec<u8>),
     (status = 206, description = "The requested range"),
     (status = 304, description = "Not modified (`If-None-Match`)"),
     (status = 404, body = chat_models::error::ErrorBody, description = "`file_not_found` (also for non-members)"),
@@ -103,7 +103,7 @@ pub async fn download_attachment(
 /// An image attachment's thumbnail (at most 320×320), for the same readers.
 #[utoipa::path(get, path = "/attachments/{attachment_id}/thumbnail", tag = "files",
     params(("attachment_id" = String, Path)), security(("bearer" = []), ("cookie" = [])), responses(
-    (status = 200, description = "The thumbnail", content_type = "image/jpeg", body = Vec<u8>),
+    (status = 200, description = "The thumbnail (JPEG, or PNG where there is transparency)", content_type = "image/*", body = Vec<u8>),
     (status = 404, body = chat_models::error::ErrorBody, description = "`file_not_found`")))]
 pub async fn attachment_thumbnail(
     State(state): State<AppState>,
@@ -175,7 +175,7 @@ pub async fn clear_group_picture(
 /// A group's uploaded picture, for any signed-in user.
 #[utoipa::path(get, path = "/group-pictures/{picture_id}", tag = "groups",
     params(("picture_id" = String, Path)), security(("bearer" = []), ("cookie" = [])), responses(
-    (status = 200, description = "The picture", content_type = "image/jpeg", body = Vec<u8>),
+    (status = 200, description = "The picture", content_type = "image/*", body = Vec<u8>),
     (status = 404, body = chat_models::error::ErrorBody, description = "`file_not_found`")))]
 pub async fn group_picture(
     State(state): State<AppState>,
@@ -190,7 +190,7 @@ pub async fn group_picture(
 /// The picture at most 320×320.
 #[utoipa::path(get, path = "/group-pictures/{picture_id}/thumbnail", tag = "groups",
     params(("picture_id" = String, Path)), security(("bearer" = []), ("cookie" = [])), responses(
-    (status = 200, description = "The thumbnail", content_type = "image/jpeg", body = Vec<u8>),
+    (status = 200, description = "The thumbnail (JPEG, or PNG where there is transparency)", content_type = "image/*", body = Vec<u8>),
     (status = 404, body = chat_models::error::ErrorBody, description = "`file_not_found`")))]
 pub async fn group_picture_thumbnail(
     State(state): State<AppState>,

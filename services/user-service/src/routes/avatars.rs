@@ -78,7 +78,7 @@ pub async fn remove_avatar(
 /// new URL).
 #[utoipa::path(get, path = "/avatars/{avatar_id}", tag = "users",
     params(("avatar_id" = String, Path)), security(("bearer" = []), ("cookie" = [])), responses(
-    (status = 200, description = "The picture", content_type = "image/jpeg", body = Vec<u8>),
+    (status = 200, description = "The picture", content_type = "image/*", body = Vec<u8>),
     (status = 404, body = chat_models::error::ErrorBody, description = "`file_not_found`")))]
 pub async fn avatar(
     State(state): State<AppState>,
@@ -93,7 +93,7 @@ pub async fn avatar(
 /// The picture at most 320×320, for lists.
 #[utoipa::path(get, path = "/avatars/{avatar_id}/thumbnail", tag = "users",
     params(("avatar_id" = String, Path)), security(("bearer" = []), ("cookie" = [])), responses(
-    (status = 200, description = "The thumbnail", content_type = "image/jpeg", body = Vec<u8>),
+    (status = 200, description = "The thumbnail", content_type = "image/*", body = Vec<u8>),
     (status = 404, body = chat_models::error::ErrorBody, description = "`file_not_found`")))]
 pub async fn avatar_thumbnail(
     State(state): State<AppState>,

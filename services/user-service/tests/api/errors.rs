@@ -104,7 +104,7 @@ async fn health_readiness_jwks_and_docs_are_served() {
     let ready: Value = ready.json().await.unwrap();
     assert_eq!(
         ready["checks"],
-        json!({ "mysql": "ok", "mongodb": "ok", "redis": "ok" })
+        json!({ "mysql": "ok", "mongodb": "ok", "redis": "ok", "storage": "ok" })
     );
 
     let jwks: Value = app

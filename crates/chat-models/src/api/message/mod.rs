@@ -267,8 +267,7 @@ pub struct SendMessage {
 #[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The file's name, shown to members and offered when they download it (folders and
-    /// control characters are dropped; `file` when absent).
-    #[param(max_length = 255)]
+    /// control characters are dropped, and it is cut at 200 characters; `file` when absent).
     pub name: Option<String>,
 }
 
