@@ -10,7 +10,9 @@
 # FLOOD FLOOD_READERS (flood), RESUME_CLIENTS RESUME_RATE (resume), SEARCH_MESSAGES (search:
 # the embedded index alone, built from that many messages, then queried), PUSH_MEMBERS
 # PUSH_MESSAGES PUSH_RATE PUSH_SUBSCRIBERS (push: a group all away, each member's browser
-# served here; PUSH_SUBSCRIBERS=0 sends the same messages with no push, for comparison).
+# served here; PUSH_SUBSCRIBERS=0 sends the same messages with no push, for comparison),
+# UPLOAD_CLIENTS UPLOAD_MB (uploads: that many clients each sending three files of that size
+# at once, then one four times over the limit).
 # Scratch schemas, Mongo database and Redis prefix; register and login rate limits lifted so
 # the costs themselves are measured. Results: target/bench/*.json and target/bench/summary.svg;
 # docs/benchmarks.md summarises them.
@@ -34,7 +36,9 @@ FLOOD=${FLOOD:-32}
 FLOOD_READERS=${FLOOD_READERS:-8}
 RESUME_CLIENTS=${RESUME_CLIENTS:-10}
 RESUME_RATE=${RESUME_RATE:-100}
-SCENARIOS=${SCENARIOS:-"fanout connections http flood resume search push"}
+SCENARIOS=${SCENARIOS:-"fanout connections http flood resume search push uploads"}
+UPLOAD_CLIENTS=${UPLOAD_CLIENTS:-4}
+UPLOAD_MB=${UPLOAD_MB:-25}
 PUSH_MEMBERS=${PUSH_MEMBERS:-50}
 PUSH_MESSAGES=${PUSH_MESSAGES:-400}
 PUSH_RATE=${PUSH_RATE:-40}
@@ -65,7 +69,8 @@ PUSH_PORT=$((BASE_PORT + 10))
 
 RUN="bench_$$"
 COMMON=(MONGODB_URI="$MONGODB_URI" MONGODB_DATABASE="$RUN" REDIS_URL="$REDIS_URL"
-  REDIS_KEY_PREFIX="$RUN:" SERVICE_TOKEN="$(openssl rand -hex 32)" RUST_LOG=warn)
+  REDIS_KEY_PREFIX="$RUN:" SERVICE_TOKEN="$(openssl rand -hex 32)" RUST_LOG=warn
+  STORAGE_DIR="$WORK_DIR/files")
 USERS_URL="http://127.0.0.1:$BASE_PORT"
 FRIENDS_URL="http://127.0.0.1:$((BASE_PORT + 1))"
 M1="http://127.0.0.1:$((BASE_PORT + 2))"
@@ -142,6 +147,10 @@ for scenario in $SCENARIOS; do
       "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --out "$OUT/push.json" push \
         --members "$PUSH_MEMBERS" --messages "$PUSH_MESSAGES" --rate "$PUSH_RATE" --port "$PUSH_PORT" \
         ${PUSH_SUBSCRIBERS:+--subscribers "$PUSH_SUBSCRIBERS"}
+      ;;
+    uploads)
+      "${BENCH[@]}" --messages-url "$M1" --out "$OUT/uploads.json" uploads \
+        --clients "$UPLOAD_CLIENTS" --size-mb "$UPLOAD_MB" --server-pid "$M1_PID"
       ;;
     *) die "unknown scenario $scenario" ;;
   esac

@@ -3,7 +3,7 @@ import { deflateSync } from "node:zlib";
 
 import { expect, test, type Page } from "@playwright/test";
 
-import { friends, shot } from "./helpers";
+import { friends, say, shot } from "./helpers";
 
 const run = Date.now().toString(36);
 
@@ -52,8 +52,9 @@ const loaded = (page: Page, testId: string) =>
 
 test("an image and a PDF reach the friend live; an avatar shows on the friend's screen", async ({ browser }) => {
   const [ann, bob] = await friends(browser, `fa_${run}`, `fb_${run}`);
-  await ann.getByRole("button", { name: "Message" }).click();
-  await expect(ann).toHaveURL(/\/chat\?c=/);
+  await say(bob, "Send me the pictures?");
+  await ann.getByRole("link", { name: "Chats" }).click();
+  await ann.getByRole("button", { name: new RegExp(`fb_${run}`) }).click();
 
   // Ann attaches a picture and a PDF: each uploads with its progress, then is ready.
   await ann.getByTestId("attach-input").setInputFiles([
@@ -64,7 +65,7 @@ test("an image and a PDF reach the friend live; an avatar shows on the friend's 
   await expect(files.getByText("ready")).toHaveCount(2);
   await shot(ann, "files-composer");
   await ann.getByLabel("Message", { exact: true }).fill("Photos from the trip");
-  await ann.getByRole("button", { name: "Send" }).click();
+  await ann.getByRole("button", { name: "Send", exact: true }).click();
   await expect(files).toHaveCount(0);
 
   // Bob sees the thumbnail appear live, with the file card, and opens the picture.
@@ -87,7 +88,7 @@ test("an image and a PDF reach the friend live; an avatar shows on the friend's 
   expect(download.suggestedFilename()).toBe("notes.pdf");
   expect(await readFile(await download.path())).toEqual(PDF);
 
-  // A file too large for a group picture is refused with a clear message; Ann's avatar is not.
+  // Ann's avatar: a picture is taken, a PDF refused with a clear message.
   await ann.getByRole("link", { name: "Settings" }).click();
   await ann.getByLabel("Upload picture").setInputFiles({ name: "me.png", mimeType: "image/png", buffer: png(300, 300) });
   await loaded(ann, "avatar-picture");

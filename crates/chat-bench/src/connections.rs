@@ -11,14 +11,7 @@ use serde_json::{json, Value};
 use crate::setup::Services;
 use crate::ws::open_socket;
 
-/// The resident memory of a process, in KiB.
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-}
+use crate::stats::rss_kib;
 
 /// The connections scenario's knobs.
 #[derive(Debug, Clone, clap::Args)]

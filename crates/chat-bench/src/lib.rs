@@ -6,7 +6,8 @@
 //! 3. [`http`]: authenticated reads and writes at increasing concurrency;
 //! 4. [`flood`]: scenario 3 with and without a login flood, and what the flood gets back;
 //! 5. [`resume`]: clients dropping and resuming while messages flow;
-//! 7. [`push`]: web pushes to a group whose members are all away, decrypted as a browser would.
+//! 7. [`push`]: web pushes to a group whose members are all away, decrypted as a browser would;
+//! 8. [`uploads`]: large attachments uploaded at once, throughput and server memory.
 //!
 //! (6, search, is message-service's `search_bench` example: the index alone, no servers.)
 
@@ -19,4 +20,5 @@ pub mod push;
 pub mod resume;
 pub mod setup;
 pub mod stats;
+pub mod uploads;
 pub mod ws;

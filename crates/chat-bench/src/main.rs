@@ -8,13 +8,14 @@
 //! chat-bench flood --concurrency 8 --flood 16 --duration 10
 //! chat-bench resume --clients 10 --rate 100 --duration 10
 //! chat-bench push --members 50 --messages 200 --rate 20 --port 5990
+//! chat-bench uploads --clients 4 --size-mb 25 --server-pid <message-service pid>
 //! chat-bench chart --dir target/bench --out target/bench/summary.svg
 //! ```
 
 use std::path::PathBuf;
 
 use chat_bench::setup::Services;
-use chat_bench::{chart, connections, fanout, flood, http, push, resume};
+use chat_bench::{chart, connections, fanout, flood, http, push, resume, uploads};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -54,6 +55,8 @@ enum Scenario {
     Resume(resume::Options),
     /// 7. Web pushes to a group whose members are all away.
     Push(push::Options),
+    /// 8. Large attachments uploaded at once: throughput and the service's memory.
+    Uploads(uploads::Options),
     /// Draws the JSON results of a directory as one SVG chart.
     Chart(chart::Options),
 }
@@ -69,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Flood(options) => flood::run(&services, options).await?,
         Scenario::Resume(options) => resume::run(&services, options).await?,
         Scenario::Push(options) => push::run(&services, options).await?,
+        Scenario::Uploads(options) => uploads::run(&services, options).await?,
         Scenario::Chart(options) => chart::run(options)?,
     };
     let text = serde_json::to_string_pretty(&result)?;

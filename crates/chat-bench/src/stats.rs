@@ -27,3 +27,12 @@ pub fn percentiles(mut samples: Vec<Duration>) -> Value {
         "max_ms": at(1.0),
     })
 }
+
+/// The resident memory of a process, in KiB (Linux).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+}
