@@ -88,6 +88,43 @@ pub struct ThumbnailDoc {
 }
 
 impl FileDoc {
+    /// The record of an upload `owner` made (just received, kept by nothing yet unless it
+    /// belongs to `conversation`), named as `name` cleaned.
+    pub fn new(
+        id: ObjectId,
+        kind: FileKind,
+        owner: uuid::Uuid,
+        name: &str,
+        received: crate::Received,
+        conversation: Option<ObjectId>,
+    ) -> Self {
+        let to_i32 = |value: u32| i32::try_from(value).unwrap_or(i32::MAX);
+        Self {
+            id,
+            kind,
+            owner_uuid: owner.hyphenated().to_string(),
+            name: crate::intake::clean_name(name),
+            size: i64::try_from(received.size).unwrap_or(i64::MAX),
+            sha256: received.sha256,
+            content_type: received.content_type,
+            width: received.dimensions.map(|(width, _)| to_i32(width)),
+            height: received.dimensions.map(|(_, height)| to_i32(height)),
+            thumbnail: received.thumbnail,
+            conversation_id: conversation,
+            message_id: None,
+            created_at: BsonDateTime::now(),
+            released_at: None,
+        }
+    }
+
+    /// Deletes its bytes (and its thumbnail's) from `storage`: the first step of purging it.
+    pub async fn delete_bytes(&self, storage: &crate::Storage) -> anyhow::Result<()> {
+        for key in self.keys() {
+            storage.delete(&key).await?;
+        }
+        Ok(())
+    }
+
     /// The storage key of its bytes.
     pub fn key(&self) -> String {
         format!("{}/{}", self.kind.prefix(), self.id.to_hex())

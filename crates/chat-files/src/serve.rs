@@ -22,24 +22,16 @@ pub enum Part {
     Thumbnail,
 }
 
-/// Who may keep a copy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Caching {
-    /// Only the browser that asked (files behind membership).
-    Private,
-    /// Browsers and shared caches (the URL changes whenever the picture does).
-    Public,
-}
-
 /// The types served inline (as images), all of them re-encoded by us.
 const INLINE: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 
-/// The answer to a download of `part` of `file`; `missing` when its bytes are gone.
+/// The answer to a download of `part` of `file`; `missing` when its bytes are gone. Every
+/// download needs a signed-in reader, so only the browser keeps a copy (`private`), for good
+/// (a file never changes under its URL).
 pub async fn download(
     storage: &Storage,
     file: &FileDoc,
     part: Part,
-    caching: Caching,
     request: &HeaderMap,
     missing: impl FnOnce() -> ApiError,
 ) -> Result<Response, ApiError> {
@@ -60,10 +52,7 @@ pub async fn download(
     headers.insert(header::ETAG, value(&etag));
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(match caching {
-            Caching::Private => "private, max-age=31536000, immutable",
-            Caching::Public => "public, max-age=31536000, immutable",
-        }),
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -42,3 +42,15 @@ macro_rules! next_frame {
         .await
     };
 }
+
+/// Waits (up to 10 s, asking every 100 ms) until `check` holds; panics naming `what` if it
+/// never does. For effects that follow a request asynchronously (a sweep, an event handled).
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what}: not within 10 s");
+}

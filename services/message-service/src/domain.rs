@@ -155,6 +155,15 @@ pub fn preview(text: &str) -> String {
     }
 }
 
+/// What stands for a message without text: its first file's name, and how many more
+/// (`📎 photo.jpg`, `📎 photo.jpg +2`).
+pub fn files_summary(first: &str, count: usize) -> String {
+    match count.saturating_sub(1) {
+        0 => format!("📎 {first}"),
+        more => format!("📎 {first} +{more}"),
+    }
+}
+
 /// The first `max` characters of a text longer than that; `None` when it fits.
 pub fn head_if_longer(text: &str, max: usize) -> Option<&str> {
     text.char_indices().nth(max).map(|(end, _)| &text[..end])

@@ -11,9 +11,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use bson::oid::ObjectId;
 use bson::DateTime as BsonDateTime;
-use chat_files::intake::{clean_name, human_size};
+use chat_files::intake::human_size;
 use chat_files::records::FileKind;
-use chat_files::serve::{self, Caching, Part};
+use chat_files::serve::{self, Part};
 use chat_files::{FileDoc, Intake, IntakeLimits, Quota};
 use chat_models::api::message::{AttachmentView, ConversationView};
 use chat_models::{ApiError, ErrorCode, Result};
@@ -81,7 +81,7 @@ pub async fn upload_attachment(
         .intake
         .receive(body, declared, FileKind::Attachment, id, &files.attachments)
         .await?;
-    let file = record(id, FileKind::Attachment, me, name, received, None);
+    let file = FileDoc::new(id, FileKind::Attachment, me, name.unwrap_or_default(), received, None);
     if !files
         .quota
         .reserve(&owner, file.size.unsigned_abs())
@@ -110,9 +110,11 @@ pub async fn download_attachment(
     let file = live(state, id, FileKind::Attachment).await?;
     let allowed = match file.conversation_id {
         Some(conversation) if file.message_id.is_some() => {
-            conversation_store::find_for_member(&state.store, conversation, me)
-                .await
-                .is_ok()
+            match conversation_store::find_for_member(&state.store, conversation, me).await {
+                Ok(_) => true,
+                Err(ApiError::NotFound(_)) => false,
+                Err(error) => return Err(error),
+            }
         }
         _ => file.owner_uuid == me.hyphenated().to_string(),
     };
@@ -123,7 +125,6 @@ pub async fn download_attachment(
         &state.files.intake.storage,
         &file,
         part,
-        Caching::Private,
         request,
         not_found,
     )
@@ -155,14 +156,7 @@ pub async fn set_group_picture(
         .intake
         .receive(body, declared, FileKind::GroupPicture, id, &files.pictures)
         .await?;
-    let file = record(
-        id,
-        FileKind::GroupPicture,
-        me,
-        Some("group-picture"),
-        received,
-        Some(group.id),
-    );
+    let file = FileDoc::new(id, FileKind::GroupPicture, me, "group-picture", received, Some(group.id));
     if let Err(error) = store::insert(&state.store, &file).await {
         files.intake.remove(&file.keys()).await;
         return Err(error);
@@ -215,7 +209,6 @@ pub async fn download_picture(
         &state.files.intake.storage,
         &file,
         part,
-        Caching::Private,
         request,
         not_found,
     )
@@ -262,15 +255,9 @@ pub async fn sweep_once(state: &AppState) -> Result<usize> {
         }
         for file in &batch {
             // Bytes first: a record is only forgotten once nothing of it is left.
-            for key in file.keys() {
-                state
-                    .files
-                    .intake
-                    .storage
-                    .delete(&key)
-                    .await
-                    .map_err(ApiError::unavailable)?;
-            }
+            file.delete_bytes(&state.files.intake.storage)
+                .await
+                .map_err(ApiError::unavailable)?;
             store::forget(&state.store, file).await?;
             removed += 1;
         }
@@ -283,33 +270,6 @@ async fn live(state: &AppState, id: &str, kind: FileKind) -> Result<FileDoc> {
     store::find_live(&state.store, id, kind)
         .await?
         .ok_or_else(not_found)
-}
-
-fn record(
-    id: ObjectId,
-    kind: FileKind,
-    owner: Uuid,
-    name: Option<&str>,
-    received: chat_files::Received,
-    conversation: Option<ObjectId>,
-) -> FileDoc {
-    let to_i32 = |value: u32| i32::try_from(value).unwrap_or(i32::MAX);
-    FileDoc {
-        id,
-        kind,
-        owner_uuid: owner.hyphenated().to_string(),
-        name: clean_name(name.unwrap_or_default()),
-        size: i64::try_from(received.size).unwrap_or(i64::MAX),
-        sha256: received.sha256,
-        content_type: received.content_type,
-        width: received.dimensions.map(|(width, _)| to_i32(width)),
-        height: received.dimensions.map(|(_, height)| to_i32(height)),
-        thumbnail: received.thumbnail,
-        conversation_id: conversation,
-        message_id: None,
-        created_at: BsonDateTime::now(),
-        released_at: None,
-    }
 }
 
 fn not_found() -> ApiError {

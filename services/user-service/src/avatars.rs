@@ -10,10 +10,9 @@ use axum::body::Body;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use bson::oid::ObjectId;
-use bson::{doc, DateTime as BsonDateTime};
-use chat_files::intake::clean_name;
+use bson::doc;
 use chat_files::records::{self, FileKind};
-use chat_files::serve::{self, Caching, Part};
+use chat_files::serve::{self, Part};
 use chat_files::{FileDoc, Intake, IntakeLimits};
 use chat_models::{ApiError, ErrorCode, Result};
 use mongodb::Collection;
@@ -58,23 +57,7 @@ pub async fn upload(state: &AppState, me: Uuid, body: Body, declared: Option<u64
         .intake
         .receive(body, declared, FileKind::Avatar, id, &avatars.limits)
         .await?;
-    let to_i32 = |value: u32| i32::try_from(value).unwrap_or(i32::MAX);
-    let file = FileDoc {
-        id,
-        kind: FileKind::Avatar,
-        owner_uuid: me.hyphenated().to_string(),
-        name: clean_name("avatar"),
-        size: i64::try_from(received.size).unwrap_or(i64::MAX),
-        sha256: received.sha256,
-        content_type: received.content_type,
-        width: received.dimensions.map(|(width, _)| to_i32(width)),
-        height: received.dimensions.map(|(_, height)| to_i32(height)),
-        thumbnail: received.thumbnail,
-        conversation_id: None,
-        message_id: None,
-        created_at: BsonDateTime::now(),
-        released_at: None,
-    };
+    let file = FileDoc::new(id, FileKind::Avatar, me, "avatar", received, None);
     if let Err(error) = avatars.files.insert_one(&file).await {
         avatars.intake.remove(&file.keys()).await;
         return Err(error.into());
@@ -83,11 +66,13 @@ pub async fn upload(state: &AppState, me: Uuid, body: Body, declared: Option<u64
         profile_picture: Some(Some(avatars.url(id))),
         ..ProfileChanges::default()
     };
-    let updated = users::update_profile(&state.db, me, changes).await;
-    // On failure the new picture is not shown, so it goes; on success the old one does.
-    let keep = updated.is_ok().then_some(id);
-    release_except(state, me, keep).await?;
-    updated
+    if let Err(error) = users::update_profile(&state.db, me, changes).await {
+        // The profile still shows the old picture: only the new one goes.
+        records::release(&avatars.files, doc! { "_id": id }).await?;
+        avatars.purge.notify_one();
+        return Err(error);
+    }
+    release_except(state, me, Some(id)).await
 }
 
 /// Clears `me`'s profile picture.
@@ -135,7 +120,6 @@ pub async fn download(
         &state.avatars.intake.storage,
         &file,
         part,
-        Caching::Private,
         request,
         not_found,
     )
@@ -163,15 +147,9 @@ async fn purge_once(state: &AppState) -> Result<()> {
             return Ok(());
         }
         for file in batch {
-            for key in file.keys() {
-                state
-                    .avatars
-                    .intake
-                    .storage
-                    .delete(&key)
-                    .await
-                    .map_err(ApiError::unavailable)?;
-            }
+            file.delete_bytes(&state.avatars.intake.storage)
+                .await
+                .map_err(ApiError::unavailable)?;
             state
                 .avatars
                 .files

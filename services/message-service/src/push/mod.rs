@@ -186,7 +186,9 @@ async fn notify_away(state: &AppState, push: &Push, event: MessageEvent) -> Resu
             message_id: message.id.clone(),
             sender_uuid: message.sender_uuid,
             title: title.clone(),
-            preview: (!hide).then(|| preview(&message.text)).flatten(),
+            preview: (!hide)
+                .then(|| preview(&message.text).or_else(|| files_preview(message)))
+                .flatten(),
             url: format!("/chat?c={}", message.conversation_id),
         };
         // Waits for room when many deliveries are in flight, slowing the consumer down.
@@ -229,6 +231,12 @@ async fn title(
 }
 
 /// The start of a text, for a notification (none for an empty one).
+/// A message without text: its files.
+fn files_preview(message: &chat_models::api::message::MessageView) -> Option<String> {
+    let first = message.attachments.first()?;
+    Some(crate::domain::files_summary(&first.name, message.attachments.len()))
+}
+
 pub fn preview(text: &str) -> Option<String> {
     let text = text.trim();
     if text.is_empty() {

@@ -1,11 +1,9 @@
 //! Attachments and group pictures: intake, downloads, who may read them, the quota, the
 //! sweeper and what deleting a message, a group or an account removes.
 
-use std::time::Duration;
-
 use chat_models::api::ws::ServerFrame;
 use chat_testkit::files::{self, GPS_MARKER};
-use chat_testkit::{code, next_frame, Service, Stack, TestUser, WsClient, PASSWORD};
+use chat_testkit::{code, eventually, next_frame, Service, Stack, TestUser, WsClient, PASSWORD};
 use reqwest::{header, Method, Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -35,17 +33,6 @@ fn stored(stack: &Stack, kind: &str) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// Waits (up to 10 s) until `check` holds.
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..100 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what}: not within 10 s");
 }
 
 async fn pair(stack: &Stack) -> (TestUser, TestUser, String) {

@@ -1,10 +1,8 @@
 //! Profile pictures: uploaded, cleaned and scaled, shown to signed-in users, replaced and
 //! removed with what they leave in storage.
 
-use std::time::Duration;
-
 use chat_testkit::files;
-use chat_testkit::{code, Stack, TestUser, PASSWORD};
+use chat_testkit::{code, eventually, Stack, TestUser, PASSWORD};
 use reqwest::{header, Method, Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -17,16 +15,6 @@ async fn body(response: Response, expected: StatusCode) -> Value {
 
 fn stored(stack: &Stack) -> usize {
     std::fs::read_dir(stack.files_dir().join("users/avatars")).map_or(0, Iterator::count)
-}
-
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what}: not within 10 s");
 }
 
 async fn upload(stack: &Stack, user: &TestUser, bytes: Vec<u8>) -> Response {
@@ -113,7 +101,7 @@ async fn an_uploaded_avatar_is_cleaned_shown_replaced_and_removed() {
         fetch(&stack, &bob, &first).await.status(),
         StatusCode::NOT_FOUND
     );
-    eventually("the replaced picture's bytes go", || stored(&stack) == 2).await;
+    eventually("the replaced picture's bytes go", async || stored(&stack) == 2).await;
 
     // A pasted URL replaces it too.
     let pasted = stack
@@ -132,7 +120,7 @@ async fn an_uploaded_avatar_is_cleaned_shown_replaced_and_removed() {
         fetch(&stack, &bob, &second).await.status(),
         StatusCode::NOT_FOUND
     );
-    eventually("the uploaded picture's bytes go", || stored(&stack) == 0).await;
+    eventually("the uploaded picture's bytes go", async || stored(&stack) == 0).await;
 
     // Removing leaves none.
     body(
@@ -149,7 +137,7 @@ async fn an_uploaded_avatar_is_cleaned_shown_replaced_and_removed() {
         .await
         .unwrap();
     assert!(body(removed, StatusCode::OK).await["profile_picture"].is_null());
-    eventually("a removed picture's bytes go", || stored(&stack) == 0).await;
+    eventually("a removed picture's bytes go", async || stored(&stack) == 0).await;
 
     // So does deleting the account.
     let me = body(
@@ -171,5 +159,5 @@ async fn an_uploaded_avatar_is_cleaned_shown_replaced_and_removed() {
         fetch(&stack, &ann, &bobs).await.status(),
         StatusCode::NOT_FOUND
     );
-    eventually("a deleted account's picture goes", || stored(&stack) == 0).await;
+    eventually("a deleted account's picture goes", async || stored(&stack) == 0).await;
 }

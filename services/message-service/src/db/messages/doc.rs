@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::uuids;
-use crate::domain::preview;
+use crate::domain::{files_summary, preview};
 
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,12 +160,7 @@ impl MessageDoc {
     pub fn preview(&self) -> String {
         match self.attachments.first() {
             Some(file) if self.text.is_empty() => {
-                let more = self.attachments.len() - 1;
-                if more == 0 {
-                    preview(&format!("📎 {}", file.name))
-                } else {
-                    preview(&format!("📎 {} +{more}", file.name))
-                }
+                preview(&files_summary(&file.name, self.attachments.len()))
             }
             _ => preview(&self.text),
         }
