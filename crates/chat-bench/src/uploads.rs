@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 use crate::setup::{Services, User};
 use crate::stats::{percentiles, rss_kib};
 
-
 /// The uploads scenario's knobs.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
@@ -51,7 +50,12 @@ fn streamed(data: bytes::Bytes) -> reqwest::Body {
     reqwest::Body::wrap_stream(futures::stream::iter(chunks))
 }
 
-async fn upload(services: &Services, base: &str, user: &User, data: bytes::Bytes) -> anyhow::Result<(u16, Value)> {
+async fn upload(
+    services: &Services,
+    base: &str,
+    user: &User,
+    data: bytes::Bytes,
+) -> anyhow::Result<(u16, Value)> {
     let response = services
         .http()
         .post(format!("{base}/attachments?name=bench.bin"))
@@ -122,7 +126,13 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
     let oversized = if oversized_factor > 0 {
         peak.store(0, Ordering::Relaxed);
         let begun = Instant::now();
-        let (status, body) = upload(services, &base, &people[0], file(size * oversized_factor, 7)).await?;
+        let (status, body) = upload(
+            services,
+            &base,
+            &people[0],
+            file(size * oversized_factor, 7),
+        )
+        .await?;
         Some(json!({
             "size_mb": size_mb * oversized_factor,
             "status": status,
@@ -150,7 +160,10 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
         }
     }
 
-    let timings: Vec<Duration> = results.iter().flat_map(|(timings, _)| timings.clone()).collect();
+    let timings: Vec<Duration> = results
+        .iter()
+        .flat_map(|(timings, _)| timings.clone())
+        .collect();
     let total_mb = (clients * rounds * size) as f64 / 1e6;
     Ok(json!({
         "scenario": "uploads",

@@ -81,7 +81,14 @@ pub async fn upload_attachment(
         .intake
         .receive(body, declared, FileKind::Attachment, id, &files.attachments)
         .await?;
-    let file = FileDoc::new(id, FileKind::Attachment, me, name.unwrap_or_default(), received, None);
+    let file = FileDoc::new(
+        id,
+        FileKind::Attachment,
+        me,
+        name.unwrap_or_default(),
+        received,
+        None,
+    );
     if !files
         .quota
         .reserve(&owner, file.size.unsigned_abs())
@@ -121,14 +128,7 @@ pub async fn download_attachment(
     if !allowed {
         return Err(not_found());
     }
-    serve::download(
-        &state.files.intake.storage,
-        &file,
-        part,
-        request,
-        not_found,
-    )
-    .await
+    serve::download(&state.files.intake.storage, &file, part, request, not_found).await
 }
 
 /// Removes an upload of `me`'s that no message carries yet.
@@ -156,7 +156,14 @@ pub async fn set_group_picture(
         .intake
         .receive(body, declared, FileKind::GroupPicture, id, &files.pictures)
         .await?;
-    let file = FileDoc::new(id, FileKind::GroupPicture, me, "group-picture", received, Some(group.id));
+    let file = FileDoc::new(
+        id,
+        FileKind::GroupPicture,
+        me,
+        "group-picture",
+        received,
+        Some(group.id),
+    );
     if let Err(error) = store::insert(&state.store, &file).await {
         files.intake.remove(&file.keys()).await;
         return Err(error);
@@ -205,14 +212,7 @@ pub async fn download_picture(
     request: &HeaderMap,
 ) -> Result<Response> {
     let file = live(state, id, FileKind::GroupPicture).await?;
-    serve::download(
-        &state.files.intake.storage,
-        &file,
-        part,
-        request,
-        not_found,
-    )
-    .await
+    serve::download(&state.files.intake.storage, &file, part, request, not_found).await
 }
 
 /// Releases what a deleted account uploaded, and forgets its quota.

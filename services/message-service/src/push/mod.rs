@@ -234,7 +234,10 @@ async fn title(
 /// A message without text: its files.
 fn files_preview(message: &chat_models::api::message::MessageView) -> Option<String> {
     let first = message.attachments.first()?;
-    Some(crate::domain::files_summary(&first.name, message.attachments.len()))
+    Some(crate::domain::files_summary(
+        &first.name,
+        message.attachments.len(),
+    ))
 }
 
 pub fn preview(text: &str) -> Option<String> {

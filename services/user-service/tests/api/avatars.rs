@@ -101,7 +101,10 @@ async fn an_uploaded_avatar_is_cleaned_shown_replaced_and_removed() {
         fetch(&stack, &bob, &first).await.status(),
         StatusCode::NOT_FOUND
     );
-    eventually("the replaced picture's bytes go", async || stored(&stack) == 2).await;
+    eventually("the replaced picture's bytes go", async || {
+        stored(&stack) == 2
+    })
+    .await;
 
     // A pasted URL replaces it too.
     let pasted = stack
@@ -120,7 +123,10 @@ async fn an_uploaded_avatar_is_cleaned_shown_replaced_and_removed() {
         fetch(&stack, &bob, &second).await.status(),
         StatusCode::NOT_FOUND
     );
-    eventually("the uploaded picture's bytes go", async || stored(&stack) == 0).await;
+    eventually("the uploaded picture's bytes go", async || {
+        stored(&stack) == 0
+    })
+    .await;
 
     // Removing leaves none.
     body(
@@ -159,5 +165,8 @@ async fn an_uploaded_avatar_is_cleaned_shown_replaced_and_removed() {
         fetch(&stack, &ann, &bobs).await.status(),
         StatusCode::NOT_FOUND
     );
-    eventually("a deleted account's picture goes", async || stored(&stack) == 0).await;
+    eventually("a deleted account's picture goes", async || {
+        stored(&stack) == 0
+    })
+    .await;
 }
