@@ -4,6 +4,7 @@
 
 import { useState } from "react";
 
+import { AuthedImage } from "@/components/AuthedImage";
 import type { ConversationView, PublicUser } from "@/lib/api/types";
 
 const COLOURS = ["bg-indigo-500", "bg-emerald-500", "bg-amber-500", "bg-rose-500", "bg-sky-500", "bg-violet-500"];
@@ -21,7 +22,7 @@ export function Avatar({ name, src, online, size = "h-10 w-10" }: { name: string
   return (
     <span className={`relative inline-flex ${size} shrink-0 items-center justify-center rounded-full ${colour} text-sm font-semibold uppercase text-white`}>
       {picture ? (
-        <img src={picture} alt="" onError={() => setBroken(src ?? null)} className="h-full w-full rounded-full object-cover" data-testid="avatar-picture" />
+        <AuthedImage src={picture} alt="" onFailed={() => setBroken(src ?? null)} className="h-full w-full rounded-full object-cover" data-testid="avatar-picture" />
       ) : (
         name.slice(0, 1)
       )}

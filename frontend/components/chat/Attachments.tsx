@@ -5,7 +5,8 @@
 
 import { useEffect, useState } from "react";
 
-import { fileSize, isImage } from "@/lib/api/files";
+import { AuthedImage } from "@/components/AuthedImage";
+import { fileSize, isImage, openFile } from "@/lib/api/files";
 import type { AttachmentView } from "@/lib/api/types";
 
 import { Icon } from "./icons";
@@ -23,7 +24,7 @@ export function Attachments({ files, mine }: { files: AttachmentView[]; mine: bo
             const scale = Math.min(1, 240 / Math.max(file.width ?? 240, file.height ?? 240));
             return (
               <button key={file.id} type="button" onClick={() => setViewing(file)} className="overflow-hidden rounded-lg bg-slate-200" aria-label={`Open ${file.name}`}>
-                <img
+                <AuthedImage
                   src={file.thumbnail_url ?? file.url}
                   alt={file.name}
                   width={Math.round((file.width ?? 240) * scale)}
@@ -41,6 +42,10 @@ export function Attachments({ files, mine }: { files: AttachmentView[]; mine: bo
           key={file.id}
           href={file.url}
           download={file.name}
+          onClick={(event) => {
+            event.preventDefault();
+            void openFile(file.url);
+          }}
           className={`flex items-center gap-2 rounded-lg border px-2.5 py-2 text-left ${mine ? "border-indigo-400 bg-indigo-500 hover:bg-indigo-400" : "border-slate-200 bg-slate-50 hover:bg-slate-100"}`}
           data-testid="attachment-file"
         >
@@ -68,7 +73,15 @@ function Viewer({ file, onClose }: { file: AttachmentView; onClose: () => void }
       <div className="mb-2 flex w-full max-w-5xl items-center justify-between text-sm text-white" onClick={(event) => event.stopPropagation()}>
         <span className="truncate">{file.name} · {fileSize(file.size)}</span>
         <span className="flex gap-2">
-          <a href={file.url} download={file.name} className="rounded-lg bg-white/10 px-3 py-1.5 hover:bg-white/20">
+          <a
+            href={file.url}
+            download={file.name}
+            onClick={(event) => {
+              event.preventDefault();
+              void openFile(file.url);
+            }}
+            className="rounded-lg bg-white/10 px-3 py-1.5 hover:bg-white/20"
+          >
             Download
           </a>
           <button type="button" onClick={onClose} aria-label="Close" className="rounded-lg bg-white/10 px-2 py-1.5 hover:bg-white/20">
@@ -76,7 +89,7 @@ function Viewer({ file, onClose }: { file: AttachmentView; onClose: () => void }
           </button>
         </span>
       </div>
-      <img src={file.url} alt={file.name} className="max-h-[85vh] max-w-full rounded-lg object-contain" onClick={(event) => event.stopPropagation()} data-testid="attachment-full" />
+      <AuthedImage src={file.url} alt={file.name} className="max-h-[85vh] max-w-full rounded-lg object-contain" onClick={(event) => event.stopPropagation()} data-testid="attachment-full" />
     </div>
   );
 }

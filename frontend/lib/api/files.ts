@@ -90,3 +90,12 @@ export function fileSize(bytes: number): string {
 
 /** Whether an attachment is an image we show inline. */
 export const isImage = (attachment: AttachmentView) => attachment.thumbnail_url !== null && attachment.content_type.startsWith("image/");
+
+/** Opens a file of ours for download (its `Content-Disposition` makes it one, so the page
+ * stays): the access cookie may have expired while the page sat open, so a quick `HEAD`
+ * first refreshes the session when it has. */
+export async function openFile(url: string): Promise<void> {
+  const check = await fetch(url, { method: "HEAD", credentials: "include" }).catch(() => null);
+  if (check?.status === 401) await refreshSession();
+  window.location.assign(url);
+}
