@@ -242,6 +242,15 @@ impl Chunks {
     }
 }
 
+/// The body length a request declares (`Content-Length`), if any: [`Intake::receive`]
+/// refuses one over the limit before reading.
+pub fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+}
+
 /// `413 file_too_large`, saying the limit.
 pub fn too_large(max: u64) -> ApiError {
     ApiError::TooLarge(

@@ -225,11 +225,38 @@ pub async fn released(
         .await
 }
 
+/// The id of a file URL `{base}/{path}/{id}` of ours (`None`: any other URL).
+pub fn id_in_url(url: &str, base: &str, path: &str) -> Option<ObjectId> {
+    let id = url
+        .strip_prefix(base)?
+        .strip_prefix('/')?
+        .strip_prefix(path)?
+        .strip_prefix('/')?;
+    ObjectId::parse_str(id).ok()
+}
+
 /// `kind` as stored.
 pub fn kind_bson(kind: FileKind) -> &'static str {
     match kind {
         FileKind::Attachment => "attachment",
         FileKind::Avatar => "avatar",
         FileKind::GroupPicture => "group_picture",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_own_file_urls_name_an_id() {
+        let id = ObjectId::new();
+        let base = "http://chat.example:5001";
+        let url = format!("{base}/avatars/{}", id.to_hex());
+        assert_eq!(id_in_url(&url, base, "avatars"), Some(id));
+        assert_eq!(id_in_url(&url, base, "group-pictures"), None);
+        assert_eq!(id_in_url(&url, "http://other.example", "avatars"), None);
+        assert_eq!(id_in_url(&format!("{base}/avatars/nope"), base, "avatars"), None);
+        assert_eq!(id_in_url("https://cdn.example/a.png", base, "avatars"), None);
     }
 }

@@ -122,19 +122,25 @@ impl Stack {
         expected: StatusCode,
     ) -> Value {
         let response = self.call(method.clone(), path, user, body).await;
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert_eq!(status, expected, "{method} {path}: {text}");
-        if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        }
+        json_with(response, expected, &format!("{method} {path}")).await
     }
 
     /// A GET as `user` that must answer 200; its body.
     pub async fn get(&self, path: &str, user: &TestUser) -> Value {
         self.expect(Method::GET, path, user, None, StatusCode::OK)
             .await
+    }
+}
+
+/// The JSON body (null when empty) of a response that must have status `expected`; `what`
+/// names the call in the failure message.
+pub async fn json_with(response: Response, expected: StatusCode, what: &str) -> Value {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, expected, "{what}: {text}");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
     }
 }

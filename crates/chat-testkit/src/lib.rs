@@ -20,7 +20,7 @@ mod users;
 mod ws;
 
 pub use config::{user_config, PASSWORD, SERVICE_TOKEN};
-pub use http::{code, error_code, new_client};
+pub use http::{code, error_code, json_with, new_client};
 pub use mongo_server::MongoServer;
 pub use redis_server::RedisServer;
 pub use stack::{Instance, Service, Stack, StackBuilder};

@@ -184,8 +184,5 @@ impl Stack {
 
 /// The JSON body of a response that must be `200`.
 async fn ok_json(response: Response) -> Value {
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{text}");
-    serde_json::from_str(&text).unwrap()
+    crate::http::json_with(response, StatusCode::OK, "GET").await
 }

@@ -50,8 +50,7 @@ pub struct Files {
 impl Files {
     /// The id of a group picture URL of ours (`None`: someone else's URL).
     fn own_picture(&self, url: &str) -> Option<ObjectId> {
-        let id = url.strip_prefix(&format!("{}/group-pictures/", self.public_url))?;
-        ObjectId::parse_str(id).ok()
+        chat_files::records::id_in_url(url, &self.public_url, "group-pictures")
     }
 
     fn picture_url(&self, id: ObjectId) -> String {

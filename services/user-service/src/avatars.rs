@@ -44,8 +44,7 @@ impl Avatars {
 
     /// The id of an avatar URL of ours (`None`: someone else's URL).
     fn own(&self, url: &str) -> Option<ObjectId> {
-        let id = url.strip_prefix(&format!("{}/avatars/", self.public_url))?;
-        ObjectId::parse_str(id).ok()
+        records::id_in_url(url, &self.public_url, "avatars")
     }
 }
 

@@ -3,10 +3,11 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
+use chat_files::intake::declared_length;
 use chat_files::serve::Part;
 use chat_models::api::message::{AttachmentView, ConversationView, UploadQuery};
 use chat_models::auth::AuthUser;
@@ -41,14 +42,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// The Content-Length a client declared.
-fn declared(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse().ok())
-}
-
 /// # `POST /attachments`
 /// Uploads a file (the body, as it is) to attach to a message the caller sends next; one not
 /// attached within `UPLOAD_UNATTACHED_TTL_SECS` is removed. Its type is judged from its
@@ -73,7 +66,7 @@ pub async fn upload_attachment(
         auth.user_id,
         query.name.as_deref(),
         body,
-        declared(&headers),
+        declared_length(&headers),
     )
     .await?;
     Ok((StatusCode::CREATED, AppJson(view)))
@@ -151,7 +144,8 @@ pub async fn set_group_picture(
     body: Body,
 ) -> Result<AppJson<ConversationView>> {
     Ok(AppJson(
-        files::set_group_picture(&state, auth.user_id, &id, body, declared(&headers)).await?,
+        files::set_group_picture(&state, auth.user_id, &id, body, declared_length(&headers))
+            .await?,
     ))
 }
 

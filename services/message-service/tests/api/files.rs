@@ -3,15 +3,14 @@
 
 use chat_models::api::ws::ServerFrame;
 use chat_testkit::files::{self, GPS_MARKER};
-use chat_testkit::{code, eventually, next_frame, Service, Stack, TestUser, WsClient, PASSWORD};
+use chat_testkit::{
+    code, eventually, json_with, next_frame, Service, Stack, TestUser, WsClient, PASSWORD,
+};
 use reqwest::{header, Method, Response, StatusCode};
 use serde_json::{json, Value};
 
 async fn body(response: Response, expected: StatusCode) -> Value {
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, expected, "{text}");
-    serde_json::from_str(&text).unwrap()
+    json_with(response, expected, "upload or download").await
 }
 
 async fn download(stack: &Stack, user: &TestUser, url: &str, headers: &[(&str, &str)]) -> Response {

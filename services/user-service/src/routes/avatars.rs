@@ -3,10 +3,11 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, put};
 use axum::Router;
+use chat_files::intake::declared_length;
 use chat_files::serve::Part;
 use chat_models::api::user::CurrentUser;
 use chat_models::auth::AuthUser;
@@ -52,11 +53,7 @@ pub async fn upload_avatar(
     headers: HeaderMap,
     body: Body,
 ) -> Result<AppJson<CurrentUser>> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse().ok());
-    avatars::upload(&state, auth.user_id, body, declared).await?;
+    avatars::upload(&state, auth.user_id, body, declared_length(&headers)).await?;
     Ok(AppJson(me(&state, &auth).await?))
 }
 

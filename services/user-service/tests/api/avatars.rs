@@ -2,15 +2,12 @@
 //! removed with what they leave in storage.
 
 use chat_testkit::files;
-use chat_testkit::{code, eventually, Stack, TestUser, PASSWORD};
+use chat_testkit::{code, eventually, json_with, Stack, TestUser, PASSWORD};
 use reqwest::{header, Method, Response, StatusCode};
 use serde_json::{json, Value};
 
 async fn body(response: Response, expected: StatusCode) -> Value {
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, expected, "{text}");
-    serde_json::from_str(&text).unwrap()
+    json_with(response, expected, "upload or download").await
 }
 
 fn stored(stack: &Stack) -> usize {
