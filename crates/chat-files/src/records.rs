@@ -256,7 +256,13 @@ mod tests {
         assert_eq!(id_in_url(&url, base, "avatars"), Some(id));
         assert_eq!(id_in_url(&url, base, "group-pictures"), None);
         assert_eq!(id_in_url(&url, "http://other.example", "avatars"), None);
-        assert_eq!(id_in_url(&format!("{base}/avatars/nope"), base, "avatars"), None);
-        assert_eq!(id_in_url("https://cdn.example/a.png", base, "avatars"), None);
+        assert_eq!(
+            id_in_url(&format!("{base}/avatars/nope"), base, "avatars"),
+            None
+        );
+        assert_eq!(
+            id_in_url("https://cdn.example/a.png", base, "avatars"),
+            None
+        );
     }
 }

@@ -1,7 +1,13 @@
 //! Clients of the services' `/internal` routes (feature `client`): user-service's profiles in
 //! batches (one call per list, never one per row) and its JWKS; friends-service's friendships.
+//! Either may remember answers for a while ([`UserDirectory::remembering`],
+//! [`FriendsDirectory::remembering`]): the caller then forgets what the event stream says
+//! changed (`user.updated`, friendships made or ended), and the time limit bounds how long a
+//! missed event can leave an answer stale.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -74,14 +80,90 @@ impl InternalClient {
     }
 }
 
+/// Answers remembered for a while. An answer fetched while something was forgotten is not
+/// kept: it may predate the change (the call raced the event).
+#[derive(Clone, Debug)]
+struct Memory<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    answers: moka::sync::Cache<K, V>,
+    /// Incremented by every [`Memory::forget`].
+    forgotten: Arc<AtomicU64>,
+}
+
+impl<K, V> Memory<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// Up to `capacity` answers for `ttl` each; none for a zero `ttl`.
+    fn new(ttl: Duration, capacity: u64) -> Option<Self> {
+        (!ttl.is_zero()).then(|| Self {
+            answers: moka::sync::Cache::builder()
+                .time_to_live(ttl)
+                .max_capacity(capacity)
+                .build(),
+            forgotten: Arc::default(),
+        })
+    }
+
+    fn get(&self, key: &K) -> Option<V> {
+        self.answers.get(key)
+    }
+
+    fn forget(&self, key: &K) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
+        self.answers.invalidate(key);
+    }
+
+    /// A mark to take before asking; [`Memory::keep`] keeps answers only if nothing was
+    /// forgotten since.
+    fn mark(&self) -> u64 {
+        self.forgotten.load(Ordering::SeqCst)
+    }
+
+    fn keep(&self, mark: u64, answers: impl IntoIterator<Item = (K, V)>) {
+        for (key, value) in answers {
+            if self.forgotten.load(Ordering::SeqCst) != mark {
+                return;
+            }
+            self.answers.insert(key, value);
+        }
+    }
+}
+
 /// Looks users up in user-service.
 #[derive(Clone, Debug)]
-pub struct UserDirectory(InternalClient);
+pub struct UserDirectory {
+    client: InternalClient,
+    /// Profiles by uuid, when remembering.
+    profiles: Option<Memory<Uuid, PublicUser>>,
+}
 
 impl UserDirectory {
     /// A client of the user-service at `base`.
     pub fn new(base: &str, token: SecretString) -> anyhow::Result<Self> {
-        InternalClient::new(base, token).map(Self)
+        Ok(Self {
+            client: InternalClient::new(base, token)?,
+            profiles: None,
+        })
+    }
+
+    /// The same client, remembering up to `capacity` profiles for `ttl` each (a zero `ttl`
+    /// remembers none). Call [`Self::forget`] when a profile changes.
+    #[must_use]
+    pub fn remembering(mut self, ttl: Duration, capacity: u64) -> Self {
+        self.profiles = Memory::new(ttl, capacity);
+        self
+    }
+
+    /// Drops what is remembered of `user` (their profile changed, or they are gone).
+    pub fn forget(&self, user: Uuid) {
+        if let Some(profiles) = &self.profiles {
+            profiles.forget(&user);
+        }
     }
 
     /// Public profiles by uuid and username; unknown users are simply absent.
@@ -90,7 +172,7 @@ impl UserDirectory {
             return Ok(Vec::new());
         }
         let body: BatchUsersResponse = self
-            .0
+            .client
             .post(
                 "/internal/users/batch",
                 &BatchUsersRequest { uuids, usernames },
@@ -99,14 +181,32 @@ impl UserDirectory {
         Ok(body.users)
     }
 
-    /// Profiles keyed by uuid, for joining onto rows.
+    /// Profiles keyed by uuid, for joining onto rows (those remembered, and the others in one
+    /// call).
     pub async fn by_uuid(&self, uuids: Vec<Uuid>) -> Result<HashMap<Uuid, PublicUser>> {
-        Ok(self
-            .batch(uuids, Vec::new())
-            .await?
-            .into_iter()
-            .map(|user| (user.uuid, user))
-            .collect())
+        let Some(profiles) = &self.profiles else {
+            return Ok(self
+                .batch(uuids, Vec::new())
+                .await?
+                .into_iter()
+                .map(|user| (user.uuid, user))
+                .collect());
+        };
+        let mut found = HashMap::with_capacity(uuids.len());
+        let mut missing = Vec::new();
+        for uuid in uuids {
+            match profiles.get(&uuid) {
+                Some(user) => {
+                    found.insert(uuid, user);
+                }
+                None => missing.push(uuid),
+            }
+        }
+        let mark = profiles.mark();
+        let fetched = self.batch(missing, Vec::new()).await?;
+        profiles.keep(mark, fetched.iter().map(|user| (user.uuid, user.clone())));
+        found.extend(fetched.into_iter().map(|user| (user.uuid, user)));
+        Ok(found)
     }
 
     /// The user-service `users` points at, called with the shared service token.
@@ -141,7 +241,7 @@ impl UserDirectory {
     /// The public keys that verify access tokens.
     pub async fn jwks(&self, url: &str) -> anyhow::Result<Jwks> {
         let response = self
-            .0
+            .client
             .http
             .get(url)
             .send()
@@ -155,38 +255,97 @@ impl UserDirectory {
     }
 }
 
+/// Two users, in a fixed order (a friendship has no direction).
+fn pair(a: Uuid, b: Uuid) -> (Uuid, Uuid) {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
 /// Asks friends-service who is friends with whom.
 #[derive(Clone, Debug)]
-pub struct FriendsDirectory(InternalClient);
+pub struct FriendsDirectory {
+    client: InternalClient,
+    /// Whether two users are friends, when remembering.
+    pairs: Option<Memory<(Uuid, Uuid), bool>>,
+}
 
 impl FriendsDirectory {
     /// A client of the friends-service at `base`.
     pub fn new(base: &str, token: SecretString) -> anyhow::Result<Self> {
-        InternalClient::new(base, token).map(Self)
+        Ok(Self {
+            client: InternalClient::new(base, token)?,
+            pairs: None,
+        })
     }
 
-    /// Those of `others` who are friends of `user` (a block always ends a friendship).
-    pub async fn friends_among(&self, user: Uuid, others: Vec<Uuid>) -> Result<HashSet<Uuid>> {
-        if others.is_empty() {
-            return Ok(HashSet::new());
+    /// The same client, remembering up to `capacity` answers of [`Self::friends_among`] (per
+    /// pair) for `ttl` each (a zero `ttl` remembers none). Call [`Self::forget`] when a
+    /// friendship starts or ends.
+    #[must_use]
+    pub fn remembering(mut self, ttl: Duration, capacity: u64) -> Self {
+        self.pairs = Memory::new(ttl, capacity);
+        self
+    }
+
+    /// Drops what is remembered of `a` and `b` (they became friends, or stopped being).
+    pub fn forget(&self, a: Uuid, b: Uuid) {
+        if let Some(pairs) = &self.pairs {
+            pairs.forget(&pair(a, b));
         }
+    }
+
+    /// Those of `others` who are friends of `user` (a block always ends a friendship): the
+    /// remembered answers, and the others in one call.
+    pub async fn friends_among(&self, user: Uuid, others: Vec<Uuid>) -> Result<HashSet<Uuid>> {
+        let mut friends = HashSet::new();
+        let asked = match &self.pairs {
+            None => others,
+            Some(pairs) => {
+                let mut asked = Vec::new();
+                for other in others {
+                    match pairs.get(&pair(user, other)) {
+                        Some(true) => {
+                            friends.insert(other);
+                        }
+                        Some(false) => {}
+                        None => asked.push(other),
+                    }
+                }
+                asked
+            }
+        };
+        if asked.is_empty() {
+            return Ok(friends);
+        }
+        let mark = self.pairs.as_ref().map(Memory::mark);
         let body: FriendsCheckResponse = self
-            .0
+            .client
             .post(
                 "/internal/friends/check",
                 &FriendsCheckRequest {
                     user_uuid: user,
-                    others,
+                    others: asked.clone(),
                 },
             )
             .await?;
-        Ok(body.friends.into_iter().collect())
+        let answered: HashSet<Uuid> = body.friends.into_iter().collect();
+        if let (Some(pairs), Some(mark)) = (&self.pairs, mark) {
+            let answers = asked
+                .iter()
+                .map(|other| (pair(user, *other), answered.contains(other)));
+            pairs.keep(mark, answers);
+        }
+        friends.extend(answered);
+        Ok(friends)
     }
 
     /// All of a user's friends (at most 5000).
     pub async fn friends_of(&self, user: Uuid) -> Result<Vec<Uuid>> {
         let response = self
-            .0
+            .client
             .request(reqwest::Method::GET, &format!("/internal/friends/{user}"))
             .send()
             .await

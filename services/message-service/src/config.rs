@@ -25,6 +25,12 @@ pub struct Config {
     )]
     pub friends_service_url: String,
 
+    /// Seconds a profile or a friendship answered by the other services is remembered (0:
+    /// asked every time). Changes announced on the event stream are forgotten at once; this
+    /// bounds how long a missed announcement can leave one stale.
+    #[arg(long, env = "DIRECTORY_CACHE_TTL_SECS", default_value_t = 30)]
+    pub directory_cache_ttl_secs: u64,
+
     /// Most members a group may have, its admin included.
     #[arg(long, env = "MAX_GROUP_MEMBERS", default_value_t = 100)]
     pub max_group_members: usize,
@@ -71,6 +77,13 @@ pub struct Config {
     /// Seconds a socket counts as present after its last heartbeat (several ping intervals).
     #[arg(long, env = "PRESENCE_TTL_SECS", default_value_t = 70)]
     pub presence_ttl_secs: u64,
+
+    /// Most sends to one conversation stored in one transaction: sends arriving while the
+    /// conversation's previous transaction runs wait for it and are stored together (1: a
+    /// transaction per send, concurrent ones conflicting and retrying).
+    #[arg(long, env = "SEND_BATCH_MAX", default_value_t = 64,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub send_batch_max: u16,
 
     /// Most messages one `resume` replays per conversation.
     #[arg(long, env = "RESUME_MAX_MESSAGES", default_value_t = 500)]

@@ -14,6 +14,30 @@ use crate::db::{messages, push, reads};
 use crate::groups;
 use crate::state::AppState;
 
+/// Forgets the remembered profiles and friendships an event says changed. Every instance
+/// reads the whole stream (the gateway's tail), so each forgets for itself.
+pub fn forget_changed(state: &AppState, event: &DomainEvent) {
+    match event {
+        DomainEvent::UserUpdated { user_uuid } | DomainEvent::UserDeleted { user_uuid } => {
+            state.users.forget(*user_uuid);
+        }
+        DomainEvent::FriendRequestAccepted(request) => {
+            state
+                .friends
+                .forget(request.sender_uuid, request.receiver_uuid);
+        }
+        DomainEvent::FriendshipRemoved {
+            user_uuid,
+            friend_uuid,
+        } => state.friends.forget(*user_uuid, *friend_uuid),
+        DomainEvent::UserBlocked {
+            blocker_uuid,
+            blocked_uuid,
+        } => state.friends.forget(*blocker_uuid, *blocked_uuid),
+        _ => {}
+    }
+}
+
 /// Handles one event of the stream (others' and our own; most are not for us).
 pub async fn handle(state: &AppState, event: DomainEvent) -> Result<()> {
     match event {

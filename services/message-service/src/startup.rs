@@ -22,6 +22,9 @@ use crate::search::opensearch::OpenSearch;
 use crate::search::{self, Search};
 use crate::state::{AppState, Settings};
 
+/// Most profiles, and most friendships, one instance remembers.
+const DIRECTORY_CACHE_ENTRIES: u64 = 100_000;
+
 /// Connects to MongoDB (creating the indexes) and Redis, loads user-service's public keys,
 /// starts the event readers (the gateway's tail and ephemeral channel, the consumer of other
 /// services' events), binds the listener. Sockets are closed on shutdown.
@@ -29,14 +32,18 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     config.validate()?;
     let common = &config.common;
     let db = connect_mongo(&config.mongo, "message-service").await?;
-    let store = Store::new(&db);
+    let mut store = Store::new(&db);
+    store.sends = crate::db::messages::SendQueue::new(usize::from(config.send_batch_max));
     store
         .ensure_indexes()
         .await
         .context("creating the MongoDB indexes")?;
     let (redis_client, redis) = connect_redis(&common.redis_url).await?;
-    let users = UserDirectory::from_config(&config.users, common)?;
-    let friends = FriendsDirectory::new(&config.friends_service_url, common.service_token.clone())?;
+    let remember = Duration::from_secs(config.directory_cache_ttl_secs);
+    let users = UserDirectory::from_config(&config.users, common)?
+        .remembering(remember, DIRECTORY_CACHE_ENTRIES);
+    let friends = FriendsDirectory::new(&config.friends_service_url, common.service_token.clone())?
+        .remembering(remember, DIRECTORY_CACHE_ENTRIES);
 
     let prefix = &common.redis_key_prefix;
     let auth = users
@@ -105,10 +112,13 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     // Every event and every ephemeral frame reaches this instance's sockets; the service
     // answers only once both readers are in place, so nothing published later is missed.
     let (tail_ready, ephemeral_ready) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let hub = gateway.hub.clone();
+    let (hub, directories) = (gateway.hub.clone(), state.clone());
     let tail = tokio::spawn(
         EventTail::new(redis_client.clone(), stream_name(prefix)).run(
-            move |envelope| fanout::dispatch(&hub, envelope),
+            move |envelope| {
+                crate::event_handlers::forget_changed(&directories, &envelope.event);
+                fanout::dispatch(&hub, envelope);
+            },
             tail_ready.clone(),
         ),
     );

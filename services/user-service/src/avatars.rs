@@ -19,7 +19,7 @@ use mongodb::Collection;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::db::users::{self, ProfileChanges};
+use crate::db::users::ProfileChanges;
 use crate::state::AppState;
 
 /// The avatar parts of the service.
@@ -65,7 +65,7 @@ pub async fn upload(state: &AppState, me: Uuid, body: Body, declared: Option<u64
         profile_picture: Some(Some(avatars.url(id))),
         ..ProfileChanges::default()
     };
-    if let Err(error) = users::update_profile(&state.db, me, changes).await {
+    if let Err(error) = crate::profiles::update(state, me, changes).await {
         // The profile still shows the old picture: only the new one goes.
         records::release(&avatars.files, doc! { "_id": id }).await?;
         avatars.purge.notify_one();
@@ -80,7 +80,7 @@ pub async fn remove(state: &AppState, me: Uuid) -> Result<()> {
         profile_picture: Some(None),
         ..ProfileChanges::default()
     };
-    users::update_profile(&state.db, me, changes).await?;
+    crate::profiles::update(state, me, changes).await?;
     release_except(state, me, None).await
 }
 

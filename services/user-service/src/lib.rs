@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod oauth;
 pub mod password;
+pub mod profiles;
 pub mod revocations;
 mod routes;
 pub mod sessions;

@@ -61,6 +61,13 @@ pub enum DomainEvent {
         /// The deleted user.
         user_uuid: Uuid,
     },
+    /// A user changed their public profile (username, bio or picture); services that remember
+    /// profiles forget theirs.
+    #[serde(rename = "user.updated")]
+    UserUpdated {
+        /// The user.
+        user_uuid: Uuid,
+    },
     /// Sessions were signed out; their access tokens are refused and their sockets closed.
     #[serde(rename = "session.revoked")]
     SessionRevoked {
@@ -218,6 +225,7 @@ impl DomainEvent {
     pub fn name(&self) -> &'static str {
         match self {
             Self::UserDeleted { .. } => "user.deleted",
+            Self::UserUpdated { .. } => "user.updated",
             Self::SessionRevoked { .. } => "session.revoked",
             Self::FriendRequestReceived(_) => "friend_request.received",
             Self::FriendRequestAccepted(_) => "friend_request.accepted",

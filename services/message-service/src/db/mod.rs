@@ -46,6 +46,8 @@ pub struct Store {
     pub files: Collection<chat_files::FileDoc>,
     /// `storage_usage`: each user's bytes of attachments.
     pub storage_usage: Collection<chat_files::quota::UsageDoc>,
+    /// Sends waiting to be stored together (this instance's, per conversation).
+    pub sends: messages::SendQueue,
 }
 
 impl Store {
@@ -61,6 +63,7 @@ impl Store {
             notification_settings: db.collection("notification_settings"),
             files: db.collection("files"),
             storage_usage: db.collection("storage_usage"),
+            sends: messages::SendQueue::default(),
         }
     }
 

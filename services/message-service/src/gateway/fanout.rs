@@ -107,7 +107,7 @@ pub fn frame_for(event: DomainEvent) -> Option<(Vec<Uuid>, Outbound)> {
                 blocked_uuid,
             },
         ),
-        E::UserDeleted { .. } | E::SessionRevoked { .. } => return None,
+        E::UserDeleted { .. } | E::UserUpdated { .. } | E::SessionRevoked { .. } => return None,
     };
     Some((audience, Outbound::Frame(encode(&frame))))
 }

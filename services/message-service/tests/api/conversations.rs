@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use chat_testkit::{code, Service, Stack};
+use chat_testkit::{code, eventually, Service, Stack};
 
 #[tokio::test]
 async fn a_direct_conversation_is_one_per_pair_even_under_concurrent_opens() {
@@ -86,6 +86,12 @@ async fn direct_conversations_need_a_friendship() {
     let conversation = stack.direct(&ann, &bob).await;
     stack.send(&ann, &conversation, "hi").await;
     stack.unfriend(&bob, &ann).await;
+    // message-service remembers friendships, and forgets one as soon as `friendship.removed`
+    // reaches it (well within the 30 s it would otherwise keep it).
+    eventually("the ended friendship is forgotten", async || {
+        stack.conversation(&ann, &conversation).await["can_send"] == false
+    })
+    .await;
     // History stays readable; new messages need the friendship back.
     let refused = stack
         .expect(
@@ -145,10 +151,10 @@ async fn direct_conversations_need_a_friendship() {
     stack
         .events_until(|events| updates(events).ends_with(&[false, true]))
         .await;
-    assert_eq!(
-        stack.conversation(&bob, &conversation).await["can_send"],
-        true
-    );
+    eventually("the new friendship is known", async || {
+        stack.conversation(&bob, &conversation).await["can_send"] == true
+    })
+    .await;
     stack.send(&bob, &conversation, "welcome back").await;
 }
 
@@ -653,4 +659,37 @@ async fn concurrent_additions_never_pass_the_member_cap() {
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
     let view = stack.conversation(&ann, &id).await;
     assert_eq!(view["participant_uuids"].as_array().unwrap().len(), 4);
+}
+
+/// Profiles are remembered, and forgotten when user-service announces a change
+/// (`user.updated`): the new name shows well within the 30 s a profile is kept.
+#[tokio::test]
+async fn a_changed_profile_shows_in_conversations_once_announced() {
+    let stack = Stack::messages().await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
+    stack.befriend(&ann, &bob).await;
+    let id = stack.direct(&ann, &bob).await;
+    let names = async || -> Vec<String> {
+        let mut names: Vec<String> = stack.conversation(&ann, &id).await["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|user| user["username"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort_unstable();
+        names
+    };
+    assert_eq!(names().await, ["ann", "bob"]);
+    let renamed = reqwest::Client::new()
+        .patch(format!("{}/users/me", stack.users))
+        .bearer_auth(&bob.access)
+        .json(&json!({ "username": "robert" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::OK);
+    eventually("the new name shows", async || {
+        names().await == ["ann", "robert"]
+    })
+    .await;
 }

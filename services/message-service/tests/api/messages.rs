@@ -4,7 +4,7 @@ use bson::oid::ObjectId;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use chat_testkit::{code, Stack, TestUser};
+use chat_testkit::{code, error_code, Stack, TestUser};
 
 async fn pair(stack: &Stack) -> (TestUser, TestUser, String) {
     let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
@@ -587,4 +587,164 @@ async fn health_readiness_and_docs_are_served() {
     }
     let spec = stack.get_json("/openapi.json").await;
     assert!(spec["paths"]["/conversations/{conversation_id}/messages"].is_object());
+}
+
+/// A busy group: every member sending at once. Sends of one conversation share transactions
+/// (group commit); numbering stays gap-free, each send gets its own message, and each sender's
+/// read position is their own newest message.
+#[tokio::test]
+async fn members_sending_at_once_get_gap_free_numbers_and_their_own_read_positions() {
+    let stack = Stack::messages().await;
+    let admin = stack.register("admin").await;
+    let mut members = Vec::new();
+    for i in 0..5 {
+        let member = stack.register(&format!("member{i}")).await;
+        stack.befriend(&admin, &member).await;
+        members.push(member);
+    }
+    let id = stack
+        .group(&admin, "busy", &members.iter().collect::<Vec<_>>())
+        .await;
+    let senders: Vec<&TestUser> = std::iter::once(&admin).chain(&members).collect();
+    const EACH: usize = 8;
+    let path = format!("/conversations/{id}/messages");
+    let sends = senders.iter().enumerate().flat_map(|(who, sender)| {
+        let path = &path;
+        let stack = &stack;
+        (0..EACH).map(move |n| async move {
+            let body = json!({ "text": format!("{who}:{n}"), "nonce": format!("n-{n}") });
+            let sent = stack
+                .expect(Method::POST, path, sender, Some(body), StatusCode::CREATED)
+                .await;
+            (who, sent)
+        })
+    });
+    let sent = futures::future::join_all(sends).await;
+    let total = senders.len() * EACH;
+    let mut seqs: Vec<i64> = sent
+        .iter()
+        .map(|(_, m)| m["seq"].as_i64().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (1..=i64::try_from(total).unwrap()).collect::<Vec<_>>()
+    );
+    for (who, message) in &sent {
+        let text = message["text"].as_str().unwrap();
+        assert!(text.starts_with(&format!("{who}:")), "{who} got {text}");
+        assert_eq!(message["sender_uuid"], senders[*who].id.as_str());
+    }
+    let ids: HashSet<&str> = sent
+        .iter()
+        .map(|(_, m)| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), total);
+    // Sends waited for each other: fewer transactions than sends.
+    let metrics = stack.metrics_at(&stack.messages).await;
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.rsplit(' ').next())
+            .map_or(0, |count| count.parse().unwrap())
+    };
+    let (sends, transactions) = (
+        counter("message_sends_batched_total"),
+        counter("message_send_transactions_total"),
+    );
+    assert!(sends >= total as u64, "{sends} sends counted");
+    assert!(
+        transactions < sends,
+        "{transactions} transactions for {sends} sends"
+    );
+
+    let page = stack
+        .expect(
+            Method::GET,
+            &format!("{path}?limit=100"),
+            &admin,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let stored: Vec<i64> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        stored,
+        (1..=i64::try_from(total).unwrap())
+            .rev()
+            .collect::<Vec<_>>()
+    );
+    for (who, sender) in senders.iter().enumerate() {
+        let own = sent.iter().filter(|(w, _)| *w == who);
+        let newest = own.map(|(_, m)| m["seq"].as_i64().unwrap()).max().unwrap();
+        let view = stack.conversation(sender, &id).await;
+        assert_eq!(view["last_read_seq"], newest, "sender {who}");
+        let unread_from_others = sent
+            .iter()
+            .filter(|(w, m)| *w != who && m["seq"].as_i64().unwrap() > newest)
+            .count();
+        assert_eq!(view["unread_count"], unread_from_others, "sender {who}");
+        assert_eq!(view["last_message"]["seq"], total);
+    }
+
+    // Sending the same nonces again repeats the stored messages: nothing new is numbered.
+    let again = senders.iter().map(|sender| {
+        let body = json!({ "text": "again", "nonce": "n-0" });
+        stack.expect(Method::POST, &path, sender, Some(body), StatusCode::OK)
+    });
+    for repeated in futures::future::join_all(again).await {
+        assert_ne!(repeated["text"], "again");
+    }
+    let view = stack.conversation(&admin, &id).await;
+    assert_eq!(view["last_seq"], total);
+}
+
+/// A send refused inside a shared transaction (an attachment that is not the sender's) is
+/// refused alone: the sends stored with it keep gap-free numbers.
+#[tokio::test]
+async fn a_refused_send_among_concurrent_ones_fails_alone() {
+    let stack = Stack::messages().await;
+    let (ann, bob, id) = pair(&stack).await;
+    let path = format!("/conversations/{id}/messages");
+    let stranger = ObjectId::new().to_hex();
+    let sends = (0..24).map(|n| {
+        let (sender, body) = if n % 6 == 5 {
+            (
+                &ann,
+                json!({ "text": "with a file", "attachment_ids": [stranger] }),
+            )
+        } else {
+            let sender = if n % 2 == 0 { &ann } else { &bob };
+            (sender, json!({ "text": format!("m{n}") }))
+        };
+        let path = &path;
+        let stack = &stack;
+        async move { stack.call(Method::POST, path, sender, Some(body)).await }
+    });
+    let mut seqs = Vec::new();
+    let mut refused = 0;
+    for response in futures::future::join_all(sends).await {
+        match response.status() {
+            StatusCode::CREATED => {
+                let body: Value = response.json().await.unwrap();
+                seqs.push(body["seq"].as_i64().unwrap());
+            }
+            StatusCode::NOT_FOUND => {
+                assert_eq!(error_code(response).await, "attachment_not_found");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(refused, 4);
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=20).collect::<Vec<i64>>());
+    let view = stack.conversation(&ann, &id).await;
+    assert_eq!(view["last_seq"], 20);
 }

@@ -128,7 +128,7 @@ pub async fn update_me(
         )]));
     }
     let picture_changed = changes.profile_picture.is_some();
-    users::update_profile(&state.db, auth.user_id, changes).await?;
+    crate::profiles::update(&state, auth.user_id, changes).await?;
     let user = current_row(&state, &auth).await?;
     if picture_changed {
         crate::avatars::picture_changed(&state, auth.user_id, user.profile_picture.as_deref())

@@ -1,16 +1,21 @@
 //! `messages`: one document per message ([`MessageDoc`]), numbered per conversation by `seq`.
 //!
 //! A send runs in a transaction that increments the conversation's `lastSeq` (and `version`)
-//! and inserts the message with that number. Two sends to one conversation conflict on the
-//! conversation document and one retries after the other commits, so `seq` order is commit
-//! order: a reader paging with `after` never misses a message that commits later with a
-//! smaller number. Later changes of a message are in [`super::changes`].
+//! and inserts the message with that number. Two transactions storing messages of one
+//! conversation conflict on the conversation document and one retries after the other
+//! commits, so `seq` order is commit order: a reader paging with `after` never misses a
+//! message that commits later with a smaller number. Concurrent sends to one conversation on
+//! one instance share a transaction ([`queue`]), so a busy group does not turn into a queue
+//! of conflicts. Later changes of a message are in [`super::changes`].
 
 mod doc;
+mod queue;
 
 pub use doc::{AttachmentDoc, LinkPreviewDoc, MessageDoc, ReactionDoc};
+pub use queue::SendQueue;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bson::oid::ObjectId;
 use bson::{doc, DateTime as BsonDateTime, Document};
@@ -22,7 +27,7 @@ use mongodb::ClientSession;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::conversations::{member_filter, ConversationDoc};
+use super::conversations::ConversationDoc;
 use super::{in_transaction, uuids, Store, TxError};
 
 /// A message to store.
@@ -56,117 +61,280 @@ pub enum Sent {
 }
 
 /// Stores a message: numbers it, moves the conversation's preview and activity time, unhides
-/// the conversation, and moves the sender's read position to it, all in one transaction.
+/// the conversation, and moves the sender's read position to it, all in one transaction
+/// (shared with other sends to the conversation waiting on this instance at the same time).
 /// A send repeating an earlier nonce returns the earlier message instead.
 pub async fn send(store: &Store, new: &NewMessage) -> Result<Sent> {
-    in_transaction(store, new, |store, session, new| {
-        Box::pin(send_once(store, session, new))
-    })
-    .await
+    store.sends.send(store, new.clone()).await
 }
 
-/// One attempt of [`send`], inside its transaction.
+/// Stores `batch` (sends to one conversation) in one transaction: the answers in the same
+/// order. When a rule refuses any of them (a sender is not a member any more, an attachment is
+/// not theirs, a nonce raced) each is stored in a transaction of its own instead, so the
+/// refusal is only that send's.
+pub(super) async fn send_all(store: &Store, batch: &[NewMessage]) -> Vec<Result<Sent>> {
+    let attempt = Batch {
+        news: batch,
+        refused: AtomicBool::new(false),
+    };
+    let outcome = in_transaction(store, &attempt, |store, session, attempt| {
+        Box::pin(send_once(store, session, attempt))
+    })
+    .await;
+    match outcome {
+        Ok(sent) => sent.into_iter().map(Ok).collect(),
+        Err(_) if batch.len() > 1 && attempt.refused.load(Ordering::Relaxed) => {
+            let mut answers = Vec::with_capacity(batch.len());
+            for new in batch {
+                let alone = Box::pin(send_all(store, std::slice::from_ref(new))).await;
+                answers.extend(alone);
+            }
+            answers
+        }
+        Err(error) => {
+            let mut answers: Vec<Result<Sent>> = Vec::with_capacity(batch.len());
+            answers.resize_with(batch.len() - 1, || Err(copy_of(&error)));
+            answers.insert(0, Err(error));
+            answers
+        }
+    }
+}
+
+/// The failure of a whole batch, for each of its other sends.
+fn copy_of(error: &ApiError) -> ApiError {
+    match error {
+        ApiError::Unavailable {
+            code,
+            retry_after_secs,
+        } => ApiError::Unavailable {
+            code: *code,
+            retry_after_secs: *retry_after_secs,
+        },
+        ApiError::DependencyFailed(cause) => ApiError::unavailable(anyhow::anyhow!("{cause:#}")),
+        other => ApiError::Internal(anyhow::anyhow!(
+            "a send of the same batch failed: {other:#}"
+        )),
+    }
+}
+
+/// Sends of one conversation for one transaction, and whether a rule refused one of them.
+struct Batch<'a> {
+    news: &'a [NewMessage],
+    refused: AtomicBool,
+}
+
+/// One attempt of [`send_all`], inside its transaction.
 async fn send_once(
     store: &Store,
     session: &mut ClientSession,
-    new: &NewMessage,
-) -> Result<Sent, TxError> {
-    let sender = uuids::bson(new.sender);
-    if let Some(nonce) = &new.nonce {
-        let earlier = store
+    batch: &Batch<'_>,
+) -> Result<Vec<Sent>, TxError> {
+    let outcome = store_batch(store, session, batch.news).await;
+    let refused = match &outcome {
+        Err(TxError::Api(_)) => true,
+        Err(TxError::Mongo(error)) => super::is_duplicate_key(error),
+        Ok(_) => false,
+    };
+    if refused {
+        batch.refused.store(true, Ordering::Relaxed);
+    }
+    outcome
+}
+
+/// What became of one send of a batch, before the new ones are numbered.
+enum Slot {
+    /// Its nonce was used by a message stored before.
+    Earlier(Box<MessageDoc>),
+    /// New: the position among the batch's new messages.
+    Fresh(usize),
+    /// The same nonce as a new message before it in the batch (a retry of it).
+    Again(usize),
+}
+
+/// The work of one attempt: the messages of `news` that repeat no earlier nonce, numbered in
+/// order with one increment of the conversation's counters, inserted at once.
+async fn store_batch(
+    store: &Store,
+    session: &mut ClientSession,
+    news: &[NewMessage],
+) -> Result<Vec<Sent>, TxError> {
+    let Some(first) = news.first() else {
+        return Ok(Vec::new());
+    };
+    let conversation_id = first.conversation_id;
+    let earlier = earlier_by_nonce(store, session, conversation_id, news).await?;
+    let mut slots = Vec::with_capacity(news.len());
+    let mut fresh: Vec<&NewMessage> = Vec::with_capacity(news.len());
+    let mut fresh_nonces: HashMap<(Uuid, &str), usize> = HashMap::new();
+    for new in news {
+        let nonce = new.nonce.as_deref();
+        if let Some(message) =
+            nonce.and_then(|nonce| earlier.get(&(new.sender, nonce.to_owned())).cloned())
+        {
+            slots.push(Slot::Earlier(Box::new(message)));
+            continue;
+        }
+        // The same nonce twice in one batch: the second is a retry of the first.
+        if let Some(&index) = nonce.and_then(|nonce| fresh_nonces.get(&(new.sender, nonce))) {
+            slots.push(Slot::Again(index));
+            continue;
+        }
+        if let Some(nonce) = nonce {
+            fresh_nonces.insert((new.sender, nonce), fresh.len());
+        }
+        slots.push(Slot::Fresh(fresh.len()));
+        fresh.push(new);
+    }
+    let mut messages = Vec::with_capacity(fresh.len());
+    let mut conversation = None;
+    if !fresh.is_empty() {
+        let count = i64::try_from(fresh.len()).unwrap_or(i64::MAX);
+        let senders: HashSet<Uuid> = fresh.iter().map(|new| new.sender).collect();
+        let members: Vec<bson::Bson> = senders.iter().copied().map(uuids::bson).collect();
+        let now = BsonDateTime::now();
+        let bumped = store
+            .conversations
+            .find_one_and_update(
+                doc! { "_id": conversation_id, "participants": { "$all": members } },
+                doc! {
+                    "$inc": { "lastSeq": count, "version": count },
+                    "$set": { "updatedAt": now, "hiddenFor": [] },
+                },
+            )
+            .return_document(ReturnDocument::After)
+            .session(&mut *session)
+            .await?
+            .ok_or_else(gone)?;
+        let first_seq = bumped.last_seq - count + 1;
+        let first_version = bumped.version - count + 1;
+        for (offset, new) in (0_i64..).zip(&fresh) {
+            let id = ObjectId::new();
+            let attachments = super::files::claim(
+                store,
+                session,
+                new.sender,
+                &new.attachments,
+                conversation_id,
+                id,
+            )
+            .await?;
+            messages.push(MessageDoc {
+                id,
+                conversation_id,
+                seq: first_seq + offset,
+                sender_uuid: new.sender,
+                text: new.text.clone(),
+                timestamp: now,
+                reply_to: new.reply_to,
+                nonce: new.nonce.clone(),
+                mentions: new.mentions.clone(),
+                mentions_everyone: new.mentions_everyone,
+                reactions: Vec::new(),
+                pinned_at: None,
+                pinned_by: None,
+                link_preview: None,
+                attachments: attachments.iter().map(AttachmentDoc::of).collect(),
+                version: first_version + offset,
+                edited_at: None,
+                deleted_at: None,
+            });
+        }
+        store
             .messages
-            .find_one(doc! {
-                "conversationId": new.conversation_id,
-                "senderUuid": &sender,
-                "nonce": nonce,
-            })
+            .insert_many(&messages)
             .session(&mut *session)
             .await?;
-        if let Some(earlier) = earlier {
-            return Ok(Sent::Repeated(earlier));
+        let newest = messages.last().ok_or_else(gone)?;
+        let last = doc! {
+            "messageId": newest.id,
+            "seq": newest.seq,
+            "text": newest.preview(),
+            "senderUuid": uuids::bson(newest.sender_uuid),
+            "timestamp": now,
+        };
+        conversation = Some(
+            store
+                .conversations
+                .find_one_and_update(
+                    doc! { "_id": conversation_id },
+                    doc! { "$set": { "lastMessage": last } },
+                )
+                .return_document(ReturnDocument::After)
+                .session(&mut *session)
+                .await?
+                .ok_or_else(gone)?,
+        );
+        // Each sender has read up to their newest message (past any read position, so this
+        // only moves forward).
+        let mut newest_of: HashMap<Uuid, &MessageDoc> = HashMap::new();
+        for message in &messages {
+            newest_of.insert(message.sender_uuid, message);
+        }
+        for (sender, message) in newest_of {
+            store
+                .reads
+                .update_one(
+                    doc! { "conversationId": conversation_id, "userUuid": uuids::bson(sender) },
+                    doc! { "$set": {
+                        "lastReadSeq": message.seq,
+                        "lastReadMessageId": message.id,
+                        "updatedAt": now,
+                    } },
+                )
+                .upsert(true)
+                .session(&mut *session)
+                .await?;
         }
     }
-    let now = BsonDateTime::now();
-    let id = ObjectId::new();
-    let bumped = store
-        .conversations
-        .find_one_and_update(
-            member_filter(new.conversation_id, new.sender),
-            doc! {
-                "$inc": { "lastSeq": 1_i64, "version": 1_i64 },
-                "$set": { "updatedAt": now, "hiddenFor": [] },
-            },
-        )
-        .return_document(ReturnDocument::After)
-        .session(&mut *session)
-        .await?
-        .ok_or_else(gone)?;
-    let attachments = super::files::claim(
-        store,
-        session,
-        new.sender,
-        &new.attachments,
-        new.conversation_id,
-        id,
-    )
-    .await?;
-    let message = MessageDoc {
-        id,
-        conversation_id: new.conversation_id,
-        seq: bumped.last_seq,
-        sender_uuid: new.sender,
-        text: new.text.clone(),
-        timestamp: now,
-        reply_to: new.reply_to,
-        nonce: new.nonce.clone(),
-        mentions: new.mentions.clone(),
-        mentions_everyone: new.mentions_everyone,
-        reactions: Vec::new(),
-        pinned_at: None,
-        pinned_by: None,
-        link_preview: None,
-        attachments: attachments.iter().map(AttachmentDoc::of).collect(),
-        version: bumped.version,
-        edited_at: None,
-        deleted_at: None,
-    };
-    store
+    let mut sent = Vec::with_capacity(slots.len());
+    for slot in slots {
+        sent.push(match slot {
+            Slot::Earlier(message) => Sent::Repeated(*message),
+            Slot::Fresh(index) => {
+                let conversation = conversation.clone().ok_or_else(gone)?;
+                Sent::New(messages[index].clone(), Box::new(conversation))
+            }
+            Slot::Again(index) => Sent::Repeated(messages[index].clone()),
+        });
+    }
+    Ok(sent)
+}
+
+/// The messages stored before whose nonces (each sender's own) `news` use again.
+async fn earlier_by_nonce(
+    store: &Store,
+    session: &mut ClientSession,
+    conversation: ObjectId,
+    news: &[NewMessage],
+) -> Result<HashMap<(Uuid, String), MessageDoc>, TxError> {
+    // One exact match of the `{conversationId, senderUuid, nonce}` index per nonce.
+    let wanted: Vec<Document> = news
+        .iter()
+        .filter_map(|new| {
+            new.nonce.as_ref().map(|nonce| {
+                doc! {
+                    "conversationId": conversation,
+                    "senderUuid": uuids::bson(new.sender),
+                    "nonce": nonce,
+                }
+            })
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<MessageDoc> = store
         .messages
-        .insert_one(&message)
-        .session(&mut *session)
-        .await?;
-    let last = doc! {
-        "messageId": id,
-        "seq": message.seq,
-        "text": message.preview(),
-        "senderUuid": &sender,
-        "timestamp": now,
-    };
-    let conversation = store
-        .conversations
-        .find_one_and_update(
-            doc! { "_id": new.conversation_id },
-            doc! { "$set": { "lastMessage": last } },
-        )
-        .return_document(ReturnDocument::After)
+        .find(doc! { "$or": wanted })
         .session(&mut *session)
         .await?
-        .ok_or_else(gone)?;
-    // The newest message is past any read position, so this only moves forward.
-    store
-        .reads
-        .update_one(
-            doc! { "conversationId": new.conversation_id, "userUuid": &sender },
-            doc! { "$set": {
-                "lastReadSeq": message.seq,
-                "lastReadMessageId": id,
-                "updatedAt": now,
-            } },
-        )
-        .upsert(true)
-        .session(&mut *session)
+        .stream(&mut *session)
+        .try_collect()
         .await?;
-    Ok(Sent::New(message, Box::new(conversation)))
+    Ok(found
+        .into_iter()
+        .filter_map(|message| Some(((message.sender_uuid, message.nonce.clone()?), message)))
+        .collect())
 }
 
 /// The conversation went away (or the sender left it) during a send.

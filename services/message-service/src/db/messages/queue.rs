@@ -1,0 +1,155 @@
+//! Group commit of sends: while a transaction stores messages of a conversation, the sends to
+//! it that arrive on this instance wait, and the next transaction stores all of them at once
+//! (up to `SEND_BATCH_MAX`, [`DEFAULT_MOST`] by default). One conversation is written by one transaction at a time
+//! per instance, so sixteen people typing into one group cost one transaction per round, not
+//! sixteen transactions conflicting on its document. Instances still conflict with each other
+//! and retry (see `super::super::transaction`); the order of `seq` stays the commit order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bson::oid::ObjectId;
+use chat_models::{ApiError, Result};
+use tokio::sync::oneshot;
+
+use super::{send_all, NewMessage, Sent};
+use crate::db::Store;
+
+/// The most sends one transaction stores, unless configured.
+pub const DEFAULT_MOST: usize = 64;
+
+/// A send waiting for its transaction, and where its answer goes.
+struct Waiting {
+    new: NewMessage,
+    answer: oneshot::Sender<Result<Sent>>,
+}
+
+/// Sends waiting, per conversation. A conversation has an entry exactly while a task of this
+/// instance stores its sends (the entry holds those that arrived since its last transaction).
+#[derive(Clone)]
+pub struct SendQueue {
+    waiting: Arc<Mutex<HashMap<ObjectId, Vec<Waiting>>>>,
+    most: usize,
+}
+
+impl Default for SendQueue {
+    fn default() -> Self {
+        Self::new(DEFAULT_MOST)
+    }
+}
+
+impl std::fmt::Debug for SendQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendQueue")
+            .field("most", &self.most)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SendQueue {
+    /// A queue storing at most `most` sends per transaction (at least one).
+    pub fn new(most: usize) -> Self {
+        Self {
+            waiting: Arc::default(),
+            most: most.max(1),
+        }
+    }
+
+    /// Stores `new` with whatever else is sent to its conversation meanwhile. The store runs in
+    /// a task of its own: a caller that goes away (a closed connection) neither cancels the
+    /// transaction of others nor stalls the queue.
+    pub async fn send(&self, store: &Store, new: NewMessage) -> Result<Sent> {
+        let conversation = new.conversation_id;
+        let (answer, answered) = oneshot::channel();
+        let first = {
+            let mut waiting = self.lock();
+            match waiting.get_mut(&conversation) {
+                Some(queued) => {
+                    queued.push(Waiting { new, answer });
+                    false
+                }
+                None => {
+                    waiting.insert(conversation, vec![Waiting { new, answer }]);
+                    true
+                }
+            }
+        };
+        if first {
+            let writer = Writer {
+                queue: self.clone(),
+                conversation,
+                idle: false,
+            };
+            tokio::spawn(writer.run(store.clone()));
+        }
+        answered.await.map_err(|_| {
+            ApiError::Internal(anyhow::anyhow!(
+                "the task storing a send ended without an answer"
+            ))
+        })?
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectId, Vec<Waiting>>> {
+        // A panic while the lock is held cannot leave the map half-changed (single calls).
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next sends of `conversation` to store; none (and the entry removed) when it is
+    /// idle.
+    fn next_batch(&self, conversation: ObjectId) -> Vec<Waiting> {
+        let mut waiting = self.lock();
+        let Some(queued) = waiting.get_mut(&conversation) else {
+            return Vec::new();
+        };
+        if queued.is_empty() {
+            waiting.remove(&conversation);
+            return Vec::new();
+        }
+        let rest = queued.split_off(queued.len().min(self.most));
+        std::mem::replace(queued, rest)
+    }
+}
+
+/// The task storing one conversation's sends, transaction after transaction, until none wait.
+struct Writer {
+    queue: SendQueue,
+    conversation: ObjectId,
+    /// Set once `next_batch` found nothing (and removed the entry).
+    idle: bool,
+}
+
+impl Writer {
+    async fn run(mut self, store: Store) {
+        loop {
+            let batch = self.queue.next_batch(self.conversation);
+            if batch.is_empty() {
+                break;
+            }
+            let (news, answers): (Vec<NewMessage>, Vec<_>) = batch
+                .into_iter()
+                .map(|waiting| (waiting.new, waiting.answer))
+                .unzip();
+            metrics::counter!("message_send_transactions_total", "service" => "message-service")
+                .increment(1);
+            metrics::counter!("message_sends_batched_total", "service" => "message-service")
+                .increment(news.len() as u64);
+            let results = send_all(&store, &news).await;
+            for (answer, result) in answers.into_iter().zip(results) {
+                // The caller may have gone; its message is stored all the same.
+                let _ = answer.send(result);
+            }
+        }
+        // `next_batch` removed the entry: a later send starts a new writer.
+        self.idle = true;
+    }
+}
+
+impl Drop for Writer {
+    /// Only when the task ends early (a panic): the waiting sends are answered with an error
+    /// (their senders dropped) and the conversation takes sends again.
+    fn drop(&mut self) {
+        if !self.idle {
+            self.queue.lock().remove(&self.conversation);
+        }
+    }
+}
