@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
 use chat_models::api::ws::close;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 /// A frame on its way to a socket. Kept as small as the frame's bytes (40 bytes; the
-/// variants with more point to it): a socket's queue allocates room for 32 of them when it
-/// opens, and a fanned-out message is the same `Arc` in every member's queue.
+/// variants with more point to it): a socket's queue grows by slots of this size, and a
+/// fanned-out message is the same `Arc` in every member's queue.
 #[derive(Debug, Clone)]
 pub enum Outbound {
     /// Any frame.
@@ -101,7 +101,7 @@ impl KillSwitch {
 struct Entry {
     id: u64,
     session: Uuid,
-    tx: mpsc::Sender<Outbound>,
+    tx: flume::Sender<Outbound>,
     kill: Arc<KillSwitch>,
 }
 
@@ -110,10 +110,12 @@ struct Entry {
 pub struct Registration {
     /// Unique within this process.
     pub id: u64,
-    /// Frames to write.
-    pub rx: mpsc::Receiver<Outbound>,
+    /// Frames to write. A bounded `flume` queue allocates nothing until a frame is queued (a
+    /// tokio queue allocates a block of 32 slots when it opens): an idle socket's queue is
+    /// its small shared header only.
+    pub rx: flume::Receiver<Outbound>,
     /// For the connection itself to queue its answers.
-    pub tx: mpsc::Sender<Outbound>,
+    pub tx: flume::Sender<Outbound>,
     /// Tripped when the socket must close.
     pub kill: Arc<KillSwitch>,
 }
@@ -141,7 +143,7 @@ impl Hub {
             return None;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let (tx, rx) = flume::bounded(capacity.max(1));
         let kill = Arc::new(KillSwitch::default());
         entries.push(Entry {
             id,
@@ -184,10 +186,10 @@ impl Hub {
             for entry in users.get(user).into_iter().flatten() {
                 match entry.tx.try_send(frame.clone()) {
                     Ok(()) => delivered += 1,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
+                    Err(flume::TrySendError::Full(_)) => {
                         entry.kill.trip(close::TOO_SLOW, "too slow");
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    Err(flume::TrySendError::Disconnected(_)) => {}
                 }
             }
         }
@@ -235,8 +237,8 @@ mod tests {
 
     #[test]
     fn a_queued_frame_is_small() {
-        // tokio allocates a socket's queue 32 slots at a time, the first block when it opens:
-        // every byte of `Outbound` is 32 bytes of every idle socket.
+        // A socket's queue holds up to `WS_SEND_QUEUE` of these: every byte of `Outbound` is
+        // a byte of each slot.
         let size = std::mem::size_of::<Outbound>();
         assert!(size <= 40, "Outbound is {size} bytes");
     }

@@ -11,7 +11,7 @@ use chat_models::api::ws::{
 };
 use chat_models::{ApiError, ErrorCode, Result};
 use futures::Sink;
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -42,7 +42,7 @@ where
 {
     /// Handles one client frame; answers go straight to the socket or, for work done in a
     /// task of its own (sends, reads), through the socket's queue.
-    pub(super) async fn on_text(&mut self, text: &str, own_queue: &mpsc::Sender<Outbound>) {
+    pub(super) async fn on_text(&mut self, text: &str, own_queue: &flume::Sender<Outbound>) {
         let frame = match decode(text) {
             Ok(frame) => frame,
             Err(rejected) => return self.send_error(rejected.reference, &rejected.error).await,
@@ -90,7 +90,7 @@ where
         &mut self,
         send: SendFrame,
         reference: Option<String>,
-        queue: mpsc::Sender<Outbound>,
+        queue: flume::Sender<Outbound>,
     ) -> Result<()> {
         let permit = self.permit()?;
         if let Some(nonce) = &send.message.nonce {
@@ -124,7 +124,7 @@ where
         &self,
         read: ReadFrame,
         reference: Option<String>,
-        queue: mpsc::Sender<Outbound>,
+        queue: flume::Sender<Outbound>,
     ) -> Result<()> {
         let permit = self.permit()?;
         let (backend, user) = (self.backend.clone(), self.auth.user_id);

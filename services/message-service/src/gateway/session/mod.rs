@@ -153,8 +153,8 @@ where
                         }
                     }
                 }
-                outbound = registration.rx.recv() => {
-                    let Some(outbound) = outbound else { return };
+                outbound = registration.rx.recv_async() => {
+                    let Ok(outbound) = outbound else { return };
                     if self.write_outbound(outbound).await.is_err() {
                         return;
                     }
