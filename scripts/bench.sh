@@ -12,10 +12,16 @@
 # PUSH_MESSAGES PUSH_RATE PUSH_SUBSCRIBERS (push: a group all away, each member's browser
 # served here; PUSH_SUBSCRIBERS=0 sends the same messages with no push, for comparison),
 # UPLOAD_CLIENTS UPLOAD_MB (uploads: that many clients each sending three files of that size
-# at once, then one four times over the limit).
+# at once, then one four times over the limit), SEND_CLIENTS SEND_DURATION (sends: that many
+# members sending into one group, then each into a direct conversation, then the Mongo server
+# alone running the same transactions), CEILING_USERS CEILING_SHAPES CEILING_START (ceiling:
+# that many members on sockets, ramped per shape from that many deliveries/s up by 1.5× a step
+# until p99 passes 50 ms or a delivery is lost).
+# MESSAGE_ENV: extra VAR=value words for both message-service instances (an A/B run, e.g.
+# MESSAGE_ENV="SEND_BATCH_MAX=1 DIRECTORY_CACHE_TTL_SECS=0" for sends as they were before issue
+# 18). Results: docs/bench/<scenario>.json and .svg (BENCH_OUT elsewhere).
 # Scratch schemas, Mongo database and Redis prefix; register and login rate limits lifted so
-# the costs themselves are measured. Results: target/bench/*.json and target/bench/summary.svg;
-# docs/benchmarks.md summarises them.
+# the costs themselves are measured. docs/benchmarks.md summarises the results.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,7 +42,12 @@ FLOOD=${FLOOD:-32}
 FLOOD_READERS=${FLOOD_READERS:-8}
 RESUME_CLIENTS=${RESUME_CLIENTS:-10}
 RESUME_RATE=${RESUME_RATE:-100}
-SCENARIOS=${SCENARIOS:-"fanout connections http flood resume search push uploads"}
+SCENARIOS=${SCENARIOS:-"fanout connections http flood resume search push uploads sends ceiling"}
+SEND_CLIENTS=${SEND_CLIENTS:-16}
+CEILING_USERS=${CEILING_USERS:-100}
+CEILING_SHAPES=${CEILING_SHAPES:-direct,10,50,100}
+CEILING_START=${CEILING_START:-1000}
+SEND_DURATION=${SEND_DURATION:-10}
 UPLOAD_CLIENTS=${UPLOAD_CLIENTS:-4}
 UPLOAD_MB=${UPLOAD_MB:-25}
 PUSH_MEMBERS=${PUSH_MEMBERS:-50}
@@ -47,7 +58,8 @@ SEARCH_MESSAGES=${SEARCH_MESSAGES:-1000000}
 BASE_PORT=${BENCH_PORT:-5911}
 WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/chat-bench.XXXXXX")"
 LIB_RUN_DIR="$WORK_DIR/run"
-OUT="$ROOT/target/bench"
+OUT="${BENCH_OUT:-$ROOT/docs/bench}"
+read -r -a MESSAGE_EXTRA <<<"${MESSAGE_ENV:-}"
 mkdir -p "$OUT"
 trap 'stop_started; rm -rf "$WORK_DIR"' EXIT
 
@@ -96,7 +108,8 @@ for url in "$M1" "$M2"; do
   start message-service "$url" MESSAGE_SERVICE_ADDR="${url#http://}" \
     USER_SERVICE_URL="$USERS_URL" FRIENDS_SERVICE_URL="$FRIENDS_URL" \
     MESSAGE_RATE_LIMIT=100000000/60 WS_MAX_SOCKETS_PER_USER=100000 \
-    VAPID_PRIVATE_KEY_FILE="$WORK_DIR/vapid.pem" PUSH_UNSAFE_ALLOW="127.0.0.1:$PUSH_PORT"
+    VAPID_PRIVATE_KEY_FILE="$WORK_DIR/vapid.pem" PUSH_UNSAFE_ALLOW="127.0.0.1:$PUSH_PORT" \
+    "${MESSAGE_EXTRA[@]}"
 done
 M1_PID="${PIDS[$M1]}"
 M2_PID="${PIDS[$M2]}"
@@ -151,6 +164,16 @@ for scenario in $SCENARIOS; do
     uploads)
       "${BENCH[@]}" --messages-url "$M1" --out "$OUT/uploads.json" uploads \
         --clients "$UPLOAD_CLIENTS" --size-mb "$UPLOAD_MB" --server-pid "$M1_PID"
+      ;;
+    sends)
+      echo "== 9. sends: $SEND_CLIENTS clients into one group, then each into a direct conversation, then the store alone (${SEND_DURATION}s each)"
+      "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --out "$OUT/sends.json" sends \
+        --clients "$SEND_CLIENTS" --duration "$SEND_DURATION" --mongodb-uri "$MONGODB_URI"
+      ;;
+    ceiling)
+      echo "== 10. fan-out ceiling: $CEILING_USERS members over two instances, shapes $CEILING_SHAPES"
+      "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --out "$OUT/ceiling.json" ceiling \
+        --users "$CEILING_USERS" --shapes "$CEILING_SHAPES" --start "$CEILING_START"
       ;;
     *) die "unknown scenario $scenario" ;;
   esac

@@ -7,10 +7,13 @@
 //! 4. [`flood`]: scenario 3 with and without a login flood, and what the flood gets back;
 //! 5. [`resume`]: clients dropping and resuming while messages flow;
 //! 7. [`push`]: web pushes to a group whose members are all away, decrypted as a browser would;
-//! 8. [`uploads`]: large attachments uploaded at once, throughput and server memory.
+//! 8. [`uploads`]: large attachments uploaded at once, throughput and server memory;
+//! 9. [`sends`]: one busy group, sends spread over conversations, and the store's raw cost;
+//! 10. [`ceiling`]: fan-out at rising rates until p99 passes a bound or a delivery is lost.
 //!
 //! (6, search, is message-service's `search_bench` example: the index alone, no servers.)
 
+pub mod ceiling;
 pub mod chart;
 pub mod connections;
 pub mod fanout;
@@ -18,6 +21,7 @@ pub mod flood;
 pub mod http;
 pub mod push;
 pub mod resume;
+pub mod sends;
 pub mod setup;
 pub mod stats;
 pub mod uploads;

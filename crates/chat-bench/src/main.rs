@@ -9,13 +9,15 @@
 //! chat-bench resume --clients 10 --rate 100 --duration 10
 //! chat-bench push --members 50 --messages 200 --rate 20 --port 5990
 //! chat-bench uploads --clients 4 --size-mb 25 --server-pid <message-service pid>
+//! chat-bench sends --clients 16 --duration 10 --mongodb-uri mongodb://127.0.0.1:27017
+//! chat-bench ceiling --users 100 --shapes direct,10,50,100 --max-p99-ms 50
 //! chat-bench chart --dir target/bench --out target/bench/summary.svg
 //! ```
 
 use std::path::PathBuf;
 
 use chat_bench::setup::Services;
-use chat_bench::{chart, connections, fanout, flood, http, push, resume, uploads};
+use chat_bench::{ceiling, chart, connections, fanout, flood, http, push, resume, sends, uploads};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -57,6 +59,10 @@ enum Scenario {
     Push(push::Options),
     /// 8. Large attachments uploaded at once: throughput and the service's memory.
     Uploads(uploads::Options),
+    /// 9. One busy group, spread sends, and the store's own cost for the same transactions.
+    Sends(sends::Options),
+    /// 10. The fan-out ceiling: rising rates per conversation shape.
+    Ceiling(ceiling::Options),
     /// Draws the JSON results of a directory as one SVG chart.
     Chart(chart::Options),
 }
@@ -73,6 +79,8 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Resume(options) => resume::run(&services, options).await?,
         Scenario::Push(options) => push::run(&services, options).await?,
         Scenario::Uploads(options) => uploads::run(&services, options).await?,
+        Scenario::Sends(options) => sends::run(&services, options).await?,
+        Scenario::Ceiling(options) => ceiling::run(&services, options).await?,
         Scenario::Chart(options) => chart::run(options)?,
     };
     let text = serde_json::to_string_pretty(&result)?;

@@ -1,0 +1,289 @@
+//! Scenario 10, the fan-out ceiling: members on WebSockets (spread over the instances) in
+//! conversations of one shape — direct pairs, or groups of 10, 50 or 100 — sending over their
+//! sockets at rising rates. Each step offers 1.5× the deliveries/s of the one before, for a few
+//! seconds, until p99 send→receive passes the bound, a delivery is lost, or the senders cannot
+//! keep the rate; the ceiling is the highest step that passed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use chat_models::api::message::SendMessage;
+use chat_models::api::ws::{ClientFrame, ClientMessage, SendFrame, ServerFrame};
+use futures::stream::SplitSink;
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::setup::{Services, User};
+use crate::stats::{ms, percentiles};
+use crate::ws::{open_socket, Socket};
+
+/// The scenario's knobs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// Members on sockets (every shape uses the same people).
+    #[arg(long, default_value_t = 100)]
+    pub users: usize,
+    /// Shapes to ramp: `direct` or a group size.
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["direct".to_owned(), "10".to_owned(), "50".to_owned(), "100".to_owned()])]
+    pub shapes: Vec<String>,
+    /// Deliveries/s of the first step.
+    #[arg(long, default_value_t = 1_000)]
+    pub start: u64,
+    /// Seconds of sending per step.
+    #[arg(long, default_value_t = 4)]
+    pub step_seconds: u64,
+    /// The p99 bound, in milliseconds.
+    #[arg(long, default_value_t = 50.0)]
+    pub max_p99_ms: f64,
+    /// Most steps per shape.
+    #[arg(long, default_value_t = 12)]
+    pub max_steps: usize,
+}
+
+/// A message on its way: when it was sent, to how many sockets, how many got it.
+struct InFlight {
+    at: Instant,
+    expected: usize,
+    received: usize,
+}
+
+/// What the readers saw, by message number.
+#[derive(Default)]
+struct Seen {
+    sent: HashMap<u64, InFlight>,
+    latencies: Vec<(u64, Duration)>,
+    duplicated: u64,
+}
+
+/// One step of a ramp.
+struct Step {
+    offered: u64,
+    messages: u64,
+    sending: Duration,
+    received: usize,
+    lost: usize,
+    duplicated: u64,
+    latencies: Vec<Duration>,
+}
+
+/// Conversations of one shape: each with its members (indexes into the people).
+type Shape = Vec<(String, Vec<usize>)>;
+
+/// Creates the conversations of `shape` among `people`.
+async fn conversations(services: &Services, people: &[User], shape: &str) -> anyhow::Result<Shape> {
+    let mut made = Vec::new();
+    if shape == "direct" {
+        for pair in (0..people.len() - 1).step_by(2) {
+            services.befriend(&people[pair], &people[pair + 1]).await?;
+            let id = services.direct(&people[pair], &people[pair + 1]).await?;
+            made.push((id, vec![pair, pair + 1]));
+        }
+        return Ok(made);
+    }
+    let size: usize = shape.parse().with_context(|| format!("shape {shape}"))?;
+    if size < 2 || size > people.len() {
+        bail!("a group of {size} needs 2 to {} people", people.len());
+    }
+    for start in (0..=people.len() - size).step_by(size) {
+        let members: Vec<usize> = (start..start + size).collect();
+        for &member in &members[1..] {
+            services.befriend(&people[start], &people[member]).await?;
+        }
+        let others: Vec<&User> = members[1..].iter().map(|&m| &people[m]).collect();
+        let id = services.group(&people[start], &others).await?;
+        made.push((id, members));
+    }
+    Ok(made)
+}
+
+/// Sends at `offered` deliveries/s for `seconds` over `shape`, numbering messages from `next`.
+async fn step(
+    writers: &mut [SplitSink<Socket, Message>],
+    seen: &Arc<Mutex<Seen>>,
+    shape: &Shape,
+    run: &str,
+    next: &mut u64,
+    offered: u64,
+    seconds: u64,
+) -> anyhow::Result<Step> {
+    let fan = shape[0].1.len() - 1;
+    let rate = (offered as f64 / fan as f64).max(1.0);
+    let messages = (rate * seconds as f64).round() as u64;
+    let first = *next;
+    let started = Instant::now();
+    for n in 0..messages {
+        // Paced against the start (no drift): message n leaves at n / rate.
+        let due = started + Duration::from_secs_f64(n as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        let id = *next;
+        *next += 1;
+        let (conversation, members) = &shape[(n as usize) % shape.len()];
+        let sender = members[(n as usize / shape.len()) % members.len()];
+        if let Ok(mut seen) = seen.lock() {
+            let at = Instant::now();
+            seen.sent.insert(
+                id,
+                InFlight {
+                    at,
+                    expected: members.len() - 1,
+                    received: 0,
+                },
+            );
+        }
+        let frame = ClientFrame::new(ClientMessage::SendMessage(SendFrame {
+            conversation_id: conversation.clone(),
+            message: SendMessage {
+                text: format!("bench {id}"),
+                nonce: Some(format!("{run}-{id}")),
+                ..Default::default()
+            },
+        }));
+        writers[sender]
+            .send(Message::text(serde_json::to_string(&frame)?))
+            .await
+            .context("sending")?;
+    }
+    let sending = started.elapsed();
+    // Stragglers: anything not in within two seconds counts as lost.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let seen = seen
+        .lock()
+        .map_err(|_| anyhow::anyhow!("a reader panicked"))?;
+    let range = first..*next;
+    let (mut received, mut lost) = (0, 0);
+    for id in range.clone() {
+        if let Some(entry) = seen.sent.get(&id) {
+            received += entry.received.min(entry.expected);
+            lost += entry.expected.saturating_sub(entry.received);
+        }
+    }
+    let latencies = seen
+        .latencies
+        .iter()
+        .filter(|(id, _)| range.contains(id))
+        .map(|(_, latency)| *latency)
+        .collect();
+    Ok(Step {
+        offered,
+        messages,
+        sending,
+        received,
+        lost,
+        duplicated: seen.duplicated,
+        latencies,
+    })
+}
+
+/// Reads one socket until it closes, recording `message.created` frames of the benchmark.
+async fn read(mut read: futures::stream::SplitStream<Socket>, seen: Arc<Mutex<Seen>>) {
+    while let Some(Ok(message)) = read.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let Ok(ServerFrame::MessageCreated(message)) = serde_json::from_str(text.as_str()) else {
+            continue;
+        };
+        let Some(id) = message
+            .text
+            .strip_prefix("bench ")
+            .and_then(|id| id.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let now = Instant::now();
+        if let Ok(mut seen) = seen.lock() {
+            let seen = &mut *seen;
+            if let Some(entry) = seen.sent.get_mut(&id) {
+                entry.received += 1;
+                if entry.received > entry.expected {
+                    seen.duplicated += 1;
+                } else {
+                    seen.latencies.push((id, now - entry.at));
+                }
+            }
+        }
+    }
+}
+
+/// Runs the scenario.
+pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value> {
+    if options.users < 4 {
+        bail!("need at least 4 users");
+    }
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let people = services.register_many(&run[..8], options.users).await?;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let mut writers = Vec::new();
+    let mut readers = Vec::new();
+    for (index, user) in people.iter().enumerate() {
+        let base = &services.messages[index % services.messages.len()];
+        let (write, read_half) = open_socket(base, user, None).await?.split();
+        writers.push(write);
+        readers.push(tokio::spawn(read(read_half, seen.clone())));
+    }
+    let mut next = 0;
+    let mut shapes = Vec::new();
+    for name in &options.shapes {
+        let shape = conversations(services, &people, name).await?;
+        let mut steps = Vec::new();
+        let mut ceiling: Option<f64> = None;
+        let mut offered = options.start;
+        for _ in 0..options.max_steps {
+            let step = step(
+                &mut writers,
+                &seen,
+                &shape,
+                &run,
+                &mut next,
+                offered,
+                options.step_seconds,
+            )
+            .await?;
+            let seconds = step.sending.as_secs_f64().max(options.step_seconds as f64);
+            let delivered_per_s = (step.received as f64 / seconds).round();
+            let kept_pace = step.sending.as_secs_f64() <= options.step_seconds as f64 * 1.1;
+            let stats = percentiles(step.latencies.clone());
+            let p99 = stats["p99_ms"].as_f64().unwrap_or(f64::INFINITY);
+            let passed = step.lost == 0 && kept_pace && p99 <= options.max_p99_ms;
+            steps.push(json!({
+                "offered_deliveries_per_s": step.offered,
+                "messages": step.messages,
+                "send_seconds": ms(step.sending) / 1e3,
+                "delivered_per_s": delivered_per_s,
+                "lost": step.lost,
+                "duplicated_so_far": step.duplicated,
+                "kept_pace": kept_pace,
+                "passed": passed,
+                "latency": stats,
+            }));
+            if !passed {
+                break;
+            }
+            ceiling = Some(ceiling.map_or(delivered_per_s, |best: f64| best.max(delivered_per_s)));
+            offered = (offered as f64 * 1.5).round() as u64;
+        }
+        shapes.push(json!({
+            "shape": name,
+            "conversations": shape.len(),
+            "members_each": shape[0].1.len(),
+            "ceiling_deliveries_per_s": ceiling,
+            "steps": steps,
+        }));
+    }
+    for reader in &readers {
+        reader.abort();
+    }
+    let duplicated = seen.lock().map(|seen| seen.duplicated).unwrap_or_default();
+    Ok(json!({
+        "scenario": "ceiling",
+        "users": options.users,
+        "instances": services.messages.len(),
+        "max_p99_ms": options.max_p99_ms,
+        "step_seconds": options.step_seconds,
+        "duplicated": duplicated,
+        "shapes": shapes,
+    }))
+}
