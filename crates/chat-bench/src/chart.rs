@@ -95,7 +95,7 @@ pub fn values(result: &Value) -> Vec<Value1> {
             &result["throughput_mb_per_s"],
             "MB/s",
         )),
-        Some("list") => {
+        Some("scale") => {
             for entry in result["pages"].as_array().into_iter().flatten() {
                 values.extend(value(
                     format!("{} per page", entry["page_size"]),

@@ -9,7 +9,8 @@
 //! 7. [`push`]: web pushes to a group whose members are all away, decrypted as a browser would;
 //! 8. [`uploads`]: large attachments uploaded at once, throughput and server memory;
 //! 9. [`sends`]: one busy group, sends spread over conversations, and the store's raw cost;
-//! 10. [`ceiling`]: fan-out at rising rates until p99 passes a bound or a delivery is lost.
+//! 10. [`ceiling`]: fan-out at rising rates until p99 passes a bound or a delivery is lost;
+//! 11. [`scale`]: the conversation list by page size, and history, unread and resume by size.
 //!
 //! (6, search, is message-service's `search_bench` example: the index alone, no servers.)
 
@@ -21,6 +22,7 @@ pub mod flood;
 pub mod http;
 pub mod push;
 pub mod resume;
+pub mod scale;
 pub mod sends;
 pub mod setup;
 pub mod stats;

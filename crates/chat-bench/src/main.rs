@@ -11,13 +11,16 @@
 //! chat-bench uploads --clients 4 --size-mb 25 --server-pid <message-service pid>
 //! chat-bench sends --clients 16 --duration 10 --mongodb-uri mongodb://127.0.0.1:27017
 //! chat-bench ceiling --users 100 --shapes direct,10,50,100 --max-p99-ms 50
+//! chat-bench scale --mongodb-uri mongodb://127.0.0.1:27017 --mongodb-database chat
 //! chat-bench chart --dir target/bench --out target/bench/summary.svg
 //! ```
 
 use std::path::PathBuf;
 
 use chat_bench::setup::Services;
-use chat_bench::{ceiling, chart, connections, fanout, flood, http, push, resume, sends, uploads};
+use chat_bench::{
+    ceiling, chart, connections, fanout, flood, http, push, resume, scale, sends, uploads,
+};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -63,6 +66,8 @@ enum Scenario {
     Sends(sends::Options),
     /// 10. The fan-out ceiling: rising rates per conversation shape.
     Ceiling(ceiling::Options),
+    /// 11. Reads as data grows: list page sizes, history sizes.
+    Scale(scale::Options),
     /// Draws the JSON results of a directory as one SVG chart.
     Chart(chart::Options),
 }
@@ -81,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Uploads(options) => uploads::run(&services, options).await?,
         Scenario::Sends(options) => sends::run(&services, options).await?,
         Scenario::Ceiling(options) => ceiling::run(&services, options).await?,
+        Scenario::Scale(options) => scale::run(&services, options).await?,
         Scenario::Chart(options) => chart::run(options)?,
     };
     let text = serde_json::to_string_pretty(&result)?;

@@ -269,7 +269,7 @@ fn pair(a: Uuid, b: Uuid) -> (Uuid, Uuid) {
 pub struct FriendsDirectory {
     client: InternalClient,
     /// Whether two users are friends, when remembering.
-    pairs: Option<Memory<(Uuid, Uuid), bool>>,
+    pairs: Option<Memory<(Uuid, Uuid), ()>>,
 }
 
 impl FriendsDirectory {
@@ -281,16 +281,18 @@ impl FriendsDirectory {
         })
     }
 
-    /// The same client, remembering up to `capacity` answers of [`Self::friends_among`] (per
-    /// pair) for `ttl` each (a zero `ttl` remembers none). Call [`Self::forget`] when a
-    /// friendship starts or ends.
+    /// The same client, remembering up to `capacity` friendships [`Self::friends_among`]
+    /// found (per pair) for `ttl` each (a zero `ttl` remembers none). Only friendships are
+    /// remembered, never their absence: a new friendship counts at once (no window in which
+    /// an accepted request still says "not friends"); an ended one may count until
+    /// [`Self::forget`] is called for it.
     #[must_use]
     pub fn remembering(mut self, ttl: Duration, capacity: u64) -> Self {
         self.pairs = Memory::new(ttl, capacity);
         self
     }
 
-    /// Drops what is remembered of `a` and `b` (they became friends, or stopped being).
+    /// Drops what is remembered of `a` and `b` (they stopped being friends).
     pub fn forget(&self, a: Uuid, b: Uuid) {
         if let Some(pairs) = &self.pairs {
             pairs.forget(&pair(a, b));
@@ -306,12 +308,10 @@ impl FriendsDirectory {
             Some(pairs) => {
                 let mut asked = Vec::new();
                 for other in others {
-                    match pairs.get(&pair(user, other)) {
-                        Some(true) => {
-                            friends.insert(other);
-                        }
-                        Some(false) => {}
-                        None => asked.push(other),
+                    if pairs.get(&pair(user, other)).is_some() {
+                        friends.insert(other);
+                    } else {
+                        asked.push(other);
                     }
                 }
                 asked
@@ -333,10 +333,10 @@ impl FriendsDirectory {
             .await?;
         let answered: HashSet<Uuid> = body.friends.into_iter().collect();
         if let (Some(pairs), Some(mark)) = (&self.pairs, mark) {
-            let answers = asked
-                .iter()
-                .map(|other| (pair(user, *other), answered.contains(other)));
-            pairs.keep(mark, answers);
+            pairs.keep(
+                mark,
+                answered.iter().map(|friend| (pair(user, *friend), ())),
+            );
         }
         friends.extend(answered);
         Ok(friends)

@@ -14,17 +14,13 @@ use crate::db::{messages, push, reads};
 use crate::groups;
 use crate::state::AppState;
 
-/// Forgets the remembered profiles and friendships an event says changed. Every instance
-/// reads the whole stream (the gateway's tail), so each forgets for itself.
+/// Forgets the remembered profiles and friendships an event says changed (only existing
+/// friendships are remembered, so a new one needs nothing). Every instance reads the whole
+/// stream (the gateway's tail), so each forgets for itself.
 pub fn forget_changed(state: &AppState, event: &DomainEvent) {
     match event {
         DomainEvent::UserUpdated { user_uuid } | DomainEvent::UserDeleted { user_uuid } => {
             state.users.forget(*user_uuid);
-        }
-        DomainEvent::FriendRequestAccepted(request) => {
-            state
-                .friends
-                .forget(request.sender_uuid, request.receiver_uuid);
         }
         DomainEvent::FriendshipRemoved {
             user_uuid,

@@ -152,7 +152,7 @@ pub async fn history(
         }
         (Some(before), None) => Page::Before(position(before).await?),
         (None, Some(after)) => Page::After(position(after).await?),
-        (None, None) => Page::Latest,
+        (None, None) => Page::Latest(conversation.last_seq),
     };
     let (messages, has_more) = page_of(state, &conversation, page, limit).await?;
     Ok(MessagePage { messages, has_more })

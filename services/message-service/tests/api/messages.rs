@@ -540,11 +540,11 @@ async fn history_and_the_conversation_list_are_index_backed() {
     }
     let conversation = ObjectId::parse_str(&id).unwrap();
     for page in [
-        message_service::db::messages::Page::Latest,
+        message_service::db::messages::Page::Latest(30),
         message_service::db::messages::Page::Before(20),
         message_service::db::messages::Page::After(5),
     ] {
-        let (filter, order) = message_service::db::messages::history_query(conversation, page);
+        let (filter, order) = message_service::db::messages::history_query(conversation, page, 20);
         let stages = plan_stages(&stack, "messages", filter, bson::doc! { "seq": order }).await;
         assert_index_backed(&stages, "conversation_seq");
     }

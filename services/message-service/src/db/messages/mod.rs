@@ -354,8 +354,9 @@ pub async fn find(store: &Store, conversation: ObjectId, id: ObjectId) -> Result
 /// Which way a history page reads.
 #[derive(Debug, Clone, Copy)]
 pub enum Page {
-    /// The newest messages.
-    Latest,
+    /// The newest messages, given the conversation's `lastSeq` as read (messages committed
+    /// since are included).
+    Latest(i64),
     /// Older than this position, newest first.
     Before(i64),
     /// Newer than this position, oldest first.
@@ -371,7 +372,7 @@ pub async fn history(
     page: Page,
     limit: i64,
 ) -> Result<Vec<MessageDoc>> {
-    let (filter, order) = history_query(conversation, page);
+    let (filter, order) = history_query(conversation, page, limit);
     Ok(store
         .messages
         .find(filter)
@@ -382,20 +383,36 @@ pub async fn history(
         .await?)
 }
 
-/// The filter and sort direction of a history page.
-pub fn history_query(conversation: ObjectId, page: Page) -> (Document, i32) {
+/// The filter and sort direction of a history page of at most `limit` messages. Numbering is
+/// gap-free (every `seq` from 1 to `lastSeq` is a message; deleted ones keep their place), so
+/// the range itself holds at most `limit` of them: a page reads what it returns, whatever the
+/// length of the history, even where a server's `limit` does not bound its work.
+pub fn history_query(conversation: ObjectId, page: Page, limit: i64) -> (Document, i32) {
+    let limit = limit.max(1);
     match page {
-        Page::Latest => (doc! { "conversationId": conversation }, -1),
+        Page::Latest(last) => (
+            doc! { "conversationId": conversation, "seq": { "$gt": last.saturating_sub(limit) } },
+            -1,
+        ),
         Page::Before(seq) => (
-            doc! { "conversationId": conversation, "seq": { "$lt": seq } },
+            doc! {
+                "conversationId": conversation,
+                "seq": { "$gte": seq.saturating_sub(limit), "$lt": seq },
+            },
             -1,
         ),
         Page::After(seq) => (
-            doc! { "conversationId": conversation, "seq": { "$gt": seq } },
+            doc! {
+                "conversationId": conversation,
+                "seq": { "$gt": seq, "$lte": seq.saturating_add(limit) },
+            },
             1,
         ),
         Page::Between(after, before) => (
-            doc! { "conversationId": conversation, "seq": { "$gt": after, "$lt": before } },
+            doc! {
+                "conversationId": conversation,
+                "seq": { "$gt": after, "$lt": before.min(after.saturating_add(limit).saturating_add(1)) },
+            },
             1,
         ),
     }

@@ -89,8 +89,11 @@ where
             return;
         };
         let socket = format!("{}:{}", self.instance, registration.id);
-        self.backend.connected(user, &socket).await;
-        match self.backend.ready(self.auth).await {
+        // Work that needs large futures (the database, Redis) is boxed: the socket's task is
+        // allocated once, at the size of its largest state, and an idle socket should only pay
+        // for the loop's own.
+        Box::pin(self.backend.connected(user, &socket)).await;
+        match Box::pin(self.backend.ready(self.auth)).await {
             Ok(ready) => {
                 if self
                     .write_frame(&ServerFrame::Ready(Box::new(ready)))
@@ -110,9 +113,9 @@ where
         }
         self.hub.unregister(user, registration.id);
         for (conversation, typist) in std::mem::take(&mut self.typing) {
-            self.announce_stop(&conversation, typist).await;
+            Box::pin(self.announce_stop(&conversation, typist)).await;
         }
-        self.backend.disconnected(user, &socket).await;
+        Box::pin(self.backend.disconnected(user, &socket)).await;
     }
 
     async fn serve<R, E>(&mut self, stream: &mut R, registration: &mut Registration, socket: &str)
@@ -133,7 +136,7 @@ where
                     last_heard = Instant::now();
                     match incoming {
                         Some(Ok(Message::Text(text))) => {
-                            self.on_text(text.as_str(), &registration.tx).await;
+                            Box::pin(self.on_text(text.as_str(), &registration.tx)).await;
                         }
                         Some(Ok(Message::Binary(_))) => {
                             let error = ApiError::BadRequest(
@@ -168,12 +171,12 @@ where
                             }
                         }
                     }
-                    self.close(stream, code, reason).await;
+                    Box::pin(self.close(stream, code, reason)).await;
                     return;
                 }
                 _ = ping.tick() => {
                     if last_heard.elapsed() > settings.idle_timeout {
-                        self.close(stream, close::IDLE, "idle").await;
+                        Box::pin(self.close(stream, close::IDLE, "idle")).await;
                         return;
                     }
                     if self.send(Message::Ping(Default::default())).await.is_err() {
@@ -194,7 +197,7 @@ where
                         .collect();
                     for conversation in expired {
                         if let Some(typist) = self.typing.remove(&conversation) {
-                            self.announce_stop(&conversation, typist).await;
+                            Box::pin(self.announce_stop(&conversation, typist)).await;
                         }
                     }
                 }
