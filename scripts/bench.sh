@@ -16,7 +16,9 @@
 # members sending into one group, then each into a direct conversation, then the Mongo server
 # alone running the same transactions), CEILING_USERS CEILING_SHAPES CEILING_START (ceiling:
 # that many members on sockets, ramped per shape from that many deliveries/s up by 1.5× a step
-# until p99 passes 50 ms or a delivery is lost).
+# until p99 passes 50 ms or a delivery is lost), SCALE_CONVERSATIONS SCALE_MESSAGES SCALE_HISTORY
+# (scale: a reader with that many conversations of that many messages, listed 1, 20 and 50 per
+# page; then conversations of each SCALE_HISTORY size, messages written straight into MongoDB).
 # MESSAGE_ENV: extra VAR=value words for both message-service instances (an A/B run, e.g.
 # MESSAGE_ENV="SEND_BATCH_MAX=1 DIRECTORY_CACHE_TTL_SECS=0" for sends as they were before issue
 # 18). Results: docs/bench/<scenario>.json and .svg (BENCH_OUT elsewhere).
@@ -42,9 +44,12 @@ FLOOD=${FLOOD:-32}
 FLOOD_READERS=${FLOOD_READERS:-8}
 RESUME_CLIENTS=${RESUME_CLIENTS:-10}
 RESUME_RATE=${RESUME_RATE:-100}
-SCENARIOS=${SCENARIOS:-"fanout connections http flood resume search push uploads sends ceiling"}
+SCENARIOS=${SCENARIOS:-"fanout connections http flood resume search push uploads sends ceiling scale"}
 SEND_CLIENTS=${SEND_CLIENTS:-16}
 CEILING_USERS=${CEILING_USERS:-100}
+SCALE_CONVERSATIONS=${SCALE_CONVERSATIONS:-50}
+SCALE_MESSAGES=${SCALE_MESSAGES:-10000}
+SCALE_HISTORY=${SCALE_HISTORY:-1000,100000,1000000}
 CEILING_SHAPES=${CEILING_SHAPES:-direct,10,50,100}
 CEILING_START=${CEILING_START:-1000}
 SEND_DURATION=${SEND_DURATION:-10}
@@ -174,6 +179,12 @@ for scenario in $SCENARIOS; do
       echo "== 10. fan-out ceiling: $CEILING_USERS members over two instances, shapes $CEILING_SHAPES"
       "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --out "$OUT/ceiling.json" ceiling \
         --users "$CEILING_USERS" --shapes "$CEILING_SHAPES" --start "$CEILING_START"
+      ;;
+    scale)
+      echo "== 11. scale: $SCALE_CONVERSATIONS conversations of $SCALE_MESSAGES messages listed by page; histories of $SCALE_HISTORY"
+      "${BENCH[@]}" --messages-url "$M1" --out "$OUT/scale.json" scale \
+        --mongodb-uri "$MONGODB_URI" --mongodb-database "$RUN" \
+        --conversations "$SCALE_CONVERSATIONS" --page-messages "$SCALE_MESSAGES" --history-sizes "$SCALE_HISTORY"
       ;;
     *) die "unknown scenario $scenario" ;;
   esac
