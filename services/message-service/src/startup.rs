@@ -20,7 +20,7 @@ use crate::presence::{LastSeenDoc, PresenceStore};
 use crate::search::embedded::Embedded;
 use crate::search::opensearch::OpenSearch;
 use crate::search::{self, Search};
-use crate::state::{AppState, Settings};
+use crate::state::{AppState, Settings, Shared};
 
 /// Most profiles, and most friendships, one instance remembers.
 const DIRECTORY_CACHE_ENTRIES: u64 = 100_000;
@@ -85,7 +85,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let (search, search_feed) = start_search(&config, &store, &redis_client)?;
     let push = push_settings(&config)?;
     let files = files_settings(&config, &store)?;
-    let state = AppState {
+    let state = AppState::new(Shared {
         store,
         redis: redis.clone(),
         auth,
@@ -107,7 +107,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
             .transpose()?,
         push: push.clone(),
         files,
-    };
+    });
 
     // Every event and every ephemeral frame reaches this instance's sockets; the service
     // answers only once both readers are in place, so nothing published later is missed.

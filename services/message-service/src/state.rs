@@ -12,9 +12,41 @@ use crate::db::Store;
 use crate::gateway::Gateway;
 use crate::presence::PresenceStore;
 
-/// Shared, cheaply cloned state.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// The state every handler, use case and socket shares: one pointer. Each request and each
+/// socket holds a clone (an idle socket's task holds one for its whole life), so a clone is
+/// one reference count, not a copy of every handle below.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Shares `shared`.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for Authenticator {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for ServiceToken {
+    fn from_ref(state: &AppState) -> Self {
+        state.service_token.clone()
+    }
+}
+
+/// What [`AppState`] points to.
+pub struct Shared {
     /// MongoDB collections.
     pub store: Store,
     /// Redis (typing over pub/sub, readiness).
@@ -75,5 +107,16 @@ impl Readiness for AppState {
             );
             vec![("mongodb", mongodb), ("redis", redis), ("storage", storage)]
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_a_socket_holds_is_one_pointer() {
+        // Every idle socket's task holds an `AppState` for its whole life.
+        assert_eq!(std::mem::size_of::<AppState>(), std::mem::size_of::<usize>());
     }
 }

@@ -22,10 +22,11 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a too-slow client has to read its backlog and the close frame before the socket
 /// is dropped.
 pub const STALLED_GRACE: Duration = Duration::from_secs(10);
-/// A socket's read buffer, allocated when it opens: client frames are small, and
-/// tungstenite's 128 KiB default made an idle socket cost about 140 KB (docs/benchmarks.md).
-/// It grows for a larger frame (up to `WS_MAX_FRAME_BYTES`), read this much per call.
-pub const SOCKET_READ_BUFFER_BYTES: usize = 1024;
+/// A socket's read buffer, allocated when it opens: client frames are small (a typing frame,
+/// a send of a line of text), and tungstenite's 128 KiB default made an idle socket cost about
+/// 140 KB (docs/benchmarks.md). It grows for a larger frame (up to `WS_MAX_FRAME_BYTES`); a
+/// read takes up to this much from the socket.
+pub const SOCKET_READ_BUFFER_BYTES: usize = 256;
 /// How much a socket's writes gather before they go out (the buffer itself grows on demand).
 pub const SOCKET_WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// Sends and reads of one socket being stored at once; while they are all busy the socket's

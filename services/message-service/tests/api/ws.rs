@@ -401,7 +401,7 @@ async fn malformed_and_oversized_frames_are_answered_without_harm() {
         .unwrap();
     let error = next_frame!(ws, ServerFrame::Error { error, .. } => error);
     assert_eq!(error.code, ErrorCode::MalformedFrame);
-    // Still serving this socket, and a frame larger than its read buffer (1 KiB) but under
+    // Still serving this socket, and a frame larger than its read buffer (256 bytes) but under
     // the limit arrives whole...
     assert!(ws.drain("alive").await.is_empty());
     let long = "é".repeat(1500);
