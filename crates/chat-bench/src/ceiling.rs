@@ -9,16 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use chat_models::api::message::SendMessage;
-use chat_models::api::ws::{ClientFrame, ClientMessage, SendFrame, ServerFrame};
 use futures::stream::SplitSink;
-use futures::{SinkExt as _, StreamExt as _};
+use futures::StreamExt as _;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::setup::{Services, User};
 use crate::stats::{ms, percentiles};
-use crate::ws::{open_socket, Socket};
+use crate::ws::{numbered, open_socket, send_numbered, Socket};
 
 /// The scenario's knobs.
 #[derive(Debug, Clone, clap::Args)]
@@ -133,18 +131,7 @@ async fn step(
                 },
             );
         }
-        let frame = ClientFrame::new(ClientMessage::SendMessage(SendFrame {
-            conversation_id: conversation.clone(),
-            message: SendMessage {
-                text: format!("bench {id}"),
-                nonce: Some(format!("{run}-{id}")),
-                ..Default::default()
-            },
-        }));
-        writers[sender]
-            .send(Message::text(serde_json::to_string(&frame)?))
-            .await
-            .context("sending")?;
+        send_numbered(&mut writers[sender], conversation, run, id).await?;
     }
     let sending = started.elapsed();
     // Stragglers: anything not in within two seconds counts as lost.
@@ -183,14 +170,7 @@ async fn read(mut read: futures::stream::SplitStream<Socket>, seen: Arc<Mutex<Se
         let Message::Text(text) = message else {
             continue;
         };
-        let Ok(ServerFrame::MessageCreated(message)) = serde_json::from_str(text.as_str()) else {
-            continue;
-        };
-        let Some(id) = message
-            .text
-            .strip_prefix("bench ")
-            .and_then(|id| id.parse::<u64>().ok())
-        else {
+        let Some(id) = numbered(text.as_str()) else {
             continue;
         };
         let now = Instant::now();

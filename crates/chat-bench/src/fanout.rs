@@ -6,16 +6,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _};
-use chat_models::api::message::SendMessage;
-use chat_models::api::ws::{ClientFrame, ClientMessage, SendFrame, ServerFrame};
-use futures::{SinkExt as _, StreamExt as _};
+use anyhow::bail;
+use futures::StreamExt as _;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::setup::{Services, User};
 use crate::stats::percentiles;
-use crate::ws::open_socket;
+use crate::ws::{numbered, open_socket, send_numbered};
 
 /// Deliveries of one message: when it was sent and to how many it should arrive.
 struct Sent {
@@ -94,15 +92,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
                 let Message::Text(text) = message else {
                     continue;
                 };
-                let Ok(ServerFrame::MessageCreated(message)) = serde_json::from_str(text.as_str())
-                else {
-                    continue;
-                };
-                let Some(id) = message
-                    .text
-                    .strip_prefix("bench ")
-                    .and_then(|id| id.parse::<u64>().ok())
-                else {
+                let Some(id) = numbered(text.as_str()) else {
                     continue;
                 };
                 let now = Instant::now();
@@ -142,19 +132,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
                 },
             );
         }
-        let frame = ClientFrame::new(ClientMessage::SendMessage(SendFrame {
-            conversation_id: conversation.clone(),
-            message: SendMessage {
-                text: format!("bench {id}"),
-                reply_to: None,
-                nonce: Some(format!("{run}-{id}")),
-                ..Default::default()
-            },
-        }));
-        writers[sender]
-            .send(Message::text(serde_json::to_string(&frame)?))
-            .await
-            .context("sending")?;
+        send_numbered(&mut writers[sender], conversation, &run, id).await?;
     }
     let sending = started.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -112,15 +112,7 @@ async fn all_seqs(
             seqs.push(first.1);
             url.push_str(&format!("&after={}", first.0));
         }
-        let page: Value = services
-            .http()
-            .get(&url)
-            .bearer_auth(&user.access)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let page = get_page(services, user, &url).await?;
         let messages = page["messages"].as_array().context("no messages")?;
         if messages.is_empty() {
             return Ok(seqs);
@@ -135,6 +127,19 @@ async fn all_seqs(
     }
 }
 
+/// A history page as `user`.
+async fn get_page(services: &Services, user: &User, url: &str) -> anyhow::Result<Value> {
+    Ok(services
+        .http()
+        .get(url)
+        .bearer_auth(&user.access)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
+}
+
 /// The id and `seq` of a conversation's first message (paging back from the newest).
 async fn first_message(
     services: &Services,
@@ -144,15 +149,7 @@ async fn first_message(
     let base = &services.messages[0];
     let mut url = format!("{base}/conversations/{conversation}/messages?limit=100");
     loop {
-        let page: Value = services
-            .http()
-            .get(&url)
-            .bearer_auth(&user.access)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let page = get_page(services, user, &url).await?;
         let messages = page["messages"].as_array().context("no messages")?;
         let oldest = messages.last().context("an empty conversation")?;
         let id = oldest["id"].as_str().context("no id")?.to_owned();

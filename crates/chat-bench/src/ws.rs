@@ -54,3 +54,36 @@ pub async fn open_socket(
         }
     }
 }
+
+/// Sends benchmark message `id` (text `bench <id>`, nonce `<run>-<id>`) over a socket's
+/// write half as a `message.send` frame.
+pub async fn send_numbered(
+    writer: &mut futures::stream::SplitSink<Socket, Message>,
+    conversation: &str,
+    run: &str,
+    id: u64,
+) -> anyhow::Result<()> {
+    use chat_models::api::message::SendMessage;
+    use chat_models::api::ws::{ClientFrame, ClientMessage, SendFrame};
+    use futures::SinkExt as _;
+    let frame = ClientFrame::new(ClientMessage::SendMessage(SendFrame {
+        conversation_id: conversation.to_owned(),
+        message: SendMessage {
+            text: format!("bench {id}"),
+            nonce: Some(format!("{run}-{id}")),
+            ..Default::default()
+        },
+    }));
+    writer
+        .send(Message::text(serde_json::to_string(&frame)?))
+        .await
+        .context("sending")
+}
+
+/// The number of a benchmark message (`bench <id>`) in a `message.created` frame's text.
+pub fn numbered(text: &str) -> Option<u64> {
+    let Ok(ServerFrame::MessageCreated(message)) = serde_json::from_str(text) else {
+        return None;
+    };
+    message.text.strip_prefix("bench ")?.parse().ok()
+}
