@@ -85,7 +85,7 @@ impl InternalClient {
 #[derive(Clone, Debug)]
 struct Memory<K, V>
 where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
     answers: moka::sync::Cache<K, V>,
@@ -95,7 +95,7 @@ where
 
 impl<K, V> Memory<K, V>
 where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
     /// Up to `capacity` answers for `ttl` each; none for a zero `ttl`.
@@ -126,10 +126,13 @@ where
 
     fn keep(&self, mark: u64, answers: impl IntoIterator<Item = (K, V)>) {
         for (key, value) in answers {
+            self.answers.insert(key.clone(), value);
+            // Checked after the insert: a `forget` either counts before this check (and the
+            // answer is dropped here) or invalidates after the insert.
             if self.forgotten.load(Ordering::SeqCst) != mark {
+                self.answers.invalidate(&key);
                 return;
             }
-            self.answers.insert(key, value);
         }
     }
 }
@@ -358,5 +361,28 @@ impl FriendsDirectory {
     /// Whether two users are friends (and so neither blocked the other).
     pub async fn are_friends(&self, a: Uuid, b: Uuid) -> Result<bool> {
         Ok(self.friends_among(a, vec![b]).await?.contains(&b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn answers_asked_before_a_forget_are_not_kept() {
+        let memory: Memory<u32, &str> = Memory::new(Duration::from_secs(60), 10).unwrap();
+        let mark = memory.mark();
+        memory.keep(mark, [(1, "fresh")]);
+        assert_eq!(memory.get(&1), Some("fresh"));
+        // A call in flight while something is forgotten: its answer may predate the change.
+        let mark = memory.mark();
+        memory.forget(&2);
+        memory.keep(mark, [(3, "stale")]);
+        assert_eq!(memory.get(&3), None);
+        memory.forget(&1);
+        assert_eq!(memory.get(&1), None);
+        assert!(Memory::<u32, ()>::new(Duration::ZERO, 10).is_none());
     }
 }
