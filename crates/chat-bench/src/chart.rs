@@ -179,22 +179,22 @@ pub fn bars(result: &Value) -> Vec<Bar> {
                 }
             }
         }
-        Some("list") => {
+        Some("scale") => {
             for entry in result["pages"].as_array().into_iter().flatten() {
-                bars.extend(bar(
-                    format!("list: {} per page", entry["page_size"]),
-                    &entry["latency"],
-                ));
+                let label = format!("list: {} per page", entry["page_size"]);
+                bars.extend(bar(label, &entry["latency"]));
             }
             for entry in result["history"].as_array().into_iter().flatten() {
+                let at = &entry["messages"];
                 bars.extend(bar(
-                    format!("history page at {} messages", entry["messages"]),
+                    format!("history page at {at} messages"),
                     &entry["history"],
                 ));
                 bars.extend(bar(
-                    format!("unread count at {} messages", entry["messages"]),
+                    format!("unread count at {at} messages"),
                     &entry["unread"],
                 ));
+                bars.extend(bar(format!("resume at {at} messages"), &entry["resume"]));
             }
         }
         Some("push") => bars.extend(bar(
@@ -290,8 +290,10 @@ fn section_of_bars(bars: &[Bar], top: f64) -> (String, f64) {
     (out, top + 60.0 + ROW * bars.len() as f64)
 }
 
-/// Value bars from `top`, each unit on a scale of its own: the drawing and where it ends.
+/// Value bars from `top`, on one scale (a result's rates compare: sends/s against the store's
+/// transactions/s): the drawing and where it ends.
 fn section_of_values(values: &[Value1], top: f64) -> (String, f64) {
+    let max = values.iter().map(|item| item.value).fold(1.0_f64, f64::max);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -299,11 +301,6 @@ fn section_of_values(values: &[Value1], top: f64) -> (String, f64) {
         y = top + 20.0
     );
     for (index, item) in values.iter().enumerate() {
-        let max = values
-            .iter()
-            .filter(|other| other.unit == item.unit)
-            .map(|other| other.value)
-            .fold(1.0_f64, f64::max);
         let y = top + 40.0 + ROW * index as f64;
         let _ = write!(
             out,
@@ -420,6 +417,24 @@ mod tests {
         assert!(drawn.contains("6.00 / 21.00"));
         assert!(drawn.contains("2100 sends/s"));
         assert!(drawn.contains("1000 transactions/s"));
+        let scale = json!({ "scenario": "scale",
+            "pages": [{ "page_size": 20, "requests_per_s": 200.0,
+                        "latency": { "p50_ms": 7.0, "p99_ms": 12.0 } }],
+            "history": [{ "messages": 1000,
+                          "history": { "p50_ms": 1.0, "p99_ms": 2.0 },
+                          "unread": { "p50_ms": 2.0, "p99_ms": 5.0 },
+                          "resume": { "p50_ms": 1.5, "p99_ms": 2.5 } }] });
+        let labels: Vec<String> = bars(&scale).into_iter().map(|bar| bar.label).collect();
+        assert_eq!(
+            labels,
+            [
+                "list: 20 per page",
+                "history page at 1000 messages",
+                "unread count at 1000 messages",
+                "resume at 1000 messages"
+            ]
+        );
+        assert_eq!(super::values(&scale)[0].label, "20 per page");
     }
 
     fn bars_of_unknown_scenarios_are_empty() -> bool {

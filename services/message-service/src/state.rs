@@ -117,6 +117,9 @@ mod tests {
     #[test]
     fn the_state_a_socket_holds_is_one_pointer() {
         // Every idle socket's task holds an `AppState` for its whole life.
-        assert_eq!(std::mem::size_of::<AppState>(), std::mem::size_of::<usize>());
+        assert_eq!(
+            std::mem::size_of::<AppState>(),
+            std::mem::size_of::<usize>()
+        );
     }
 }
