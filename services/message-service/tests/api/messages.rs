@@ -748,3 +748,17 @@ async fn a_refused_send_among_concurrent_ones_fails_alone() {
     let view = stack.conversation(&ann, &id).await;
     assert_eq!(view["last_seq"], 20);
 }
+
+/// The preview is written by the same update as the counter (a pipeline, where a string
+/// starting with `$` would name a field): text like that is kept as it is.
+#[tokio::test]
+async fn a_preview_keeps_text_that_looks_like_a_field() {
+    let stack = Stack::messages().await;
+    let (ann, bob, id) = pair(&stack).await;
+    stack.send(&ann, &id, "$lastSeq costs $5").await;
+    let view = stack.conversation(&bob, &id).await;
+    assert_eq!(view["last_message"]["preview"], "$lastSeq costs $5");
+    assert_eq!(view["last_message"]["seq"], 1);
+    assert_eq!(view["last_seq"], 1);
+    assert_eq!(view["last_message"]["sender_uuid"], ann.id.as_str());
+}

@@ -189,25 +189,9 @@ async fn store_batch(
     let mut conversation = None;
     if !fresh.is_empty() {
         let count = i64::try_from(fresh.len()).unwrap_or(i64::MAX);
-        let senders: HashSet<Uuid> = fresh.iter().map(|new| new.sender).collect();
-        let members: Vec<bson::Bson> = senders.iter().copied().map(uuids::bson).collect();
         let now = BsonDateTime::now();
-        let bumped = store
-            .conversations
-            .find_one_and_update(
-                doc! { "_id": conversation_id, "participants": { "$all": members } },
-                doc! {
-                    "$inc": { "lastSeq": count, "version": count },
-                    "$set": { "updatedAt": now, "hiddenFor": [] },
-                },
-            )
-            .return_document(ReturnDocument::After)
-            .session(&mut *session)
-            .await?
-            .ok_or_else(gone)?;
-        let first_seq = bumped.last_seq - count + 1;
-        let first_version = bumped.version - count + 1;
-        for (offset, new) in (0_i64..).zip(&fresh) {
+        // The messages first (their attachments claimed), numbered once the counter moved.
+        for new in &fresh {
             let id = ObjectId::new();
             let attachments = super::files::claim(
                 store,
@@ -221,7 +205,7 @@ async fn store_batch(
             messages.push(MessageDoc {
                 id,
                 conversation_id,
-                seq: first_seq + offset,
+                seq: 0,
                 sender_uuid: new.sender,
                 text: new.text.clone(),
                 timestamp: now,
@@ -234,36 +218,53 @@ async fn store_batch(
                 pinned_by: None,
                 link_preview: None,
                 attachments: attachments.iter().map(AttachmentDoc::of).collect(),
-                version: first_version + offset,
+                version: 0,
                 edited_at: None,
                 deleted_at: None,
             });
+        }
+        let newest = messages.last().ok_or_else(gone)?;
+        let senders: HashSet<Uuid> = fresh.iter().map(|new| new.sender).collect();
+        let members: Vec<bson::Bson> = senders.iter().copied().map(uuids::bson).collect();
+        // One update moves the counters and the preview (the newest message's `seq` is the
+        // counter's new value): a pipeline, so the preview can use it. Strings are literals,
+        // or a text starting with `$` would read as a field.
+        let last_seq = doc! { "$add": [{ "$ifNull": ["$lastSeq", 0_i64] }, count] };
+        let bump = vec![doc! { "$set": {
+            "lastSeq": last_seq.clone(),
+            "version": { "$add": [{ "$ifNull": ["$version", 0_i64] }, count] },
+            "updatedAt": now,
+            "hiddenFor": { "$literal": [] },
+            "lastMessage": {
+                "messageId": newest.id,
+                "seq": last_seq,
+                "text": { "$literal": newest.preview() },
+                "senderUuid": { "$literal": uuids::bson(newest.sender_uuid) },
+                "timestamp": now,
+            },
+        } }];
+        let bumped = store
+            .conversations
+            .find_one_and_update(
+                doc! { "_id": conversation_id, "participants": { "$all": members } },
+                bump,
+            )
+            .return_document(ReturnDocument::After)
+            .session(&mut *session)
+            .await?
+            .ok_or_else(gone)?;
+        let first_seq = bumped.last_seq - count + 1;
+        let first_version = bumped.version - count + 1;
+        for (offset, message) in (0_i64..).zip(messages.iter_mut()) {
+            message.seq = first_seq + offset;
+            message.version = first_version + offset;
         }
         store
             .messages
             .insert_many(&messages)
             .session(&mut *session)
             .await?;
-        let newest = messages.last().ok_or_else(gone)?;
-        let last = doc! {
-            "messageId": newest.id,
-            "seq": newest.seq,
-            "text": newest.preview(),
-            "senderUuid": uuids::bson(newest.sender_uuid),
-            "timestamp": now,
-        };
-        conversation = Some(
-            store
-                .conversations
-                .find_one_and_update(
-                    doc! { "_id": conversation_id },
-                    doc! { "$set": { "lastMessage": last } },
-                )
-                .return_document(ReturnDocument::After)
-                .session(&mut *session)
-                .await?
-                .ok_or_else(gone)?,
-        );
+        conversation = Some(bumped);
         // Each sender has read up to their newest message (past any read position, so this
         // only moves forward).
         let mut newest_of: HashMap<Uuid, &MessageDoc> = HashMap::new();
