@@ -4,7 +4,6 @@
 //! seconds, until p99 send→receive passes the bound, a delivery is lost, or the senders cannot
 //! keep the rate; the ceiling is the highest step that passed.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::setup::{Services, User};
 use crate::stats::{ms, percentiles};
-use crate::ws::{numbered, open_socket, send_numbered, Socket};
+use crate::ws::{open_socket, record, send_numbered, Seen, Socket};
 
 /// The scenario's knobs.
 #[derive(Debug, Clone, clap::Args)]
@@ -39,21 +38,6 @@ pub struct Options {
     /// Most steps per shape.
     #[arg(long, default_value_t = 12)]
     pub max_steps: usize,
-}
-
-/// A message on its way: when it was sent, to how many sockets, how many got it.
-struct InFlight {
-    at: Instant,
-    expected: usize,
-    received: usize,
-}
-
-/// What the readers saw, by message number.
-#[derive(Default)]
-struct Seen {
-    sent: HashMap<u64, InFlight>,
-    latencies: Vec<(u64, Duration)>,
-    duplicated: u64,
 }
 
 /// One step of a ramp.
@@ -121,15 +105,7 @@ async fn step(
         let (conversation, members) = &shape[(n as usize) % shape.len()];
         let sender = members[(n as usize / shape.len()) % members.len()];
         if let Ok(mut seen) = seen.lock() {
-            let at = Instant::now();
-            seen.sent.insert(
-                id,
-                InFlight {
-                    at,
-                    expected: members.len() - 1,
-                    received: 0,
-                },
-            );
+            seen.sending(id, members.len() - 1);
         }
         send_numbered(&mut writers[sender], conversation, run, id).await?;
     }
@@ -164,30 +140,6 @@ async fn step(
     })
 }
 
-/// Reads one socket until it closes, recording `message.created` frames of the benchmark.
-async fn read(mut read: futures::stream::SplitStream<Socket>, seen: Arc<Mutex<Seen>>) {
-    while let Some(Ok(message)) = read.next().await {
-        let Message::Text(text) = message else {
-            continue;
-        };
-        let Some(id) = numbered(text.as_str()) else {
-            continue;
-        };
-        let now = Instant::now();
-        if let Ok(mut seen) = seen.lock() {
-            let seen = &mut *seen;
-            if let Some(entry) = seen.sent.get_mut(&id) {
-                entry.received += 1;
-                if entry.received > entry.expected {
-                    seen.duplicated += 1;
-                } else {
-                    seen.latencies.push((id, now - entry.at));
-                }
-            }
-        }
-    }
-}
-
 /// Runs the scenario.
 pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value> {
     if options.users < 4 {
@@ -202,7 +154,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
         let base = &services.messages[index % services.messages.len()];
         let (write, read_half) = open_socket(base, user, None).await?.split();
         writers.push(write);
-        readers.push(tokio::spawn(read(read_half, seen.clone())));
+        readers.push(tokio::spawn(record(read_half, seen.clone())));
     }
     let mut next = 0;
     let mut shapes = Vec::new();

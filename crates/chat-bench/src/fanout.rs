@@ -2,25 +2,16 @@
 //! WebSocket, sending at a target rate; delivered messages/s, send-to-receive latency, lost
 //! and duplicated deliveries.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use futures::StreamExt as _;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::setup::{Services, User};
 use crate::stats::percentiles;
-use crate::ws::{numbered, open_socket, send_numbered};
-
-/// Deliveries of one message: when it was sent and to how many it should arrive.
-struct Sent {
-    at: Instant,
-    expected: usize,
-    received: usize,
-}
+use crate::ws::{open_socket, record, send_numbered, Seen};
 
 /// The fan-out scenario's knobs.
 #[derive(Debug, Clone, clap::Args)]
@@ -76,40 +67,14 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
         }
     }
 
-    let sent: Arc<Mutex<HashMap<u64, Sent>>> = Arc::default();
-    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
-    let duplicates = Arc::new(Mutex::new(0_u64));
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let mut writers = Vec::new();
     let mut readers = Vec::new();
     for (index, user) in people.iter().enumerate() {
         let base = &services.messages[index % services.messages.len()];
-        let socket = open_socket(base, user, None).await?;
-        let (write, mut read) = socket.split();
+        let (write, read) = open_socket(base, user, None).await?.split();
         writers.push(write);
-        let (sent, latencies, duplicates) = (sent.clone(), latencies.clone(), duplicates.clone());
-        readers.push(tokio::spawn(async move {
-            while let Some(Ok(message)) = read.next().await {
-                let Message::Text(text) = message else {
-                    continue;
-                };
-                let Some(id) = numbered(text.as_str()) else {
-                    continue;
-                };
-                let now = Instant::now();
-                if let Ok(mut sent) = sent.lock() {
-                    if let Some(entry) = sent.get_mut(&id) {
-                        entry.received += 1;
-                        if entry.received > entry.expected {
-                            if let Ok(mut duplicates) = duplicates.lock() {
-                                *duplicates += 1;
-                            }
-                        } else if let Ok(mut latencies) = latencies.lock() {
-                            latencies.push(now - entry.at);
-                        }
-                    }
-                }
-            }
-        }));
+        readers.push(tokio::spawn(record(read, seen.clone())));
     }
 
     // Send at the target rate, round-robin over conversations and their members.
@@ -122,15 +87,8 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
         ticker.tick().await;
         let (conversation, members) = &conversations[(id as usize) % conversations.len()];
         let sender = members[(id as usize / conversations.len()) % members.len()];
-        if let Ok(mut sent) = sent.lock() {
-            sent.insert(
-                id,
-                Sent {
-                    at: Instant::now(),
-                    expected: members.len() - 1,
-                    received: 0,
-                },
-            );
+        if let Ok(mut seen) = seen.lock() {
+            seen.sending(id, members.len() - 1);
         }
         send_numbered(&mut writers[sender], conversation, &run, id).await?;
     }
@@ -140,20 +98,18 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
         reader.abort();
     }
 
-    let (expected, received, lost) = sent
+    let seen = seen
         .lock()
-        .map(|sent| {
-            sent.values().fold((0, 0, 0), |(e, r, l), entry| {
-                (
-                    e + entry.expected,
-                    r + entry.received.min(entry.expected),
-                    l + entry.expected.saturating_sub(entry.received),
-                )
-            })
-        })
-        .unwrap_or_default();
-    let latencies = latencies.lock().map(|l| l.clone()).unwrap_or_default();
-    let duplicates = duplicates.lock().map(|d| *d).unwrap_or_default();
+        .map_err(|_| anyhow::anyhow!("a reader panicked"))?;
+    let (expected, received, lost) = seen.sent.values().fold((0, 0, 0), |(e, r, l), entry| {
+        (
+            e + entry.expected,
+            r + entry.received.min(entry.expected),
+            l + entry.expected.saturating_sub(entry.received),
+        )
+    });
+    let latencies: Vec<Duration> = seen.latencies.iter().map(|(_, latency)| *latency).collect();
+    let duplicates = seen.duplicated;
     Ok(json!({
         "scenario": "fanout",
         "users": users,

@@ -1,6 +1,10 @@
-//! Opening WebSockets to message-service.
+//! Opening WebSockets to message-service, and sending and tracking numbered benchmark
+//! messages over them.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use chat_models::api::ws::ServerFrame;
@@ -86,4 +90,65 @@ pub fn numbered(text: &str) -> Option<u64> {
         return None;
     };
     message.text.strip_prefix("bench ")?.parse().ok()
+}
+
+/// A numbered message on its way: when it was sent, to how many sockets, how many got it.
+#[derive(Debug)]
+pub struct InFlight {
+    /// When it was sent.
+    pub at: Instant,
+    /// Sockets it should reach.
+    pub expected: usize,
+    /// Sockets it reached so far.
+    pub received: usize,
+}
+
+/// What the readers of a scenario saw, by message number.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Every message sent.
+    pub sent: HashMap<u64, InFlight>,
+    /// Send → receive, per delivery (not counting copies past the expected number).
+    pub latencies: Vec<(u64, Duration)>,
+    /// Deliveries past a message's expected number.
+    pub duplicated: u64,
+}
+
+impl Seen {
+    /// Message `id` leaves now, for `expected` sockets.
+    pub fn sending(&mut self, id: u64, expected: usize) {
+        let at = Instant::now();
+        self.sent.insert(
+            id,
+            InFlight {
+                at,
+                expected,
+                received: 0,
+            },
+        );
+    }
+}
+
+/// Reads one socket until it closes, recording the numbered `message.created` frames in `seen`.
+pub async fn record(mut read: futures::stream::SplitStream<Socket>, seen: Arc<Mutex<Seen>>) {
+    while let Some(Ok(message)) = read.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let Some(id) = numbered(text.as_str()) else {
+            continue;
+        };
+        let now = Instant::now();
+        if let Ok(mut seen) = seen.lock() {
+            let seen = &mut *seen;
+            if let Some(entry) = seen.sent.get_mut(&id) {
+                entry.received += 1;
+                if entry.received > entry.expected {
+                    seen.duplicated += 1;
+                } else {
+                    seen.latencies.push((id, now - entry.at));
+                }
+            }
+        }
+    }
 }
