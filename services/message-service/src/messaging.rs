@@ -102,7 +102,7 @@ pub async fn send(
         mentions_everyone,
         attachments,
     };
-    match store::send(&state.store, &new).await? {
+    match store::send(&state.store, new).await? {
         Sent::Repeated(message) => Ok(Stored::Repeated(message_view(state, &message).await?)),
         Sent::New(message, conversation) => {
             crate::previews::spawn_for(state, &message);

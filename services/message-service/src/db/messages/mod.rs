@@ -64,8 +64,8 @@ pub enum Sent {
 /// the conversation, and moves the sender's read position to it, all in one transaction
 /// (shared with other sends to the conversation waiting on this instance at the same time).
 /// A send repeating an earlier nonce returns the earlier message instead.
-pub async fn send(store: &Store, new: &NewMessage) -> Result<Sent> {
-    store.sends.send(store, new.clone()).await
+pub async fn send(store: &Store, new: NewMessage) -> Result<Sent> {
+    store.sends.send(store, new).await
 }
 
 /// Stores `batch` (sends to one conversation) in one transaction: the answers in the same
