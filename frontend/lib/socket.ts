@@ -32,14 +32,18 @@ export class ChatSocket {
   state: ConnectionState = "connecting";
 
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly goneOffline = () => this.socket?.close();
+  // Closing a socket waits for the server's close frame, which cannot come while the network is
+  // gone; the socket counts as lost at once instead.
+  private readonly goneOffline = () => {
+    if (this.socket) void this.lost(this.socket, 1006);
+  };
   private readonly backOnline = () => {
     // Back online: reconnect now rather than at the next back-off step.
     if (this.state === "online") return;
     this.attempts = 0;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    if (!this.socket || this.socket.readyState === WebSocket.CLOSED) this.connect();
+    if (!this.socket) this.connect();
   };
 
   constructor() {
@@ -132,28 +136,39 @@ export class ChatSocket {
       }
       this.listeners.forEach((listener) => listener(frame));
     };
-    socket.onclose = async (event) => {
-      this.setState("offline");
-      this.pending.forEach((resolve) =>
-        resolve({ type: "error", data: { ref: null, error: { code: "offline", message: "Connection lost." } } }),
-      );
-      this.pending.clear();
-      if (this.closed) return;
-      if (event.code === 4001) {
-        window.location.assign("/signin");
-        return;
-      }
-      // The access cookie may have expired while the socket was open: a cheap authenticated
-      // call refreshes it first (and sends the user to sign-in if the session is gone).
-      await users.me().catch(() => undefined);
-      // 4029: this user holds as many sockets as allowed (other tabs); wait for one to close.
-      const backoff = event.code === 4029 ? 30_000 : Math.min(10_000, 500 * 2 ** this.attempts++);
-      const delay = backoff * (0.5 + Math.random() / 2);
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        this.connect();
-      }, delay);
-    };
+    socket.onclose = (event) => void this.lost(socket, event.code);
+  }
+
+  /** Handles the end of `socket` once (its close event, or the browser going offline first):
+   * fails what waits for an answer and schedules the next attempt. */
+  private async lost(socket: WebSocket, code: number) {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    socket.close();
+    this.setState("offline");
+    this.pending.forEach((resolve) =>
+      resolve({ type: "error", data: { ref: null, error: { code: "offline", message: "Connection lost." } } }),
+    );
+    this.pending.clear();
+    if (this.closed) return;
+    if (code === 4001) {
+      window.location.assign("/signin");
+      return;
+    }
+    // The access cookie may have expired while the socket was open: a cheap authenticated
+    // call refreshes it first (and sends the user to sign-in if the session is gone).
+    await users.me().catch(() => undefined);
+    // Back online meanwhile: `backOnline` has connected already.
+    if (this.closed || this.socket) return;
+    // 4029: this user holds as many sockets as allowed (other tabs); wait for one to close.
+    const backoff = code === 4029 ? 30_000 : Math.min(10_000, 500 * 2 ** this.attempts++);
+    const delay = backoff * (0.5 + Math.random() / 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, delay);
   }
 
   /** After `ready`: replays what was missed in conversations the client has seen before. */
