@@ -18,7 +18,10 @@
 # that many members on sockets, ramped per shape from that many deliveries/s up by 1.5× a step
 # until p99 passes 50 ms or a delivery is lost), SCALE_CONVERSATIONS SCALE_MESSAGES SCALE_HISTORY
 # (scale: a reader with that many conversations of that many messages, listed 1, 20 and 50 per
-# page; then conversations of each SCALE_HISTORY size, messages written straight into MongoDB).
+# page; then conversations of each SCALE_HISTORY size, messages written straight into MongoDB),
+# INSTANCE_COUNTS INSTANCE_USERS INSTANCE_GROUP INSTANCE_RATE INSTANCE_DURATION (instances: two
+# more message-service instances for this scenario, then 1, 2 and 4 of them each holding that
+# many members in groups of that size sending that many messages/s; CPU per delivered frame).
 # MESSAGE_ENV: extra VAR=value words for both message-service instances (an A/B run, e.g.
 # MESSAGE_ENV="SEND_BATCH_MAX=1 DIRECTORY_CACHE_TTL_SECS=0" for sends as they were before issue
 # 18). Results: docs/bench/<scenario>.json and .svg (BENCH_OUT elsewhere).
@@ -44,7 +47,7 @@ FLOOD=${FLOOD:-32}
 FLOOD_READERS=${FLOOD_READERS:-8}
 RESUME_CLIENTS=${RESUME_CLIENTS:-10}
 RESUME_RATE=${RESUME_RATE:-100}
-SCENARIOS=${SCENARIOS:-"fanout connections http flood resume search push uploads sends ceiling scale"}
+SCENARIOS=${SCENARIOS:-"fanout connections http flood resume search push uploads sends ceiling scale instances"}
 SEND_CLIENTS=${SEND_CLIENTS:-16}
 CEILING_USERS=${CEILING_USERS:-100}
 SCALE_CONVERSATIONS=${SCALE_CONVERSATIONS:-50}
@@ -53,6 +56,11 @@ SCALE_HISTORY=${SCALE_HISTORY:-1000,100000,1000000}
 CEILING_SHAPES=${CEILING_SHAPES:-direct,10,50,100}
 CEILING_START=${CEILING_START:-1000}
 SEND_DURATION=${SEND_DURATION:-10}
+INSTANCE_COUNTS=${INSTANCE_COUNTS:-1,2,4}
+INSTANCE_USERS=${INSTANCE_USERS:-20}
+INSTANCE_GROUP=${INSTANCE_GROUP:-10}
+INSTANCE_RATE=${INSTANCE_RATE:-50}
+INSTANCE_DURATION=${INSTANCE_DURATION:-10}
 UPLOAD_CLIENTS=${UPLOAD_CLIENTS:-4}
 UPLOAD_MB=${UPLOAD_MB:-25}
 PUSH_MEMBERS=${PUSH_MEMBERS:-50}
@@ -109,13 +117,14 @@ start friends-service "$FRIENDS_URL" FRIENDS_SERVICE_ADDR="${FRIENDS_URL#http://
   DATABASE_URL="$MYSQL_BASE_URL/${RUN}_friends" USER_SERVICE_URL="$USERS_URL"
 # The per-user limits are lifted: the benchmark measures capacity, with a few users each
 # standing for many people (thousands of sockets, hundreds of messages a second).
-for url in "$M1" "$M2"; do
-  start message-service "$url" MESSAGE_SERVICE_ADDR="${url#http://}" \
+start_messages() { # url
+  start message-service "$1" MESSAGE_SERVICE_ADDR="${1#http://}" \
     USER_SERVICE_URL="$USERS_URL" FRIENDS_SERVICE_URL="$FRIENDS_URL" \
     MESSAGE_RATE_LIMIT=100000000/60 WS_MAX_SOCKETS_PER_USER=100000 \
     VAPID_PRIVATE_KEY_FILE="$WORK_DIR/vapid.pem" PUSH_UNSAFE_ALLOW="127.0.0.1:$PUSH_PORT" \
     "${MESSAGE_EXTRA[@]}"
-done
+}
+for url in "$M1" "$M2"; do start_messages "$url"; done
 M1_PID="${PIDS[$M1]}"
 M2_PID="${PIDS[$M2]}"
 
@@ -185,6 +194,21 @@ for scenario in $SCENARIOS; do
       "${BENCH[@]}" --messages-url "$M1" --out "$OUT/scale.json" scale \
         --mongodb-uri "$MONGODB_URI" --mongodb-database "$RUN" \
         --conversations "$SCALE_CONVERSATIONS" --page-messages "$SCALE_MESSAGES" --history-sizes "$SCALE_HISTORY"
+      ;;
+    instances)
+      # Two more instances (ports after the push endpoint's), stopped again after this run:
+      # the other scenarios measure two.
+      M3="http://127.0.0.1:$((BASE_PORT + 11))"
+      M4="http://127.0.0.1:$((BASE_PORT + 12))"
+      start_messages "$M3"
+      start_messages "$M4"
+      echo "== 12. instances: $INSTANCE_COUNTS instances, each $INSTANCE_USERS members in groups of $INSTANCE_GROUP sending $INSTANCE_RATE msg/s"
+      "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --messages-url "$M3" --messages-url "$M4" \
+        --out "$OUT/instances.json" instances --counts "$INSTANCE_COUNTS" \
+        --server-pids "$M1_PID,$M2_PID,${PIDS[$M3]},${PIDS[$M4]}" --users "$INSTANCE_USERS" \
+        --group-size "$INSTANCE_GROUP" --rate "$INSTANCE_RATE" --duration "$INSTANCE_DURATION"
+      kill "${PIDS[$M3]}" "${PIDS[$M4]}" 2>/dev/null || true
+      wait "${PIDS[$M3]}" "${PIDS[$M4]}" 2>/dev/null || true
       ;;
     *) die "unknown scenario $scenario" ;;
   esac

@@ -104,6 +104,15 @@ pub fn values(result: &Value) -> Vec<Value1> {
                 ));
             }
         }
+        Some("instances") => {
+            for entry in result["runs"].as_array().into_iter().flatten() {
+                values.extend(value(
+                    format!("{} instance(s): CPU per delivery", entry["instances"]),
+                    &entry["cpu_us_per_delivery"],
+                    "µs",
+                ));
+            }
+        }
         Some("http") => {
             for entry in result["results"].as_array().into_iter().flatten() {
                 let label = format!(
@@ -195,6 +204,12 @@ pub fn bars(result: &Value) -> Vec<Bar> {
                     &entry["unread"],
                 ));
                 bars.extend(bar(format!("resume at {at} messages"), &entry["resume"]));
+            }
+        }
+        Some("instances") => {
+            for entry in result["runs"].as_array().into_iter().flatten() {
+                let label = format!("{} instance(s): send → receive", entry["instances"]);
+                bars.extend(bar(label, &entry["latency"]));
             }
         }
         Some("push") => bars.extend(bar(
@@ -435,6 +450,16 @@ mod tests {
             ]
         );
         assert_eq!(super::values(&scale)[0].label, "20 per page");
+        let instances = json!({ "scenario": "instances", "runs": [
+            { "instances": 1, "cpu_us_per_delivery": 31.5, "latency": { "p50_ms": 2.0, "p99_ms": 6.0 } },
+            { "instances": 4, "cpu_us_per_delivery": 40.0, "latency": { "p50_ms": 3.0, "p99_ms": 9.0 } }] });
+        let drawn = result_svg(&instances);
+        assert!(drawn.contains("4 instance(s): send → receive"));
+        assert!(drawn.contains("31.5 µs"));
+        assert_eq!(
+            super::values(&instances)[1].label,
+            "4 instance(s): CPU per delivery"
+        );
     }
 
     fn bars_of_unknown_scenarios_are_empty() -> bool {

@@ -10,7 +10,8 @@
 //! 8. [`uploads`]: large attachments uploaded at once, throughput and server memory;
 //! 9. [`sends`]: one busy group, sends spread over conversations, and the store's raw cost;
 //! 10. [`ceiling`]: fan-out at rising rates until p99 passes a bound or a delivery is lost;
-//! 11. [`scale`]: the conversation list by page size, and history, unread and resume by size.
+//! 11. [`scale`]: the conversation list by page size, and history, unread and resume by size;
+//! 12. [`instances`]: CPU per delivered frame with 1, 2 and 4 instances at the same load each.
 //!
 //! (6, search, is message-service's `search_bench` example: the index alone, no servers.)
 
@@ -20,6 +21,7 @@ pub mod connections;
 pub mod fanout;
 pub mod flood;
 pub mod http;
+pub mod instances;
 pub mod push;
 pub mod resume;
 pub mod scale;

@@ -12,6 +12,7 @@
 //! chat-bench sends --clients 16 --duration 10 --mongodb-uri mongodb://127.0.0.1:27017
 //! chat-bench ceiling --users 100 --shapes direct,10,50,100 --max-p99-ms 50
 //! chat-bench scale --mongodb-uri mongodb://127.0.0.1:27017 --mongodb-database chat
+//! chat-bench instances --counts 1,2,4 --server-pids <pid>,<pid>,<pid>,<pid>
 //! chat-bench chart --dir target/bench --out target/bench/summary.svg
 //! ```
 
@@ -19,7 +20,8 @@ use std::path::PathBuf;
 
 use chat_bench::setup::Services;
 use chat_bench::{
-    ceiling, chart, connections, fanout, flood, http, push, resume, scale, sends, uploads,
+    ceiling, chart, connections, fanout, flood, http, instances, push, resume, scale, sends,
+    uploads,
 };
 use clap::{Parser, Subcommand};
 
@@ -68,6 +70,8 @@ enum Scenario {
     Ceiling(ceiling::Options),
     /// 11. Reads as data grows: list page sizes, history sizes.
     Scale(scale::Options),
+    /// 12. CPU per delivered frame as instances are added, at the same load per instance.
+    Instances(instances::Options),
     /// Draws the JSON results of a directory as one SVG chart.
     Chart(chart::Options),
 }
@@ -87,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Sends(options) => sends::run(&services, options).await?,
         Scenario::Ceiling(options) => ceiling::run(&services, options).await?,
         Scenario::Scale(options) => scale::run(&services, options).await?,
+        Scenario::Instances(options) => instances::run(&services, options).await?,
         Scenario::Chart(options) => chart::run(options)?,
     };
     let text = serde_json::to_string_pretty(&result)?;
