@@ -19,11 +19,15 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::setup::{Services, User};
-use crate::stats::{ms, percentiles};
+use crate::stats::percentiles;
 use crate::ws::{open_socket, record, send_numbered, Seen, Socket};
 
 /// Linux reports process CPU times in clock ticks of `USER_HZ`, 100 per second.
 const TICKS_PER_SECOND: f64 = 100.0;
+/// How long each instance's CPU is read with nothing sent, before each count.
+const QUIET: Duration = Duration::from_secs(4);
+/// How long after the last send a delivery may still come.
+const STRAGGLERS: Duration = Duration::from_secs(2);
 
 /// The scenario's knobs.
 #[derive(Debug, Clone, clap::Args)]
@@ -100,11 +104,31 @@ async fn send_through(
     Ok((messages, writers))
 }
 
+/// CPU seconds of each instance's process now.
+fn cpu_now(instances: &[Instance]) -> anyhow::Result<Vec<f64>> {
+    instances
+        .iter()
+        .map(|instance| cpu_seconds(instance.pid))
+        .collect()
+}
+
+/// What each instance used between two readings.
+fn used(after: &[f64], before: &[f64]) -> Vec<f64> {
+    after.iter().zip(before).map(|(a, b)| a - b).collect()
+}
+
+/// Rounded to `places` decimals.
+fn round(value: f64, places: i32) -> f64 {
+    let scale = 10_f64.powi(places);
+    (value * scale).round() / scale
+}
+
 /// Runs one count: the first `count` instances under load at once.
 async fn run_count(
     instances: &[Instance],
     count: usize,
     run: &str,
+    numbers: &Arc<AtomicU64>,
     options: &Options,
 ) -> anyhow::Result<Value> {
     let (active, idle) = instances.split_at(count);
@@ -122,14 +146,17 @@ async fn run_count(
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    let numbers = Arc::new(AtomicU64::new(0));
-    let cpu_now = |instances: &[Instance]| -> anyhow::Result<Vec<f64>> {
-        instances
-            .iter()
-            .map(|instance| cpu_seconds(instance.pid))
-            .collect()
-    };
-    let (before, idle_before) = (cpu_now(active)?, cpu_now(idle)?);
+    // What each instance uses with nothing sent (timers, pollers), per second: taken off what
+    // it uses under load, the rest is the load's.
+    let (quiet_from, quiet_at) = (cpu_now(instances)?, Instant::now());
+    tokio::time::sleep(QUIET).await;
+    let quiet_seconds = quiet_at.elapsed().as_secs_f64();
+    let quiet: Vec<f64> = used(&cpu_now(instances)?, &quiet_from)
+        .into_iter()
+        .map(|seconds| seconds / quiet_seconds)
+        .collect();
+
+    let before = cpu_now(instances)?;
     let started = Instant::now();
     let senders: Vec<_> = active
         .iter()
@@ -154,9 +181,14 @@ async fn run_count(
         writers.push(kept);
     }
     let sending = started.elapsed();
-    // Stragglers: anything not in within two seconds counts as lost.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let (after, idle_after) = (cpu_now(active)?, cpu_now(idle)?);
+    // Stragglers: anything not in by then counts as lost.
+    tokio::time::sleep(STRAGGLERS).await;
+    let window = started.elapsed().as_secs_f64();
+    let loaded: Vec<f64> = used(&cpu_now(instances)?, &before)
+        .iter()
+        .zip(&quiet)
+        .map(|(seconds, rate)| round((seconds - rate * window).max(0.0), 3))
+        .collect();
     for reader in &readers {
         reader.abort();
     }
@@ -170,29 +202,27 @@ async fn run_count(
         delivered += entry.received.min(entry.expected);
         lost += entry.expected.saturating_sub(entry.received);
     }
-    let used = |after: &[f64], before: &[f64]| -> Vec<f64> {
-        after.iter().zip(before).map(|(a, b)| a - b).collect()
-    };
-    let (cpu, idle_cpu) = (used(&after, &before), used(&idle_after, &idle_before));
+    let (cpu, idle_cpu) = loaded.split_at(count);
     let cpu_total: f64 = cpu.iter().sum();
+    let per_delivery = (delivered > 0).then(|| round(cpu_total / delivered as f64 * 1e6, 1));
     // An instance with no sockets still reads every event: what one it delivers nothing of costs.
     let per_unrelated_event = (!idle_cpu.is_empty() && sent > 0).then(|| {
         let each = idle_cpu.iter().sum::<f64>() / idle_cpu.len() as f64;
-        (each / sent as f64 * 1e7).round() / 10.0
+        round(each / sent as f64 * 1e6, 1)
     });
-    let window = sending.as_secs_f64() + 2.0;
     Ok(json!({
         "instances": count,
         "messages": sent,
-        "send_seconds": ms(sending) / 1e3,
+        "send_seconds": round(sending.as_secs_f64(), 3),
         "delivered": delivered,
         "delivered_per_s_per_instance": (delivered as f64 / sending.as_secs_f64() / count as f64).round(),
         "lost": lost,
         "duplicated": seen.duplicated,
         "events_per_s_each_instance_reads": options.rate * count as u64,
+        "quiet_cpu_percent": quiet.iter().map(|rate| round(rate * 100.0, 1)).collect::<Vec<_>>(),
         "cpu_seconds": cpu,
-        "cpu_percent_per_instance": (cpu_total / count as f64 / window * 1000.0).round() / 10.0,
-        "cpu_us_per_delivery": if delivered == 0 { Value::Null } else { json!((cpu_total / delivered as f64 * 1e7).round() / 10.0) },
+        "cpu_percent_per_instance": round(cpu_total / count as f64 / window * 100.0, 1),
+        "cpu_us_per_delivery": per_delivery,
         "idle_instances": idle.len(),
         "idle_cpu_seconds": idle_cpu,
         "idle_cpu_us_per_event": per_unrelated_event,
@@ -235,9 +265,11 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
             groups,
         });
     }
+    // Numbered across the counts: a number is a nonce, and a nonce used again is a retry.
+    let numbers = Arc::new(AtomicU64::new(0));
     let mut runs = Vec::new();
     for &count in &options.counts {
-        runs.push(run_count(&instances, count, &run, options).await?);
+        runs.push(run_count(&instances, count, &run, &numbers, options).await?);
     }
     let per_delivery = |count: usize| {
         runs.iter()
