@@ -25,7 +25,16 @@ pub async fn views(
         .iter()
         .flat_map(|conversation| conversation.participants.iter().copied())
         .collect();
-    let positions = reads::positions_of(&state.store, me, &ids).await?;
+    // The reader's positions and the direct conversations' receipts: one query.
+    let direct: Vec<ObjectId> = conversations
+        .iter()
+        .filter(|conversation| !conversation.is_group)
+        .map(|conversation| conversation.id)
+        .collect();
+    let reads::PageReads {
+        positions,
+        mut receipts,
+    } = reads::of_page(&state.store, me, &ids, &direct).await?;
     // Direct conversations are writable while the two are friends: one call for the page.
     let others: Vec<Uuid> = conversations
         .iter()
@@ -42,16 +51,9 @@ pub async fn views(
             (conversation.last_seq > seq).then_some((conversation.id, seq))
         })
         .collect();
-    // Read receipts of the direct conversations: one query.
-    let direct: Vec<ObjectId> = conversations
-        .iter()
-        .filter(|conversation| !conversation.is_group)
-        .map(|conversation| conversation.id)
-        .collect();
-    let (profiles, counts, mut receipts, friends) = tokio::try_join!(
+    let (profiles, counts, friends) = tokio::try_join!(
         state.users.by_uuid(members.into_iter().collect()),
         messages::unread_counts(&state.store, me, &unread),
-        reads::of_conversations(&state.store, &direct),
         friends,
     )?;
     Ok(conversations

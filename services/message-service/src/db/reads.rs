@@ -2,7 +2,7 @@
 //! from it (messages after `lastReadSeq`), so there is no per-message read flag to keep in
 //! step (the seed's `read`/`readAt` on every message).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use bson::oid::ObjectId;
 use bson::{doc, DateTime as BsonDateTime};
@@ -100,47 +100,54 @@ pub async fn forget_many(store: &Store, conversation: ObjectId, users: &[Uuid]) 
     Ok(())
 }
 
-/// `reader`'s positions in several conversations (absent: nothing read).
-pub async fn positions_of(
+/// The read states a page of the conversation list shows, in one query: the reader's
+/// position in each conversation, and every member's in the direct ones (their receipts).
+#[derive(Debug, Default)]
+pub struct PageReads {
+    /// The reader's last read `seq`, by conversation (absent: nothing read).
+    pub positions: HashMap<ObjectId, i64>,
+    /// Every member's state in each direct conversation, the reader's included.
+    pub receipts: HashMap<ObjectId, Vec<ReadStateDoc>>,
+}
+
+/// [`PageReads`] of `conversations` for `reader`; `direct` are those of them whose receipts
+/// are shown.
+pub async fn of_page(
     store: &Store,
     reader: Uuid,
     conversations: &[ObjectId],
-) -> Result<HashMap<ObjectId, i64>> {
-    let states: Vec<ReadStateDoc> = store
-        .reads
-        .find(doc! {
-            "conversationId": { "$in": conversations },
-            "userUuid": uuids::bson(reader),
-        })
-        .await?
-        .try_collect()
-        .await?;
-    Ok(states
-        .into_iter()
-        .map(|state| (state.conversation_id, state.last_read_seq))
-        .collect())
-}
-
-/// Every member's position in each of these conversations (one query).
-pub async fn of_conversations(
-    store: &Store,
-    conversations: &[ObjectId],
-) -> Result<HashMap<ObjectId, Vec<ReadStateDoc>>> {
-    let mut by_conversation: HashMap<ObjectId, Vec<ReadStateDoc>> = HashMap::new();
+    direct: &[ObjectId],
+) -> Result<PageReads> {
+    let mut reads = PageReads::default();
     if conversations.is_empty() {
-        return Ok(by_conversation);
+        return Ok(reads);
     }
     let mut states = store
         .reads
-        .find(doc! { "conversationId": { "$in": conversations } })
+        .find(doc! {
+            "conversationId": { "$in": conversations },
+            "$or": [
+                { "userUuid": uuids::bson(reader) },
+                { "conversationId": { "$in": direct } },
+            ],
+        })
         .await?;
+    let direct: HashSet<ObjectId> = direct.iter().copied().collect();
     while let Some(state) = states.try_next().await? {
-        by_conversation
-            .entry(state.conversation_id)
-            .or_default()
-            .push(state);
+        if state.user_uuid == reader {
+            reads
+                .positions
+                .insert(state.conversation_id, state.last_read_seq);
+        }
+        if direct.contains(&state.conversation_id) {
+            reads
+                .receipts
+                .entry(state.conversation_id)
+                .or_default()
+                .push(state);
+        }
     }
-    Ok(by_conversation)
+    Ok(reads)
 }
 
 /// Forgets a member's position (they left the group).
