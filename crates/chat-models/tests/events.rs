@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_models::events::{DomainEvent, EventConsumer, EventPublisher};
+use chat_models::events::{DomainEvent, EventConsumer, EventPublisher, EventTail};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -165,4 +165,52 @@ async fn events_of_a_dead_consumer_are_claimed_and_a_failing_one_blocks_nothing(
         .query_async(&mut conn)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_tail_reads_events_with_an_audience_only_for_those_it_wants_and_all_others() {
+    let (client, manager, stream) = redis().await;
+    let publisher = EventPublisher::new(manager, stream.clone(), 1_000);
+    let (mine, theirs) = (Uuid::new_v4(), Uuid::new_v4());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ready = Arc::new(tokio::sync::Notify::new());
+    let tail = tokio::spawn(
+        EventTail::new(client, stream)
+            .interested_in(move |audience| audience.contains(&mine))
+            .run(
+                move |envelope| tx.send(envelope.event).unwrap(),
+                ready.clone(),
+            ),
+    );
+    ready.notified().await;
+    let for_ = |audience: Vec<Uuid>, id: &str| DomainEvent::ConversationDeleted {
+        audience,
+        conversation_id: id.to_owned(),
+    };
+    publisher
+        .publish(for_(vec![theirs], "theirs"))
+        .await
+        .unwrap();
+    publisher
+        .publish(for_(vec![theirs, mine], "ours"))
+        .await
+        .unwrap();
+    publisher.publish(deleted()).await.unwrap();
+    publisher
+        .publish(for_(vec![theirs], "theirs again"))
+        .await
+        .unwrap();
+    publisher.publish(for_(vec![mine], "mine")).await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(match next(&mut rx).await {
+            DomainEvent::ConversationDeleted {
+                conversation_id, ..
+            } => conversation_id,
+            DomainEvent::UserDeleted { .. } => "a deletion".to_owned(),
+            other => panic!("unexpected {other:?}"),
+        });
+    }
+    assert_eq!(seen, ["ours", "a deletion", "mine"]);
+    tail.abort();
 }

@@ -90,3 +90,34 @@ pub async fn remove_deleted_user(state: &AppState, user: Uuid) -> Result<()> {
     push::forget_user(&state.store, user).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chat_models::events::{audience_of, DomainEvent, EventEnvelope};
+    use uuid::Uuid;
+
+    /// The gateway's tail skips an event whose audience holds no socket on the instance; the
+    /// events [`super::forget_changed`] acts on must reach every instance, so none has one.
+    #[test]
+    fn the_events_that_change_remembered_data_reach_every_instance() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let events = [
+            DomainEvent::UserUpdated { user_uuid: a },
+            DomainEvent::UserDeleted { user_uuid: a },
+            DomainEvent::FriendshipRemoved {
+                user_uuid: a,
+                friend_uuid: b,
+            },
+            DomainEvent::UserBlocked {
+                blocker_uuid: a,
+                blocked_uuid: b,
+            },
+        ];
+        for event in events {
+            let json = serde_json::to_string(&EventEnvelope::now(event)).unwrap();
+            assert_eq!(audience_of(&json), None, "{json}");
+        }
+    }
+}

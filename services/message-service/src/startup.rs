@@ -112,15 +112,19 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     // Every event and every ephemeral frame reaches this instance's sockets; the service
     // answers only once both readers are in place, so nothing published later is missed.
     let (tail_ready, ephemeral_ready) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let (hub, directories) = (gateway.hub.clone(), state.clone());
+    // An event with an audience is only for sockets (`forget_changed`'s have none): one that
+    // names nobody holding a socket here is skipped once its audience is read.
+    let (hub, directories, holder) = (gateway.hub.clone(), state.clone(), gateway.hub.clone());
     let tail = tokio::spawn(
-        EventTail::new(redis_client.clone(), stream_name(prefix)).run(
-            move |envelope| {
-                crate::event_handlers::forget_changed(&directories, &envelope.event);
-                fanout::dispatch(&hub, envelope);
-            },
-            tail_ready.clone(),
-        ),
+        EventTail::new(redis_client.clone(), stream_name(prefix))
+            .interested_in(move |audience| holder.holds_any(audience))
+            .run(
+                move |envelope| {
+                    crate::event_handlers::forget_changed(&directories, &envelope.event);
+                    fanout::dispatch(&hub, envelope);
+                },
+                tail_ready.clone(),
+            ),
     );
     let ephemeral = tokio::spawn(fanout::run_ephemeral(
         redis_client.clone(),

@@ -12,7 +12,8 @@ mod stream;
 pub use consumer::EventConsumer;
 #[cfg(feature = "redis")]
 pub use stream::{
-    read_after, stream_bounds, stream_name, EventPublisher, EventTail, StreamBounds, STREAM_MAX_LEN,
+    audience_of, read_after, stream_bounds, stream_name, EventPublisher, EventTail, StreamBounds,
+    STREAM_MAX_LEN,
 };
 
 use chrono::{DateTime, Utc};

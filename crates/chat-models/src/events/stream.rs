@@ -1,7 +1,10 @@
 //! The event stream in Redis: [`EventPublisher`] appends, [`EventTail`] reads everything from
-//! now on (each process sees every event).
+//! now on (each process sees every event, and reads in full only those it is interested in).
+
+use std::sync::Arc;
 
 use redis::aio::ConnectionManager;
+use uuid::Uuid;
 
 use super::{DomainEvent, EventEnvelope};
 
@@ -75,16 +78,44 @@ impl EventPublisher {
 /// all of them (the real-time gateway of every message-service instance). It resumes from the
 /// last entry it read after a reconnect, so a Redis hiccup delays events but loses none that
 /// are still in the (capped) stream.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EventTail {
     client: redis::Client,
     stream: String,
+    interest: Option<Interest>,
+}
+
+/// Whether a reader wants an event for these users.
+type Interest = Arc<dyn Fn(&[Uuid]) -> bool + Send + Sync>;
+
+impl std::fmt::Debug for EventTail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventTail")
+            .field("stream", &self.stream)
+            .field("filtered", &self.interest.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl EventTail {
     /// A reader of `stream`.
     pub fn new(client: redis::Client, stream: String) -> Self {
-        Self { client, stream }
+        Self {
+            client,
+            stream,
+            interest: None,
+        }
+    }
+
+    /// Skips, unread past its audience, every event with an [`audience_of`] for which
+    /// `interest` says no (a gateway holding no socket of those users); events without one
+    /// always reach the handler.
+    pub fn interested_in(
+        mut self,
+        interest: impl Fn(&[Uuid]) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.interest = Some(Arc::new(interest));
+        self
     }
 
     /// Calls `handler` with each new event until the task is dropped. `ready` is notified once
@@ -135,11 +166,19 @@ impl EventTail {
         }
         loop {
             let from = last.clone().unwrap_or_else(|| "0-0".to_owned());
-            for (id, envelope) in read_after(&mut conn, &self.stream, &from, 500).await? {
-                if let Some(envelope) = envelope {
-                    handler(envelope);
+            for entry in read_entries_after(&mut conn, &self.stream, &from, 500).await? {
+                let wanted = match (&self.interest, entry.get::<String>("event")) {
+                    (Some(interest), Some(json)) => {
+                        audience_of(&json).is_none_or(|audience| interest(&audience))
+                    }
+                    _ => true,
+                };
+                if wanted {
+                    if let Some(envelope) = readable(&entry) {
+                        handler(envelope);
+                    }
                 }
-                *last = Some(id);
+                *last = Some(entry.id);
             }
         }
     }
@@ -153,6 +192,23 @@ pub async fn read_after(
     after: &str,
     count: usize,
 ) -> anyhow::Result<Vec<(String, Option<EventEnvelope>)>> {
+    Ok(read_entries_after(conn, stream, after, count)
+        .await?
+        .into_iter()
+        .map(|entry| {
+            let envelope = readable(&entry);
+            (entry.id, envelope)
+        })
+        .collect())
+}
+
+/// The raw entries [`read_after`] reads.
+async fn read_entries_after(
+    conn: &mut redis::aio::MultiplexedConnection,
+    stream: &str,
+    after: &str,
+    count: usize,
+) -> anyhow::Result<Vec<redis::streams::StreamId>> {
     use anyhow::Context as _;
     let reply: redis::streams::StreamReadReply = redis::cmd("XREAD")
         .arg("COUNT")
@@ -165,19 +221,33 @@ pub async fn read_after(
         .query_async(conn)
         .await
         .context("reading the event stream")?;
-    Ok(reply
-        .keys
-        .into_iter()
-        .flat_map(|key| key.ids)
-        .map(|entry| {
-            let envelope = super::envelope_of(&entry)
-                .map_err(|error| {
-                    tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event");
-                })
-                .ok();
-            (entry.id, envelope)
+    Ok(reply.keys.into_iter().flat_map(|key| key.ids).collect())
+}
+
+/// An entry's event; `None`, logged, when unreadable.
+fn readable(entry: &redis::streams::StreamId) -> Option<EventEnvelope> {
+    super::envelope_of(entry)
+        .map_err(|error| {
+            tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event");
         })
-        .collect())
+        .ok()
+}
+
+/// Who an enveloped event (JSON) is for, read without reading the rest of it: the `audience`
+/// of the events that carry one (those shown on sockets: messages, reactions, conversations,
+/// read positions, presence); `None` for the others, which concern every reader, or when it
+/// cannot be told.
+pub fn audience_of(json: &str) -> Option<Vec<Uuid>> {
+    // The envelope holds the event flattened: `{"id", "occurred_at", "type", "data"}`.
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        data: Data,
+    }
+    #[derive(serde::Deserialize)]
+    struct Data {
+        audience: Option<Vec<Uuid>>,
+    }
+    serde_json::from_str::<Envelope>(json).ok()?.data.audience
 }
 
 /// What a reader that stopped after an entry needs to know to go on from there.
@@ -266,7 +336,32 @@ impl EntryId {
 
 #[cfg(test)]
 mod tests {
-    use super::EntryId;
+    #![allow(clippy::unwrap_used)]
+
+    use super::{audience_of, EntryId};
+    use crate::events::{DomainEvent, EventEnvelope};
+    use uuid::Uuid;
+
+    #[test]
+    fn the_audience_is_read_from_events_that_have_one_only() {
+        let audience = vec![Uuid::new_v4(), Uuid::new_v4()];
+        let json = |event| serde_json::to_string(&EventEnvelope::now(event)).unwrap();
+        let deleted = DomainEvent::ConversationDeleted {
+            audience: audience.clone(),
+            conversation_id: "c1".to_owned(),
+        };
+        assert_eq!(audience_of(&json(deleted)), Some(audience.clone()));
+        let updated = DomainEvent::UserUpdated {
+            user_uuid: audience[0],
+        };
+        assert_eq!(audience_of(&json(updated)), None);
+        let removed = DomainEvent::FriendshipRemoved {
+            user_uuid: audience[0],
+            friend_uuid: audience[1],
+        };
+        assert_eq!(audience_of(&json(removed)), None);
+        assert_eq!(audience_of("{not json"), None);
+    }
 
     #[test]
     fn entry_ids_order_numerically() {

@@ -176,6 +176,13 @@ impl Hub {
         }
     }
 
+    /// Whether this instance holds a socket of anyone in `audience`.
+    pub fn holds_any(&self, audience: &[Uuid]) -> bool {
+        self.users
+            .read()
+            .is_ok_and(|users| audience.iter().any(|user| users.contains_key(user)))
+    }
+
     /// Queues `frame` for every socket of every user in `audience`; returns how many took it.
     pub fn deliver(&self, audience: &[Uuid], frame: &Outbound) -> usize {
         let Ok(users) = self.users.read() else {
