@@ -19,6 +19,9 @@ pub const TYPING_SWEEP: Duration = Duration::from_millis(250);
 pub const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
 /// How long one frame may take to go out before the client counts as too slow (`4008`).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Most queued frames a socket writes before it flushes (each flush is a system call; the
+/// write buffer, [`SOCKET_WRITE_BUFFER_BYTES`], goes out by itself whenever it fills).
+pub const WRITE_BATCH: usize = 32;
 /// How long a too-slow client has to read its backlog and the close frame before the socket
 /// is dropped.
 pub const STALLED_GRACE: Duration = Duration::from_secs(10);

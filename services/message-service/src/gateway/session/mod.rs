@@ -24,7 +24,7 @@ use super::dedup::Deliveries;
 use super::hub::{Ack, Hub, Outbound, Registration};
 use super::protocol::{
     close_message, encode, error_frame, CLOSE_HANDSHAKE, MAX_IN_FLIGHT, RECENT_KEYS, STALLED_GRACE,
-    TYPING_SWEEP, WRITE_TIMEOUT,
+    TYPING_SWEEP, WRITE_BATCH, WRITE_TIMEOUT,
 };
 use super::{Gateway, GatewaySettings};
 
@@ -158,7 +158,7 @@ where
                 }
                 outbound = registration.rx.recv_async() => {
                     let Ok(outbound) = outbound else { return };
-                    if self.write_outbound(outbound).await.is_err() {
+                    if self.write_queued(outbound, &registration.rx).await.is_err() {
                         return;
                     }
                 }
@@ -229,7 +229,31 @@ where
     /// means the client stopped reading (its and our kernel buffers are full); the session
     /// then ends as too slow.
     async fn send(&mut self, message: Message) -> Result<()> {
-        match tokio::time::timeout(WRITE_TIMEOUT, self.sink.send(message)).await {
+        let outcome = tokio::time::timeout(WRITE_TIMEOUT, self.sink.send(message)).await;
+        self.written(outcome)
+    }
+
+    /// Buffers one message (written once the buffer is full), within [`WRITE_TIMEOUT`].
+    async fn feed(&mut self, message: Message) -> Result<()> {
+        let outcome = tokio::time::timeout(WRITE_TIMEOUT, self.sink.feed(message)).await;
+        self.written(outcome)
+    }
+
+    /// Writes what [`Self::feed`] buffered, within [`WRITE_TIMEOUT`].
+    async fn flush(&mut self) -> Result<()> {
+        let outcome = tokio::time::timeout(WRITE_TIMEOUT, self.sink.flush()).await;
+        self.written(outcome)
+    }
+
+    /// The outcome of a timed write; one that timed out marks the session as stalled.
+    fn written(
+        &mut self,
+        outcome: std::result::Result<
+            std::result::Result<(), S::Error>,
+            tokio::time::error::Elapsed,
+        >,
+    ) -> Result<()> {
+        match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(ApiError::Internal(anyhow::anyhow!(
                 "socket write failed: {error}"
@@ -250,8 +274,38 @@ where
     }
 
     async fn write_outbound(&mut self, outbound: Outbound) -> Result<()> {
+        match self.admit(outbound) {
+            Some(text) => self.write(text).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Writes `first` and what else is queued already (up to [`WRITE_BATCH`] frames) with one
+    /// flush: under load a socket's frames leave in a few system calls, not one each.
+    async fn write_queued(
+        &mut self,
+        first: Outbound,
+        queue: &flume::Receiver<Outbound>,
+    ) -> Result<()> {
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(outbound) = next {
+            if let Some(text) = self.admit(outbound) {
+                self.feed(Message::Text(text)).await?;
+            }
+            taken += 1;
+            next = (taken < WRITE_BATCH)
+                .then(|| queue.try_recv().ok())
+                .flatten();
+        }
+        self.flush().await
+    }
+
+    /// The text to write for a queued frame, if this socket should see it: a message once
+    /// (not the live copy of what it sent or was replayed, see [`Deliveries`]).
+    fn admit(&mut self, outbound: Outbound) -> Option<Utf8Bytes> {
         match outbound {
-            Outbound::Frame(text) => self.write(text).await,
+            Outbound::Frame(text) => Some(text),
             Outbound::Ack(ack) => {
                 let Ack {
                     key: (conversation, seq),
@@ -260,20 +314,18 @@ where
                 } = *ack;
                 self.deliveries
                     .answered(&conversation, nonce.as_deref(), seq);
-                self.write(text).await
+                Some(text)
             }
             Outbound::Message(message) => {
                 let (sender, nonce) = &message.origin;
-                if self.deliveries.admit(
-                    self.auth.user_id,
-                    message.key.clone(),
-                    *sender,
-                    nonce.as_deref(),
-                ) {
-                    self.write(message.text.clone()).await
-                } else {
-                    Ok(())
-                }
+                self.deliveries
+                    .admit(
+                        self.auth.user_id,
+                        message.key.clone(),
+                        *sender,
+                        nonce.as_deref(),
+                    )
+                    .then(|| message.text.clone())
             }
         }
     }

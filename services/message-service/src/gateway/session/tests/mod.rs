@@ -268,6 +268,82 @@ async fn a_client_that_stops_reading_is_closed_as_too_slow() {
     assert_eq!(gateway.hub.connections(), 0, "the socket left the hub");
 }
 
+/// A socket's write half that counts its flushes (on a real socket, each is a system call).
+struct Counting {
+    inner: futures::channel::mpsc::UnboundedSender<Message>,
+    flushes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl futures::Sink<Message> for Counting {
+    type Error = futures::channel::mpsc::SendError;
+
+    fn poll_ready(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.inner).poll_ready(cx)
+    }
+
+    fn start_send(mut self: std::pin::Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+        std::pin::Pin::new(&mut self.inner).start_send(item)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.flushes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn frames_queued_meanwhile_go_out_in_order_with_one_flush() {
+    let backend = fake();
+    let gateway = support::gateway();
+    let (_to_server, server_in) = unbounded::<Incoming>();
+    let (server_out, mut from_server) = unbounded::<Message>();
+    let flushes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sink = Counting {
+        inner: server_out,
+        flushes: flushes.clone(),
+    };
+    let session = super::Session::new(backend.clone(), &gateway, backend.me, sink);
+    tokio::spawn(session.run(server_in));
+    assert!(
+        matches!(from_server.next().await, Some(Message::Text(_))),
+        "ready"
+    );
+    let before = flushes.load(std::sync::atomic::Ordering::SeqCst);
+    // A queue's worth of frames arrives while the socket's task is not running.
+    let queued = support::settings().send_queue as i64;
+    for seq in 1..=queued {
+        let message = support::message(seq, backend.friend, None);
+        let outbound = Outbound::Frame(encode(&ServerFrame::MessageCreated(message)));
+        assert_eq!(gateway.hub.deliver(&[backend.me.user_id], &outbound), 1);
+    }
+    let mut frames = Vec::new();
+    while frames.len() < queued as usize {
+        match from_server.next().await {
+            Some(Message::Text(text)) => frames.push(serde_json::from_str(text.as_str()).unwrap()),
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+    assert_eq!(created_seqs(&frames), (1..=queued).collect::<Vec<_>>());
+    assert_eq!(
+        flushes.load(std::sync::atomic::Ordering::SeqCst) - before,
+        1
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_silent_socket_is_closed_as_idle() {
     let mut client = connect().await;
