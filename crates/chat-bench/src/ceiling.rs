@@ -5,7 +5,7 @@
 //! keep the rate; the ceiling is the highest step that passed.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use futures::stream::SplitSink;
@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::setup::{Services, User};
 use crate::stats::{ms, percentiles};
-use crate::ws::{open_socket, record, send_numbered, Seen, Socket};
+use crate::ws::{open_socket, record, send_paced, Seen, Socket};
 
 /// The scenario's knobs.
 #[derive(Debug, Clone, clap::Args)]
@@ -71,12 +71,7 @@ async fn conversations(services: &Services, people: &[User], shape: &str) -> any
     }
     for start in (0..=people.len() - size).step_by(size) {
         let members: Vec<usize> = (start..start + size).collect();
-        for &member in &members[1..] {
-            services.befriend(&people[start], &people[member]).await?;
-        }
-        let others: Vec<&User> = members[1..].iter().map(|&m| &people[m]).collect();
-        let id = services.group(&people[start], &others).await?;
-        made.push((id, members));
+        made.push((services.group_of(people, &members).await?, members));
     }
     Ok(made)
 }
@@ -95,48 +90,25 @@ async fn step(
     let rate = (offered as f64 / fan as f64).max(1.0);
     let messages = (rate * seconds as f64).round() as u64;
     let first = *next;
-    let started = Instant::now();
-    for n in 0..messages {
-        // Paced against the start (no drift): message n leaves at n / rate.
-        let due = started + Duration::from_secs_f64(n as f64 / rate);
-        tokio::time::sleep_until(due.into()).await;
-        let id = *next;
+    let sending = send_paced(writers, shape, seen, run, rate, messages, || {
         *next += 1;
-        let (conversation, members) = &shape[(n as usize) % shape.len()];
-        let sender = members[(n as usize / shape.len()) % members.len()];
-        if let Ok(mut seen) = seen.lock() {
-            seen.sending(id, members.len() - 1);
-        }
-        send_numbered(&mut writers[sender], conversation, run, id).await?;
-    }
-    let sending = started.elapsed();
+        *next - 1
+    })
+    .await?;
     // Stragglers: anything not in within two seconds counts as lost.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let seen = seen
         .lock()
         .map_err(|_| anyhow::anyhow!("a reader panicked"))?;
-    let range = first..*next;
-    let (mut received, mut lost) = (0, 0);
-    for id in range.clone() {
-        if let Some(entry) = seen.sent.get(&id) {
-            received += entry.received.min(entry.expected);
-            lost += entry.expected.saturating_sub(entry.received);
-        }
-    }
-    let latencies = seen
-        .latencies
-        .iter()
-        .filter(|(id, _)| range.contains(id))
-        .map(|(_, latency)| *latency)
-        .collect();
+    let tally = seen.tally(first..*next);
     Ok(Step {
         offered,
         messages,
         sending,
-        received,
-        lost,
+        received: tally.received,
+        lost: tally.lost,
         duplicated: seen.duplicated,
-        latencies,
+        latencies: tally.latencies,
     })
 }
 

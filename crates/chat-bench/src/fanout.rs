@@ -9,9 +9,9 @@ use anyhow::bail;
 use futures::StreamExt as _;
 use serde_json::{json, Value};
 
-use crate::setup::{Services, User};
+use crate::setup::Services;
 use crate::stats::percentiles;
-use crate::ws::{open_socket, record, send_numbered, Seen};
+use crate::ws::{open_socket, record, send_numbered, Seen, Tally};
 
 /// The fan-out scenario's knobs.
 #[derive(Debug, Clone, clap::Args)]
@@ -56,14 +56,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
             if members.len() < 2 {
                 continue;
             }
-            for &member in &members[1..] {
-                services
-                    .befriend(&people[members[0]], &people[member])
-                    .await?;
-            }
-            let others: Vec<&User> = members[1..].iter().map(|&m| &people[m]).collect();
-            let id = services.group(&people[members[0]], &others).await?;
-            conversations.push((id, members));
+            conversations.push((services.group_of(&people, &members).await?, members));
         }
     }
 
@@ -101,14 +94,12 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
     let seen = seen
         .lock()
         .map_err(|_| anyhow::anyhow!("a reader panicked"))?;
-    let (expected, received, lost) = seen.sent.values().fold((0, 0, 0), |(e, r, l), entry| {
-        (
-            e + entry.expected,
-            r + entry.received.min(entry.expected),
-            l + entry.expected.saturating_sub(entry.received),
-        )
-    });
-    let latencies: Vec<Duration> = seen.latencies.iter().map(|(_, latency)| *latency).collect();
+    let Tally {
+        expected,
+        received,
+        lost,
+        latencies,
+    } = seen.tally(..);
     let duplicates = seen.duplicated;
     Ok(json!({
         "scenario": "fanout",

@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::setup::{Services, User};
 use crate::stats::percentiles;
-use crate::ws::{open_socket, record, send_numbered, Seen, Socket};
+use crate::ws::{open_socket, record, send_paced, Seen, Socket};
 
 /// Linux reports process CPU times in clock ticks of `USER_HZ`, 100 per second.
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -77,8 +77,8 @@ struct Instance {
     groups: Vec<(String, Vec<usize>)>,
 }
 
-/// Sends `rate` messages/s for `seconds` through one instance's sockets, round robin over its
-/// groups and their members; returns how many it sent.
+/// Sends `rate` messages/s for `seconds` through one instance's sockets (see [`send_paced`]);
+/// returns how many it sent, and the sockets.
 async fn send_through(
     mut writers: Vec<SplitSink<Socket, Message>>,
     groups: Vec<(String, Vec<usize>)>,
@@ -89,18 +89,17 @@ async fn send_through(
     seconds: u64,
 ) -> anyhow::Result<(u64, Vec<SplitSink<Socket, Message>>)> {
     let messages = rate * seconds;
-    let started = Instant::now();
-    for n in 0..messages {
-        let due = started + Duration::from_secs_f64(n as f64 / rate as f64);
-        tokio::time::sleep_until(due.into()).await;
-        let (conversation, members) = &groups[(n as usize) % groups.len()];
-        let sender = members[(n as usize / groups.len()) % members.len()];
-        let id = numbers.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut seen) = seen.lock() {
-            seen.sending(id, members.len() - 1);
-        }
-        send_numbered(&mut writers[sender], conversation, &run, id).await?;
-    }
+    let number = || numbers.fetch_add(1, Ordering::Relaxed);
+    send_paced(
+        &mut writers,
+        &groups,
+        &seen,
+        &run,
+        rate as f64,
+        messages,
+        number,
+    )
+    .await?;
     Ok((messages, writers))
 }
 
@@ -197,11 +196,8 @@ async fn run_count(
     let seen = seen
         .lock()
         .map_err(|_| anyhow::anyhow!("a reader panicked"))?;
-    let (mut delivered, mut lost) = (0, 0);
-    for entry in seen.sent.values() {
-        delivered += entry.received.min(entry.expected);
-        lost += entry.expected.saturating_sub(entry.received);
-    }
+    let tally = seen.tally(..);
+    let (delivered, lost) = (tally.received, tally.lost);
     let (cpu, idle_cpu) = loaded.split_at(count);
     let cpu_total: f64 = cpu.iter().sum();
     let per_delivery = (delivered > 0).then(|| round(cpu_total / delivered as f64 * 1e6, 1));
@@ -226,7 +222,7 @@ async fn run_count(
         "idle_instances": idle.len(),
         "idle_cpu_seconds": idle_cpu,
         "idle_cpu_us_per_event": per_unrelated_event,
-        "latency": percentiles(seen.latencies.iter().map(|(_, latency)| *latency).collect()),
+        "latency": percentiles(tally.latencies),
     }))
 }
 
@@ -252,11 +248,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
         let mut groups = Vec::new();
         for start in (0..=people.len() - options.group_size).step_by(options.group_size) {
             let members: Vec<usize> = (start..start + options.group_size).collect();
-            for &member in &members[1..] {
-                services.befriend(&people[start], &people[member]).await?;
-            }
-            let others: Vec<&User> = members[1..].iter().map(|&m| &people[m]).collect();
-            groups.push((services.group(&people[start], &others).await?, members));
+            groups.push((services.group_of(&people, &members).await?, members));
         }
         instances.push(Instance {
             url: services.messages[index].clone(),
@@ -277,9 +269,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
             .and_then(|entry| entry["cpu_us_per_delivery"].as_f64())
     };
     let growth = match (per_delivery(1), per_delivery(most)) {
-        (Some(one), Some(all)) if one > 0.0 && most > 1 => {
-            json!((all / one * 100.0).round() / 100.0)
-        }
+        (Some(one), Some(all)) if one > 0.0 && most > 1 => json!(round(all / one, 2)),
         _ => Value::Null,
     };
     Ok(json!({

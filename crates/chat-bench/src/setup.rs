@@ -140,6 +140,17 @@ impl Services {
         Ok(body["id"].as_str().context("no id")?.to_owned())
     }
 
+    /// A group of `people[members[0]]` (its admin) and the other `members`, befriended with
+    /// the admin first.
+    pub async fn group_of(&self, people: &[User], members: &[usize]) -> anyhow::Result<String> {
+        let (&admin, others) = members.split_first().context("a group needs an admin")?;
+        for &member in others {
+            self.befriend(&people[admin], &people[member]).await?;
+        }
+        let others: Vec<&User> = others.iter().map(|&member| &people[member]).collect();
+        self.group(&people[admin], &others).await
+    }
+
     /// A group of `admin` and friends of theirs.
     pub async fn group(&self, admin: &User, members: &[&User]) -> anyhow::Result<String> {
         let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();

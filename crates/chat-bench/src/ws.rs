@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeBounds;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use chat_models::api::ws::ServerFrame;
+use futures::stream::SplitSink;
 use futures::StreamExt as _;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
@@ -84,6 +86,34 @@ pub async fn send_numbered(
         .context("sending")
 }
 
+/// Sends `messages` numbered messages at `rate` a second, paced against the start (message n
+/// leaves at n / rate, no drift), round robin over `conversations` (each with its members,
+/// indexes into `writers`) and, within each, from its members in turn; `number` gives each
+/// message's number. Returns how long the sending took.
+pub async fn send_paced(
+    writers: &mut [SplitSink<Socket, Message>],
+    conversations: &[(String, Vec<usize>)],
+    seen: &Mutex<Seen>,
+    run: &str,
+    rate: f64,
+    messages: u64,
+    mut number: impl FnMut() -> u64,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    for n in 0..messages {
+        let due = started + Duration::from_secs_f64(n as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        let (conversation, members) = &conversations[(n as usize) % conversations.len()];
+        let sender = members[(n as usize / conversations.len()) % members.len()];
+        let id = number();
+        if let Ok(mut seen) = seen.lock() {
+            seen.sending(id, members.len() - 1);
+        }
+        send_numbered(&mut writers[sender], conversation, run, id).await?;
+    }
+    Ok(started.elapsed())
+}
+
 /// The number of a benchmark message (`bench <id>`) in a `message.created` frame's text.
 pub fn numbered(text: &str) -> Option<u64> {
     let Ok(ServerFrame::MessageCreated(message)) = serde_json::from_str(text) else {
@@ -129,6 +159,38 @@ impl Seen {
     }
 }
 
+/// What became of some numbered messages.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Deliveries they should have made.
+    pub expected: usize,
+    /// Deliveries made (not counting copies past the expected number).
+    pub received: usize,
+    /// Deliveries missing.
+    pub lost: usize,
+    /// Send → receive of each delivery made.
+    pub latencies: Vec<Duration>,
+}
+
+impl Seen {
+    /// The tally of the messages numbered in `ids`.
+    pub fn tally(&self, ids: impl RangeBounds<u64>) -> Tally {
+        let mut tally = Tally::default();
+        for (_, entry) in self.sent.iter().filter(|(id, _)| ids.contains(id)) {
+            tally.expected += entry.expected;
+            tally.received += entry.received.min(entry.expected);
+            tally.lost += entry.expected.saturating_sub(entry.received);
+        }
+        tally.latencies = self
+            .latencies
+            .iter()
+            .filter(|(id, _)| ids.contains(id))
+            .map(|(_, latency)| *latency)
+            .collect();
+        tally
+    }
+}
+
 /// Reads one socket until it closes, recording the numbered `message.created` frames in `seen`.
 pub async fn record(mut read: futures::stream::SplitStream<Socket>, seen: Arc<Mutex<Seen>>) {
     while let Some(Ok(message)) = read.next().await {
@@ -150,5 +212,39 @@ pub async fn record(mut read: futures::stream::SplitStream<Socket>, seen: Arc<Mu
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tally_counts_the_messages_in_its_range_once_each() {
+        let mut seen = Seen::default();
+        for id in 1..=3 {
+            seen.sending(id, 2);
+        }
+        // 1 reached both, 2 one of two, 3 three times (one past its two).
+        for (id, received) in [(1, 2), (2, 1), (3, 3)] {
+            seen.sent.get_mut(&id).unwrap().received = received;
+            for _ in 0..received.min(2) {
+                seen.latencies.push((id, Duration::from_millis(id)));
+            }
+        }
+        let all = seen.tally(..);
+        assert_eq!((all.expected, all.received, all.lost), (6, 5, 1));
+        assert_eq!(all.latencies.len(), 5);
+        let later = seen.tally(2..4);
+        assert_eq!((later.expected, later.received, later.lost), (4, 3, 1));
+        assert_eq!(
+            later.latencies,
+            [
+                Duration::from_millis(2),
+                Duration::from_millis(3),
+                Duration::from_millis(3)
+            ]
+        );
+        assert_eq!(seen.tally(4..).expected, 0);
     }
 }
