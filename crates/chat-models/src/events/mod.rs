@@ -27,10 +27,15 @@ const READ_BLOCK: std::time::Duration = std::time::Duration::from_secs(5);
 /// or one this build cannot read (a newer producer, a corrupt entry).
 #[cfg(feature = "redis")]
 fn envelope_of(entry: &redis::streams::StreamId) -> anyhow::Result<EventEnvelope> {
-    let json = entry
+    Ok(serde_json::from_str(&event_json(entry)?)?)
+}
+
+/// A stream entry's `event` field, unread; an error for an entry without one.
+#[cfg(feature = "redis")]
+fn event_json(entry: &redis::streams::StreamId) -> anyhow::Result<String> {
+    entry
         .get::<String>("event")
-        .ok_or_else(|| anyhow::anyhow!("no event field"))?;
-    Ok(serde_json::from_str(&json)?)
+        .ok_or_else(|| anyhow::anyhow!("no event field"))
 }
 
 /// A connection of its own for blocking stream reads (a `BLOCK` would stall a shared,

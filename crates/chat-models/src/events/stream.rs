@@ -134,6 +134,20 @@ impl EventTail {
         }
     }
 
+    /// An entry's event, unless its audience holds nobody this tail is interested in (then
+    /// only the audience is read); `None`, logged, for an unreadable entry too.
+    fn wanted(&self, entry: &redis::streams::StreamId) -> Option<EventEnvelope> {
+        let read = super::event_json(entry).and_then(|json| {
+            if let Some(interest) = &self.interest {
+                if audience_of(&json).is_some_and(|audience| !interest(&audience)) {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(serde_json::from_str(&json)?))
+        });
+        logged(entry, read).flatten()
+    }
+
     async fn session(
         &self,
         last: &mut Option<String>,
@@ -167,16 +181,8 @@ impl EventTail {
         loop {
             let from = last.clone().unwrap_or_else(|| "0-0".to_owned());
             for entry in read_entries_after(&mut conn, &self.stream, &from, 500).await? {
-                let wanted = match (&self.interest, entry.get::<String>("event")) {
-                    (Some(interest), Some(json)) => {
-                        audience_of(&json).is_none_or(|audience| interest(&audience))
-                    }
-                    _ => true,
-                };
-                if wanted {
-                    if let Some(envelope) = readable(&entry) {
-                        handler(envelope);
-                    }
+                if let Some(envelope) = self.wanted(&entry) {
+                    handler(envelope);
                 }
                 *last = Some(entry.id);
             }
@@ -226,11 +232,15 @@ async fn read_entries_after(
 
 /// An entry's event; `None`, logged, when unreadable.
 fn readable(entry: &redis::streams::StreamId) -> Option<EventEnvelope> {
-    super::envelope_of(entry)
-        .map_err(|error| {
-            tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event");
-        })
-        .ok()
+    logged(entry, super::envelope_of(entry))
+}
+
+/// What was read of an entry; `None`, logged, when it could not be.
+fn logged<T>(entry: &redis::streams::StreamId, read: anyhow::Result<T>) -> Option<T> {
+    read.map_err(|error| {
+        tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event");
+    })
+    .ok()
 }
 
 /// Who an enveloped event (JSON) is for, read without reading the rest of it: the `audience`
