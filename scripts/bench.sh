@@ -22,6 +22,7 @@
 # INSTANCE_COUNTS INSTANCE_USERS INSTANCE_GROUP INSTANCE_RATE INSTANCE_DURATION (instances: two
 # more message-service instances for this scenario, then 1, 2 and 4 of them each holding that
 # many members in groups of that size sending that many messages/s; CPU per delivered frame).
+# SCENARIOS=hold keeps the stack up for runs by hand (BENCH_HOLD_FILE: where its addresses go).
 # MESSAGE_ENV: extra VAR=value words for both message-service instances (an A/B run, e.g.
 # MESSAGE_ENV="SEND_BATCH_MAX=1 DIRECTORY_CACHE_TTL_SECS=0" for sends as they were before issue
 # 18). Results: docs/bench/<scenario>.json and .svg (BENCH_OUT elsewhere).
@@ -209,6 +210,16 @@ for scenario in $SCENARIOS; do
         --group-size "$INSTANCE_GROUP" --rate "$INSTANCE_RATE" --duration "$INSTANCE_DURATION"
       kill "${PIDS[$M3]}" "${PIDS[$M4]}" 2>/dev/null || true
       wait "${PIDS[$M3]}" "${PIDS[$M4]}" 2>/dev/null || true
+      ;;
+    hold)
+      # Not a measurement: keeps this stack up for runs by hand (a profiler, one scenario
+      # with other knobs) until interrupted; BENCH_HOLD_FILE gets the addresses and pids.
+      {
+        echo "USERS_URL=$USERS_URL FRIENDS_URL=$FRIENDS_URL M1=$M1 M2=$M2"
+        echo "M1_PID=$M1_PID M2_PID=$M2_PID MONGODB_URI='$MONGODB_URI' MONGODB_DATABASE=$RUN"
+      } | tee "${BENCH_HOLD_FILE:-/dev/null}"
+      echo "== holding the stack; interrupt to stop it"
+      while true; do sleep 3600; done
       ;;
     *) die "unknown scenario $scenario" ;;
   esac

@@ -49,6 +49,8 @@ struct Step {
     lost: usize,
     duplicated: u64,
     latencies: Vec<Duration>,
+    /// Send → the sender's `message.ack` (the store's part of the latency).
+    acks: Vec<Duration>,
 }
 
 /// Conversations of one shape: each with its members (indexes into the people).
@@ -109,6 +111,7 @@ async fn step(
         lost: tally.lost,
         duplicated: seen.duplicated,
         latencies: tally.latencies,
+        acks: tally.acks,
     })
 }
 
@@ -162,6 +165,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
                 "kept_pace": kept_pace,
                 "passed": passed,
                 "latency": stats,
+                "ack_latency": percentiles(step.acks),
             }));
             if !passed {
                 break;

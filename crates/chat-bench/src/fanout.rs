@@ -99,6 +99,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
         received,
         lost,
         latencies,
+        acks,
     } = seen.tally(..);
     let duplicates = seen.duplicated;
     Ok(json!({
@@ -115,5 +116,6 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
         "lost": lost,
         "duplicated": duplicates,
         "latency": percentiles(latencies),
+        "ack_latency": percentiles(acks),
     }))
 }

@@ -114,12 +114,47 @@ pub async fn send_paced(
     Ok(started.elapsed())
 }
 
-/// The number of a benchmark message (`bench <id>`) in a `message.created` frame's text.
-pub fn numbered(text: &str) -> Option<u64> {
-    let Ok(ServerFrame::MessageCreated(message)) = serde_json::from_str(text) else {
-        return None;
+/// A numbered benchmark message (`bench <id>`) in a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Numbered {
+    /// A `message.created` frame: a delivery.
+    Created(u64),
+    /// A `message.ack` frame: the sender's own send stored.
+    Acked(u64),
+}
+
+/// The benchmark message in a `message.created` or `message.ack` frame, if any. Reads the
+/// frame's type and the message's text alone (the rest is skipped, not decoded): the load
+/// generator shares the cores with the servers and reads every frame they deliver.
+pub fn numbered(text: &str) -> Option<Numbered> {
+    use std::borrow::Cow;
+    #[derive(serde::Deserialize)]
+    struct Frame<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Cow<'a, str>,
+        #[serde(borrow)]
+        data: Option<Data<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Data<'a> {
+        #[serde(borrow)]
+        text: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        message: Option<Message<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Message<'a> {
+        #[serde(borrow)]
+        text: Cow<'a, str>,
+    }
+    let frame: Frame<'_> = serde_json::from_str(text).ok()?;
+    let data = frame.data?;
+    let (text, number): (Cow<'_, str>, fn(u64) -> Numbered) = match frame.kind.as_ref() {
+        "message.created" => (data.text?, Numbered::Created),
+        "message.ack" => (data.message?.text, Numbered::Acked),
+        _ => return None,
     };
-    message.text.strip_prefix("bench ")?.parse().ok()
+    Some(number(text.strip_prefix("bench ")?.parse().ok()?))
 }
 
 /// A numbered message on its way: when it was sent, to how many sockets, how many got it.
@@ -142,6 +177,8 @@ pub struct Seen {
     pub latencies: Vec<(u64, Duration)>,
     /// Deliveries past a message's expected number.
     pub duplicated: u64,
+    /// Send → `message.ack` on the sender's socket (the message stored), per message.
+    pub acks: Vec<(u64, Duration)>,
 }
 
 impl Seen {
@@ -170,6 +207,8 @@ pub struct Tally {
     pub lost: usize,
     /// Send → receive of each delivery made.
     pub latencies: Vec<Duration>,
+    /// Send → `message.ack` of each message acknowledged.
+    pub acks: Vec<Duration>,
 }
 
 impl Seen {
@@ -187,28 +226,44 @@ impl Seen {
             .filter(|(id, _)| ids.contains(id))
             .map(|(_, latency)| *latency)
             .collect();
+        tally.acks = self
+            .acks
+            .iter()
+            .filter(|(id, _)| ids.contains(id))
+            .map(|(_, latency)| *latency)
+            .collect();
         tally
     }
 }
 
-/// Reads one socket until it closes, recording the numbered `message.created` frames in `seen`.
+/// Reads one socket until it closes, recording the numbered `message.created` frames (and the
+/// `message.ack` of its own sends) in `seen`.
 pub async fn record(mut read: futures::stream::SplitStream<Socket>, seen: Arc<Mutex<Seen>>) {
     while let Some(Ok(message)) = read.next().await {
         let Message::Text(text) = message else {
             continue;
         };
-        let Some(id) = numbered(text.as_str()) else {
+        let Some(numbered) = numbered(text.as_str()) else {
             continue;
         };
         let now = Instant::now();
         if let Ok(mut seen) = seen.lock() {
             let seen = &mut *seen;
-            if let Some(entry) = seen.sent.get_mut(&id) {
-                entry.received += 1;
-                if entry.received > entry.expected {
-                    seen.duplicated += 1;
-                } else {
-                    seen.latencies.push((id, now - entry.at));
+            match numbered {
+                Numbered::Created(id) => {
+                    if let Some(entry) = seen.sent.get_mut(&id) {
+                        entry.received += 1;
+                        if entry.received > entry.expected {
+                            seen.duplicated += 1;
+                        } else {
+                            seen.latencies.push((id, now - entry.at));
+                        }
+                    }
+                }
+                Numbered::Acked(id) => {
+                    if let Some(entry) = seen.sent.get(&id) {
+                        seen.acks.push((id, now - entry.at));
+                    }
                 }
             }
         }
@@ -218,6 +273,34 @@ pub async fn record(mut read: futures::stream::SplitStream<Socket>, seen: Arc<Mu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_numbered_message_is_read_from_a_created_or_ack_frame_only() {
+        use chat_models::api::message::MessageView;
+        let message = MessageView {
+            text: "bench 42".to_owned(),
+            ..serde_json::from_value(serde_json::json!({
+                "id": "m", "conversation_id": "c", "seq": 3, "sender_uuid": uuid::Uuid::nil(),
+                "text": "", "created_at": "2026-12-06T00:00:00Z",
+            }))
+            .unwrap()
+        };
+        let frame = |frame: ServerFrame| serde_json::to_string(&frame).unwrap();
+        let created = frame(ServerFrame::MessageCreated(message.clone()));
+        assert_eq!(numbered(&created), Some(Numbered::Created(42)));
+        let ack = frame(ServerFrame::MessageAck {
+            reference: Some("r".to_owned()),
+            message: message.clone(),
+        });
+        assert_eq!(numbered(&ack), Some(Numbered::Acked(42)));
+        let updated = frame(ServerFrame::MessageUpdated(message.clone()));
+        assert_eq!(numbered(&updated), None);
+        let other = frame(ServerFrame::MessageCreated(MessageView {
+            text: "hello".to_owned(),
+            ..message
+        }));
+        assert_eq!(numbered(&other), None);
+    }
 
     #[test]
     fn a_tally_counts_the_messages_in_its_range_once_each() {
