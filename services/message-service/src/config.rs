@@ -85,6 +85,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub send_batch_max: u16,
 
+    /// Instances take turns (a lease in Redis) at storing one conversation's sends instead of
+    /// running conflicting transactions (`false`: no turns, conflicts retried).
+    #[arg(long, env = "SEND_TURNS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub send_turns: bool,
+
     /// Most messages one `resume` replays per conversation.
     #[arg(long, env = "RESUME_MAX_MESSAGES", default_value_t = 500)]
     pub resume_max_messages: i64,

@@ -14,10 +14,13 @@ use crate::db::{messages, push, reads};
 use crate::groups;
 use crate::state::AppState;
 
-/// Forgets the remembered profiles and friendships an event says changed (only existing
-/// friendships are remembered, so a new one needs nothing). Every instance reads the whole
-/// stream (the gateway's tail), so each forgets for itself.
+/// Forgets the remembered profiles, friendships and memberships an event says changed (only
+/// existing friendships and memberships are remembered, so a new one needs nothing). Every
+/// instance reads the whole stream (the gateway's tail), so each forgets for itself; the tail
+/// skips events with an audience holding no socket here, so memberships can also be forgotten
+/// by their age only (a send's transaction checks them again).
 pub fn forget_changed(state: &AppState, event: &DomainEvent) {
+    state.memberships.forget_ended(event);
     match event {
         DomainEvent::UserUpdated { user_uuid } | DomainEvent::UserDeleted { user_uuid } => {
             state.users.forget(*user_uuid);

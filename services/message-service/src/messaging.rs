@@ -68,16 +68,20 @@ pub async fn send(
         .as_deref()
         .map(|id| domain::object_id("reply_to", id, ErrorCode::MessageNotFound))
         .transpose()?;
-    let conversation = conversation_store::find_for_member(
-        &state.store,
-        domain::conversation_id(conversation)?,
-        me,
-    )
-    .await?;
-    require_writable(state, &conversation, me).await?;
+    // Remembered after the first send: the transaction checks the membership again.
+    let membership = state
+        .memberships
+        .of(&state.store, domain::conversation_id(conversation)?, me)
+        .await?;
+    if !membership.is_group {
+        let other = membership.other.unwrap_or(me);
+        if !state.friends.are_friends(me, other).await? {
+            return Err(ApiError::Forbidden(ErrorCode::NotFriends));
+        }
+    }
     if let Some(reply_to) = reply_to {
         // A message of another conversation is as unknown here as one that does not exist.
-        store::find(&state.store, conversation.id, reply_to).await?;
+        store::find(&state.store, membership.conversation, reply_to).await?;
     }
     if request.mentions.len() > domain::MAX_MENTIONS {
         return Err(ApiError::field(
@@ -86,20 +90,22 @@ pub async fn send(
             format!("Mention at most {} members.", domain::MAX_MENTIONS),
         ));
     }
-    let (mentions, mentions_everyone) = mentioned(
-        &conversation,
-        me,
-        request.mentions,
-        request.mention_everyone,
-    )?;
+    if request.mention_everyone && !membership.is_group {
+        return Err(ApiError::BadRequest(
+            ErrorCode::NotAGroup,
+            "@everyone is for groups.".to_owned(),
+        ));
+    }
+    // Whom it mentions among the members, and whether `@everyone` is the admin's, is
+    // settled when it is stored (against the members and admin then).
     let new = NewMessage {
-        conversation_id: conversation.id,
+        conversation_id: membership.conversation,
         sender: me,
         text,
         reply_to,
         nonce,
-        mentions,
-        mentions_everyone,
+        mentions: request.mentions,
+        mentions_everyone: request.mention_everyone,
         attachments,
     };
     match store::send(&state.store, new).await? {
@@ -279,37 +285,6 @@ pub(crate) async fn page_of(
         message_views(state, conversation.id, &messages).await?,
         more,
     ))
-}
-
-/// Who a send mentions: members only (never the sender), every member for `@everyone`,
-/// which only a group's admin may use.
-fn mentioned(
-    conversation: &ConversationDoc,
-    me: Uuid,
-    requested: Vec<Uuid>,
-    everyone: bool,
-) -> Result<(Vec<Uuid>, bool)> {
-    if everyone && !conversation.is_group {
-        return Err(ApiError::BadRequest(
-            ErrorCode::NotAGroup,
-            "@everyone is for groups.".to_owned(),
-        ));
-    }
-    if everyone && conversation.admin != Some(me) {
-        return Err(ApiError::Forbidden(ErrorCode::NotGroupAdmin));
-    }
-    let mut mentions: Vec<Uuid> = if everyone {
-        conversation.participants.clone()
-    } else {
-        requested
-            .into_iter()
-            .filter(|user| conversation.has_member(*user))
-            .collect()
-    };
-    mentions.retain(|user| *user != me);
-    mentions.sort_unstable();
-    mentions.dedup();
-    Ok((mentions, everyone))
 }
 
 pub(crate) async fn member_conversation(

@@ -72,6 +72,14 @@ pub async fn subscribe(
         &request.keys.auth,
     )
     .await?;
+    // Every instance forgets having found none for this user.
+    push.subscribed(auth.user_id);
+    crate::notices::send(
+        &state.redis,
+        &state.gateway.settings.prefix,
+        crate::notices::Notice::PushSubscribed(auth.user_id),
+    )
+    .await;
     Ok(view(&stored, auth.session_id))
 }
 

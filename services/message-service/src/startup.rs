@@ -15,6 +15,7 @@ use crate::db::Store;
 use crate::gateway::hub::Hub;
 use crate::gateway::{fanout, Gateway, GatewaySettings};
 use crate::limits::UserLimits;
+use crate::notices::Notice;
 use crate::outbox::Outbox;
 use crate::presence::{LastSeenDoc, PresenceStore};
 use crate::search::embedded::Embedded;
@@ -22,7 +23,7 @@ use crate::search::opensearch::OpenSearch;
 use crate::search::{self, Search};
 use crate::state::{AppState, Settings, Shared};
 
-/// Most profiles, and most friendships, one instance remembers.
+/// Most profiles, most friendships and most memberships one instance remembers.
 const DIRECTORY_CACHE_ENTRIES: u64 = 100_000;
 
 /// Connects to MongoDB (creating the indexes) and Redis, loads user-service's public keys,
@@ -39,6 +40,17 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         .await
         .context("creating the MongoDB indexes")?;
     let (redis_client, redis) = connect_redis(&common.redis_url).await?;
+    // Instances take turns at each conversation's transactions (announced on a channel the
+    // gateway's subscriber reads, below).
+    let turns = config.send_turns.then(|| {
+        Arc::new(crate::db::messages::Turns::new(
+            redis.clone(),
+            &common.redis_key_prefix,
+        ))
+    });
+    if let Some(turns) = &turns {
+        store.sends = store.sends.clone().taking_turns(turns.clone());
+    }
     let remember = Duration::from_secs(config.directory_cache_ttl_secs);
     let users = UserDirectory::from_config(&config.users, common)?
         .remembering(remember, DIRECTORY_CACHE_ENTRIES);
@@ -91,6 +103,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         auth,
         users,
         friends,
+        memberships: crate::memberships::Memberships::new(remember, DIRECTORY_CACHE_ENTRIES),
         outbox: outbox.clone(),
         presence,
         service_token: ServiceToken(Arc::new(common.service_token.clone())),
@@ -126,10 +139,23 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
                 tail_ready.clone(),
             ),
     );
-    let ephemeral = tokio::spawn(fanout::run_ephemeral(
+    let notices = state.clone();
+    let ephemeral = tokio::spawn(fanout::run_channels(
         redis_client.clone(),
-        fanout::ephemeral_channel(prefix),
+        prefix.clone(),
         gateway.hub.clone(),
+        move |notice| match notice {
+            Notice::TurnFree(conversation) => {
+                if let Some(turns) = &turns {
+                    turns.announced(conversation);
+                }
+            }
+            Notice::PushSubscribed(user) => {
+                if let Some(push) = &notices.push {
+                    push.subscribed(user);
+                }
+            }
+        },
         ephemeral_ready.clone(),
     ));
     tokio::time::timeout(Duration::from_secs(10), async {

@@ -57,6 +57,8 @@ pub struct Shared {
     pub users: UserDirectory,
     /// Friendships from friends-service.
     pub friends: FriendsDirectory,
+    /// Memberships of conversations found (a send's first check).
+    pub memberships: crate::memberships::Memberships,
     /// The event stream, with a MongoDB fallback while Redis is away.
     pub outbox: crate::outbox::Outbox,
     /// Who is online, across instances.

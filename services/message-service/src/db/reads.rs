@@ -170,3 +170,71 @@ pub async fn forget_user(store: &Store, user: Uuid) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// Moves each sender's read position to their newest message of a batch of sends, inside its
+/// transaction: one update for all of them (each picks its own values), and an upsert each
+/// only for senders who had no position in the conversation yet.
+pub async fn move_senders(
+    store: &Store,
+    session: &mut mongodb::ClientSession,
+    conversation: ObjectId,
+    newest: &[&super::messages::MessageDoc],
+    now: BsonDateTime,
+) -> mongodb::error::Result<()> {
+    let of =
+        |sender: Uuid| doc! { "conversationId": conversation, "userUuid": uuids::bson(sender) };
+    let set = |message: &super::messages::MessageDoc| {
+        doc! { "$set": {
+            "lastReadSeq": message.seq,
+            "lastReadMessageId": message.id,
+            "updatedAt": now,
+        } }
+    };
+    if let [message] = newest {
+        store
+            .reads
+            .update_one(of(message.sender_uuid), set(message))
+            .upsert(true)
+            .session(&mut *session)
+            .await?;
+        return Ok(());
+    }
+    // Strings are literals, so no value can read as a field path.
+    let picked = |value: fn(&super::messages::MessageDoc) -> bson::Bson, current: &str| {
+        let branches: Vec<bson::Document> = newest
+            .iter()
+            .map(|message| {
+                doc! {
+                    "case": { "$eq": ["$userUuid", { "$literal": uuids::bson(message.sender_uuid) }] },
+                    "then": { "$literal": value(message) },
+                }
+            })
+            .collect();
+        doc! { "$switch": { "branches": branches, "default": current } }
+    };
+    let update = vec![doc! { "$set": {
+        "lastReadSeq": picked(|message| bson::Bson::Int64(message.seq), "$lastReadSeq"),
+        "lastReadMessageId": picked(|message| bson::Bson::ObjectId(message.id), "$lastReadMessageId"),
+        "updatedAt": now,
+    } }];
+    let senders: Vec<Uuid> = newest.iter().map(|message| message.sender_uuid).collect();
+    let moved = store
+        .reads
+        .update_many(
+            doc! { "conversationId": conversation, "userUuid": { "$in": uuids::bson_list(&senders) } },
+            update,
+        )
+        .session(&mut *session)
+        .await?;
+    if moved.matched_count < newest.len() as u64 {
+        for message in newest {
+            store
+                .reads
+                .update_one(of(message.sender_uuid), set(message))
+                .upsert(true)
+                .session(&mut *session)
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -54,7 +54,11 @@ pub async fn in_transaction<C: Sync + ?Sized, T>(
         };
         match outcome {
             Ok(value) => return Ok(value),
-            Err(error) if retry_transaction(&error, attempts, started).await => continue,
+            Err(error) if retry_transaction(&error, attempts, started).await => {
+                metrics::counter!("mongo_transaction_retries_total", "service" => "message-service")
+                    .increment(1);
+                continue;
+            }
             Err(TxError::Mongo(error)) if error.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
                 return Err(contended())
             }
@@ -124,10 +128,15 @@ impl From<TxError> for ApiError {
 
 /// Whether a MongoDB error is a duplicate key (E11000).
 pub fn is_duplicate_key(error: &MongoError) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
+    use mongodb::error::{ErrorKind, InsertManyError, WriteFailure};
+    const DUPLICATE_KEY: i32 = 11000;
     match error.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == 11000,
-        ErrorKind::Command(command) => command.code == 11000,
+        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
+        ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(InsertManyError {
+            write_errors: Some(errors),
+            ..
+        }) => errors.iter().any(|error| error.code == DUPLICATE_KEY),
         _ => false,
     }
 }

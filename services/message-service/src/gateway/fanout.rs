@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::hub::{Hub, Outbound};
 use super::protocol::encode;
+use crate::notices::Notice;
 
 /// Who should see an event, and as what frame (`None`: not for sockets).
 pub fn frame_for(event: DomainEvent) -> Option<(Vec<Uuid>, Outbound)> {
@@ -142,27 +143,34 @@ pub fn ephemeral_channel(prefix: &str) -> String {
     format!("{prefix}ephemeral")
 }
 
-/// Delivers ephemeral events from the channel until the task is dropped, resubscribing after
+/// Delivers ephemeral events from their channel and hands notices from other instances (see
+/// [`crate::notices`]) to `on_notice`, until the task is dropped, subscribing again after
 /// failures. `ready` is notified once subscribed.
-pub async fn run_ephemeral(
+pub async fn run_channels(
     client: redis::Client,
-    channel: String,
+    prefix: String,
     hub: Arc<Hub>,
+    on_notice: impl Fn(Notice) + Send + 'static,
     ready: Arc<tokio::sync::Notify>,
 ) {
+    let ephemeral = ephemeral_channel(&prefix);
+    let channels = [ephemeral.clone(), crate::notices::channel(&prefix)];
     loop {
         match client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+            Ok(mut pubsub) => match pubsub.subscribe(&channels).await {
                 Ok(()) => {
                     ready.notify_waiters();
                     ready.notify_one();
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
-                        let parsed = message
-                            .get_payload::<String>()
-                            .ok()
-                            .and_then(|payload| serde_json::from_str::<Ephemeral>(&payload).ok());
-                        if let Some(event) = parsed {
+                        let Ok(payload) = message.get_payload::<String>() else {
+                            continue;
+                        };
+                        if message.get_channel_name() != ephemeral {
+                            if let Some(notice) = Notice::parse(&payload) {
+                                on_notice(notice);
+                            }
+                        } else if let Ok(event) = serde_json::from_str::<Ephemeral>(&payload) {
                             hub.deliver(&event.audience, &Outbound::Frame(event.frame.into()));
                         }
                     }

@@ -13,5 +13,6 @@ mod messages;
 mod previews;
 mod push;
 mod search;
+mod turns;
 mod unread;
 mod ws;

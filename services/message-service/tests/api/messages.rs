@@ -762,3 +762,90 @@ async fn a_preview_keeps_text_that_looks_like_a_field() {
     assert_eq!(view["last_seq"], 1);
     assert_eq!(view["last_message"]["sender_uuid"], ann.id.as_str());
 }
+
+/// A send's membership is remembered after the first one (no lookup before the next), and
+/// checked again when stored: the members, mentions and admin a send is stored with are those
+/// at that moment, whatever an instance remembers. Sends here go through a second instance,
+/// which holds no socket and so does not even see the removals announced.
+#[tokio::test]
+async fn sends_are_checked_against_the_members_when_stored() {
+    let stack = Stack::messages().await;
+    let other = stack.instance(&[]).await;
+    let ann = stack.register("ann").await;
+    let (bob, cat, dan) = (
+        stack.register("bob").await,
+        stack.register("cat").await,
+        stack.register("dan").await,
+    );
+    for friend in [&bob, &cat, &dan] {
+        stack.befriend(&ann, friend).await;
+    }
+    let id = stack.group(&ann, "team", &[&bob, &cat, &dan]).await;
+    let send = |sender: &TestUser, body: Value| {
+        stack
+            .client
+            .post(format!("{}/conversations/{id}/messages", other.url))
+            .bearer_auth(&sender.access)
+            .json(&body)
+            .send()
+    };
+    let sent = send(&bob, json!({ "text": "hi @cat", "mentions": [cat.id] }))
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    assert_eq!(
+        sent.json::<Value>().await.unwrap()["mentions"],
+        json!([cat.id])
+    );
+    let everyone = send(
+        &ann,
+        json!({ "text": "@everyone", "mention_everyone": true }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(everyone.status(), StatusCode::CREATED);
+
+    // Cat is removed, Bob leaves, and Ann hands the group to Dan.
+    let members = format!("/conversations/{id}/members");
+    for (who, by) in [(&cat, &ann), (&bob, &bob)] {
+        let path = format!("{members}/{}", who.id);
+        stack
+            .expect(Method::DELETE, &path, by, None, StatusCode::NO_CONTENT)
+            .await;
+    }
+    let transfer = format!("/conversations/{id}/admin");
+    stack
+        .expect(
+            Method::PUT,
+            &transfer,
+            &ann,
+            Some(json!({ "user_uuid": dan.id })),
+            StatusCode::OK,
+        )
+        .await;
+
+    let gone = send(&bob, json!({ "text": "still here?" })).await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(gone).await, "conversation_not_found");
+    let mention = send(
+        &ann,
+        json!({ "text": "@cat @dan", "mentions": [cat.id, dan.id] }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(mention.status(), StatusCode::CREATED);
+    assert_eq!(
+        mention.json::<Value>().await.unwrap()["mentions"],
+        json!([dan.id])
+    );
+    let not_admin = send(
+        &ann,
+        json!({ "text": "@everyone", "mention_everyone": true }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(not_admin.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(not_admin).await, "not_group_admin");
+    let view = stack.conversation(&ann, &id).await;
+    assert_eq!(view["last_seq"], 3, "the refused sends took no number");
+}

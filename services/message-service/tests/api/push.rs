@@ -480,6 +480,73 @@ async fn two_instances_push_each_message_once() {
     assert_eq!(pushed, sent, "every message once");
 }
 
+/// Members found without a subscription are remembered as such (a message then costs no
+/// query for them); a subscription added on any instance ends that at once on every instance.
+#[tokio::test]
+async fn a_browser_subscribed_after_messages_went_unpushed_gets_the_next_ones() {
+    let service = PushService::start().await;
+    let pem = vapid_pem();
+    let stack = stack_pushing_to(&service, &pem).await;
+    let other = stack
+        .instance(&[
+            &format!("--vapid-private-key={pem}"),
+            &format!("--push-unsafe-allow={}", service.allowed()),
+        ])
+        .await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
+    stack.befriend(&ann, &bob).await;
+    let id = stack.direct(&ann, &bob).await;
+    let send_through = |n: usize| {
+        let base = if n % 2 == 0 {
+            &stack.messages
+        } else {
+            &other.url
+        };
+        stack
+            .client
+            .post(format!("{base}/conversations/{id}/messages"))
+            .bearer_auth(&ann.access)
+            .json(&json!({ "text": format!("message {n}") }))
+            .send()
+    };
+    // Bob has no browser yet: nothing to push, whichever instance handles each message.
+    for n in 0..6 {
+        assert_eq!(send_through(n).await.unwrap().status(), StatusCode::CREATED);
+    }
+    assert!(service.settled(&stack).await.is_empty());
+
+    // He subscribes through the second instance; the first hears of it.
+    let browser = Browser::new(&service, "bob");
+    let subscribed = stack
+        .client
+        .post(format!("{}/push/subscriptions", other.url))
+        .bearer_auth(&bob.access)
+        .json(&browser.subscription())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subscribed.status(), StatusCode::CREATED);
+    // The announcement travels over Redis pub/sub, a message through a transaction and the
+    // event stream: a moment for the first to arrive first.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut sent = Vec::new();
+    for n in 6..12 {
+        let response = send_through(n).await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        sent.push(response.json::<Value>().await.unwrap()["id"].clone());
+    }
+    service.wait_for(6).await;
+    let mut pushed: Vec<Value> = service
+        .settled(&stack)
+        .await
+        .iter()
+        .map(|r| browser.open(r)["message_id"].clone())
+        .collect();
+    pushed.sort_by_key(|id| id.as_str().unwrap().to_owned());
+    sent.sort_by_key(|id| id.as_str().unwrap().to_owned());
+    assert_eq!(pushed, sent, "every message after the subscription, once");
+}
+
 #[tokio::test]
 async fn a_gone_subscription_is_removed_and_a_busy_push_service_is_retried() {
     let service = PushService::start().await;

@@ -10,9 +10,11 @@
 
 mod doc;
 mod queue;
+pub mod turns;
 
 pub use doc::{AttachmentDoc, LinkPreviewDoc, MessageDoc, ReactionDoc};
 pub use queue::SendQueue;
+pub use turns::Turns;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,9 +45,10 @@ pub struct NewMessage {
     pub reply_to: Option<ObjectId>,
     /// Validated nonce.
     pub nonce: Option<String>,
-    /// Members mentioned (validated).
+    /// Whom the sender mentions: settled against the members when stored (members only,
+    /// never the sender).
     pub mentions: Vec<Uuid>,
-    /// `@everyone` (by the group's admin).
+    /// `@everyone` (a group's): refused when stored unless the sender is its admin then.
     pub mentions_everyone: bool,
     /// The sender's uploads to attach (distinct, at most 10).
     pub attachments: Vec<ObjectId>,
@@ -69,12 +72,18 @@ pub async fn send(store: &Store, new: NewMessage) -> Result<Sent> {
 }
 
 /// Stores `batch` (sends to one conversation) in one transaction: the answers in the same
-/// order. When a rule refuses any of them (a sender is not a member any more, an attachment is
-/// not theirs, a nonce raced) each is stored in a transaction of its own instead, so the
-/// refusal is only that send's.
+/// order. Nonces are not looked up first: the unique index on them refuses a repeated one, and
+/// then, as when a rule refuses any send (a sender is not a member any more, an attachment is
+/// not theirs), each is stored in a transaction of its own that looks its nonce up, so a
+/// repeat gets the message stored before and a refusal is only that send's.
 pub(super) async fn send_all(store: &Store, batch: &[NewMessage]) -> Vec<Result<Sent>> {
+    send_batch(store, batch, false).await
+}
+
+async fn send_batch(store: &Store, batch: &[NewMessage], look_up: bool) -> Vec<Result<Sent>> {
     let attempt = Batch {
         news: batch,
+        look_up,
         refused: AtomicBool::new(false),
     };
     let outcome = in_transaction(store, &attempt, |store, session, attempt| {
@@ -83,10 +92,10 @@ pub(super) async fn send_all(store: &Store, batch: &[NewMessage]) -> Vec<Result<
     .await;
     match outcome {
         Ok(sent) => sent.into_iter().map(Ok).collect(),
-        Err(_) if batch.len() > 1 && attempt.refused.load(Ordering::Relaxed) => {
+        Err(_) if attempt.refused.load(Ordering::Relaxed) && (batch.len() > 1 || !look_up) => {
             let mut answers = Vec::with_capacity(batch.len());
             for new in batch {
-                let alone = Box::pin(send_all(store, std::slice::from_ref(new))).await;
+                let alone = Box::pin(send_batch(store, std::slice::from_ref(new), true)).await;
                 answers.extend(alone);
             }
             answers
@@ -120,6 +129,9 @@ fn copy_of(error: &ApiError) -> ApiError {
 /// Sends of one conversation for one transaction, and whether a rule refused one of them.
 struct Batch<'a> {
     news: &'a [NewMessage],
+    /// Whether earlier messages with the sends' nonces are looked up (else a repeated nonce is
+    /// refused by the unique index).
+    look_up: bool,
     refused: AtomicBool,
 }
 
@@ -129,7 +141,7 @@ async fn send_once(
     session: &mut ClientSession,
     batch: &Batch<'_>,
 ) -> Result<Vec<Sent>, TxError> {
-    let outcome = store_batch(store, session, batch.news).await;
+    let outcome = store_batch(store, session, batch.news, batch.look_up).await;
     let refused = match &outcome {
         Err(TxError::Api(_)) => true,
         Err(TxError::Mongo(error)) => super::is_duplicate_key(error),
@@ -151,18 +163,24 @@ enum Slot {
     Again(usize),
 }
 
-/// The work of one attempt: the messages of `news` that repeat no earlier nonce, numbered in
-/// order with one increment of the conversation's counters, inserted at once.
+/// The work of one attempt: the messages of `news` that repeat no earlier nonce (looked up
+/// when `look_up`), numbered in order with one increment of the conversation's counters,
+/// inserted at once.
 async fn store_batch(
     store: &Store,
     session: &mut ClientSession,
     news: &[NewMessage],
+    look_up: bool,
 ) -> Result<Vec<Sent>, TxError> {
     let Some(first) = news.first() else {
         return Ok(Vec::new());
     };
     let conversation_id = first.conversation_id;
-    let earlier = earlier_by_nonce(store, session, conversation_id, news).await?;
+    let earlier = if look_up {
+        earlier_by_nonce(store, session, conversation_id, news).await?
+    } else {
+        HashMap::new()
+    };
     let mut slots = Vec::with_capacity(news.len());
     let mut fresh: Vec<&NewMessage> = Vec::with_capacity(news.len());
     let mut fresh_nonces: HashMap<(Uuid, &str), usize> = HashMap::new();
@@ -211,7 +229,8 @@ async fn store_batch(
                 timestamp: now,
                 reply_to: new.reply_to,
                 nonce: new.nonce.clone(),
-                mentions: new.mentions.clone(),
+                // Settled once the members are read (below).
+                mentions: Vec::new(),
                 mentions_everyone: new.mentions_everyone,
                 reactions: Vec::new(),
                 pinned_at: None,
@@ -255,9 +274,10 @@ async fn store_batch(
             .ok_or_else(gone)?;
         let first_seq = bumped.last_seq - count + 1;
         let first_version = bumped.version - count + 1;
-        for (offset, message) in (0_i64..).zip(messages.iter_mut()) {
+        for ((offset, message), new) in (0_i64..).zip(messages.iter_mut()).zip(&fresh) {
             message.seq = first_seq + offset;
             message.version = first_version + offset;
+            message.mentions = mentions_of(&bumped, new)?;
         }
         store
             .messages
@@ -271,21 +291,8 @@ async fn store_batch(
         for message in &messages {
             newest_of.insert(message.sender_uuid, message);
         }
-        for (sender, message) in newest_of {
-            store
-                .reads
-                .update_one(
-                    doc! { "conversationId": conversation_id, "userUuid": uuids::bson(sender) },
-                    doc! { "$set": {
-                        "lastReadSeq": message.seq,
-                        "lastReadMessageId": message.id,
-                        "updatedAt": now,
-                    } },
-                )
-                .upsert(true)
-                .session(&mut *session)
-                .await?;
-        }
+        let newest: Vec<&MessageDoc> = newest_of.into_values().collect();
+        super::reads::move_senders(store, session, conversation_id, &newest, now).await?;
     }
     let mut sent = Vec::with_capacity(slots.len());
     for slot in slots {
@@ -299,6 +306,27 @@ async fn store_batch(
         });
     }
     Ok(sent)
+}
+
+/// Whom a send mentions among the members as they are now: members only, never its sender;
+/// every other member for `@everyone`, which only the group's admin may use.
+fn mentions_of(conversation: &ConversationDoc, new: &NewMessage) -> Result<Vec<Uuid>, TxError> {
+    if new.mentions_everyone && conversation.admin != Some(new.sender) {
+        return Err(TxError::Api(ApiError::Forbidden(ErrorCode::NotGroupAdmin)));
+    }
+    let mut mentions: Vec<Uuid> = if new.mentions_everyone {
+        conversation.participants.clone()
+    } else {
+        new.mentions
+            .iter()
+            .copied()
+            .filter(|user| conversation.has_member(*user))
+            .collect()
+    };
+    mentions.retain(|user| *user != new.sender);
+    mentions.sort_unstable();
+    mentions.dedup();
+    Ok(mentions)
 }
 
 /// The messages stored before whose nonces (each sender's own) `news` use again.

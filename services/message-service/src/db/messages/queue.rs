@@ -2,8 +2,8 @@
 //! it that arrive on this instance wait, and the next transaction stores all of them at once
 //! (up to `SEND_BATCH_MAX`, [`DEFAULT_MOST`] by default). One conversation is written by one transaction at a time
 //! per instance, so sixteen people typing into one group cost one transaction per round, not
-//! sixteen transactions conflicting on its document. Instances still conflict with each other
-//! and retry (see `super::super::transaction`); the order of `seq` stays the commit order.
+//! sixteen transactions conflicting on its document. Between instances, the writers take
+//! turns ([`super::turns`]) instead of conflicting; the order of `seq` stays the commit order.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,6 +12,7 @@ use bson::oid::ObjectId;
 use chat_models::{ApiError, Result};
 use tokio::sync::oneshot;
 
+use super::turns::Turns;
 use super::{send_all, NewMessage, Sent};
 use crate::db::Store;
 
@@ -30,6 +31,8 @@ struct Waiting {
 pub struct SendQueue {
     waiting: Arc<Mutex<HashMap<ObjectId, Vec<Waiting>>>>,
     most: usize,
+    /// Turns with other instances, when they are taken.
+    turns: Option<Arc<Turns>>,
 }
 
 impl Default for SendQueue {
@@ -42,6 +45,7 @@ impl std::fmt::Debug for SendQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SendQueue")
             .field("most", &self.most)
+            .field("turns", &self.turns.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -52,7 +56,14 @@ impl SendQueue {
         Self {
             waiting: Arc::default(),
             most: most.max(1),
+            turns: None,
         }
+    }
+
+    /// The same queue, taking turns with other instances at each conversation's transactions.
+    pub fn taking_turns(mut self, turns: Arc<Turns>) -> Self {
+        self.turns = Some(turns);
+        self
     }
 
     /// Stores `new` with whatever else is sent to its conversation meanwhile. The store runs in
@@ -94,17 +105,25 @@ impl SendQueue {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The next sends of `conversation` to store; none (and the entry removed) when it is
-    /// idle.
+    /// Whether sends of `conversation` wait; when none do, its entry is removed (a later send
+    /// starts a new writer).
+    fn any_waiting(&self, conversation: ObjectId) -> bool {
+        let mut waiting = self.lock();
+        match waiting.get(&conversation) {
+            Some(queued) if !queued.is_empty() => true,
+            _ => {
+                waiting.remove(&conversation);
+                false
+            }
+        }
+    }
+
+    /// The next sends of `conversation` to store (up to `most`).
     fn next_batch(&self, conversation: ObjectId) -> Vec<Waiting> {
         let mut waiting = self.lock();
         let Some(queued) = waiting.get_mut(&conversation) else {
             return Vec::new();
         };
-        if queued.is_empty() {
-            waiting.remove(&conversation);
-            return Vec::new();
-        }
         let rest = queued.split_off(queued.len().min(self.most));
         std::mem::replace(queued, rest)
     }
@@ -114,17 +133,20 @@ impl SendQueue {
 struct Writer {
     queue: SendQueue,
     conversation: ObjectId,
-    /// Set once `next_batch` found nothing (and removed the entry).
+    /// Set once `any_waiting` found nothing (and removed the entry).
     idle: bool,
 }
 
 impl Writer {
     async fn run(mut self, store: Store) {
-        loop {
+        let turns = self.queue.turns.clone();
+        while self.queue.any_waiting(self.conversation) {
+            // The batch is taken once the turn is ours: what queued while waiting goes too.
+            let turn = match &turns {
+                Some(turns) => Some(turns.take(self.conversation).await),
+                None => None,
+            };
             let batch = self.queue.next_batch(self.conversation);
-            if batch.is_empty() {
-                break;
-            }
             let (news, answers): (Vec<NewMessage>, Vec<_>) = batch
                 .into_iter()
                 .map(|waiting| (waiting.new, waiting.answer))
@@ -134,12 +156,15 @@ impl Writer {
             metrics::counter!("message_sends_batched_total", "service" => "message-service")
                 .increment(news.len() as u64);
             let results = send_all(&store, &news).await;
+            if let (Some(turns), Some(turn)) = (&turns, turn) {
+                turns.give(turn).await;
+            }
             for (answer, result) in answers.into_iter().zip(results) {
                 // The caller may have gone; its message is stored all the same.
                 let _ = answer.send(result);
             }
         }
-        // `next_batch` removed the entry: a later send starts a new writer.
+        // `any_waiting` removed the entry: a later send starts a new writer.
         self.idle = true;
     }
 }

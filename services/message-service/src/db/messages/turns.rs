@@ -1,0 +1,211 @@
+//! Turns between instances at storing one conversation's sends.
+//!
+//! Two instances storing sends of one conversation at the same time conflict on its document:
+//! one transaction aborts, pauses and runs again, and under load (a busy group whose members
+//! are spread over the instances) most of a send's time goes to that. A *turn* is a short
+//! lease in Redis on the conversation: the instance holding it runs its transaction; another
+//! instance wanting it waits, its queue growing into a bigger batch meanwhile, until the
+//! release is announced on a pub/sub channel (only when someone waits). A release that others
+//! wait for hands the turn over: for a moment only another instance may take it, so two busy
+//! instances alternate instead of one taking it back each time.
+//!
+//! The lease is an optimisation, never what keeps `seq` right: the transaction still does that
+//! (see `super`). A lease that expires (its holder crashed, a transaction ran long), a lost
+//! announcement (a waiter looks again every [`RECHECK`]) or Redis being away (sends go on
+//! without turns) costs conflicts and retries, not correctness.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bson::oid::ObjectId;
+use redis::aio::ConnectionManager;
+use tokio::sync::Notify;
+
+use crate::notices::Notice;
+
+/// How long a turn is held at most: longer than any transaction should take; a crashed
+/// holder's turn is free again after it.
+const LEASE: Duration = Duration::from_secs(2);
+/// How long a handed-over turn is kept for another instance before its last holder may take
+/// it back.
+const HANDOVER: Duration = Duration::from_millis(50);
+/// How often a waiter looks again without an announcement.
+pub const RECHECK: Duration = Duration::from_millis(25);
+/// How long a send waits for a turn before its transaction runs without one.
+const MOST_WAIT: Duration = Duration::from_secs(3);
+
+/// Takes the turn (`1`) if nobody holds it, or it was handed over by another holder; else
+/// counts this instance among those waiting (`0`), until the lease's length from now. KEYS:
+/// turn, waiters (a sorted set: instance → until when it waits). ARGV: our token, lease (ms).
+const TAKE: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local holder = redis.call('GET', KEYS[1])
+if not holder or (string.sub(holder, 1, 6) == 'given:' and holder ~= 'given:' .. ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 1
+end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 0
+";
+
+/// Gives the turn back, if still ours; when other instances wait, hands it over (only another
+/// instance may take it for a moment) and announces it (`1`), else frees it (`0`). KEYS: turn,
+/// waiters. ARGV: our token, hand-over time (ms), channel, notice.
+const GIVE: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) > 0 then
+  redis.call('SET', KEYS[1], 'given:' .. ARGV[1], 'PX', ARGV[2])
+  redis.call('PUBLISH', ARGV[3], ARGV[4])
+  return 1
+end
+redis.call('DEL', KEYS[1])
+return 0
+";
+
+/// This instance's side of the turns.
+pub struct Turns {
+    redis: ConnectionManager,
+    prefix: String,
+    channel: String,
+    /// Names this instance in the turns it holds.
+    token: String,
+    take: redis::Script,
+    give: redis::Script,
+    /// The conversations this instance waits for, woken by announcements.
+    waiting: Mutex<HashMap<ObjectId, Arc<Notify>>>,
+}
+
+impl std::fmt::Debug for Turns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Turns")
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A turn taken (or not: Redis did not answer, or the wait was too long).
+#[derive(Debug)]
+#[must_use = "a turn is given back once the transaction ran"]
+pub struct Turn {
+    conversation: ObjectId,
+    held: bool,
+}
+
+impl Turns {
+    /// Turns under a Redis key prefix, announced on [`Self::channel`].
+    pub fn new(redis: ConnectionManager, prefix: &str) -> Self {
+        Self {
+            redis,
+            prefix: prefix.to_owned(),
+            channel: crate::notices::channel(prefix),
+            token: uuid::Uuid::new_v4().simple().to_string(),
+            take: redis::Script::new(TAKE),
+            give: redis::Script::new(GIVE),
+            waiting: Mutex::default(),
+        }
+    }
+
+    /// Waits for the turn of `conversation` (at most [`MOST_WAIT`]).
+    pub async fn take(&self, conversation: ObjectId) -> Turn {
+        let announced = self.listen(conversation);
+        let deadline = tokio::time::Instant::now() + MOST_WAIT;
+        let mut waited = false;
+        let held = loop {
+            match self.try_take(conversation).await {
+                Ok(true) => break true,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::debug!(error = %error, "no turn from Redis; storing without one");
+                    break false;
+                }
+            }
+            if !waited {
+                waited = true;
+                metrics::counter!("message_send_turn_waits_total", "service" => "message-service")
+                    .increment(1);
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break false;
+            }
+            let pause = RECHECK.min(deadline - now);
+            let _ = tokio::time::timeout(pause, announced.notified()).await;
+        };
+        self.lock().remove(&conversation);
+        Turn { conversation, held }
+    }
+
+    /// Gives a turn back (handing it over if someone waits).
+    pub async fn give(&self, turn: Turn) {
+        if !turn.held {
+            return;
+        }
+        let keys = self.keys(turn.conversation);
+        let given: redis::RedisResult<i64> = self
+            .give
+            .key(keys.0)
+            .key(keys.1)
+            .arg(&self.token)
+            .arg(millis(HANDOVER))
+            .arg(&self.channel)
+            .arg(Notice::TurnFree(turn.conversation).encode())
+            .invoke_async(&mut self.redis.clone())
+            .await;
+        if let Err(error) = given {
+            // It runs out on its own.
+            tracing::debug!(error = %error, "a turn was not given back");
+        }
+    }
+
+    /// An announcement arrived: the turn of `conversation` is free (or handed over).
+    pub fn announced(&self, conversation: ObjectId) {
+        if let Some(waiter) = self.lock().get(&conversation) {
+            waiter.notify_one();
+        }
+    }
+
+    async fn try_take(&self, conversation: ObjectId) -> redis::RedisResult<bool> {
+        let keys = self.keys(conversation);
+        let taken: i64 = self
+            .take
+            .key(keys.0)
+            .key(keys.1)
+            .arg(&self.token)
+            .arg(millis(LEASE))
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        Ok(taken == 1)
+    }
+
+    /// Where announcements for `conversation` wake this instance's writer (one per
+    /// conversation: its queue's).
+    fn listen(&self, conversation: ObjectId) -> Arc<Notify> {
+        self.lock().entry(conversation).or_default().clone()
+    }
+
+    fn keys(&self, conversation: ObjectId) -> (String, String) {
+        let id = conversation.to_hex();
+        (
+            format!("{}send-turn:{id}", self.prefix),
+            format!("{}send-turn-waiting:{id}", self.prefix),
+        )
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectId, Arc<Notify>>> {
+        // Single inserts and removals: a panic cannot leave the map half-changed.
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
