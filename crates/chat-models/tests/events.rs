@@ -214,3 +214,69 @@ async fn a_tail_reads_events_with_an_audience_only_for_those_it_wants_and_all_ot
     assert_eq!(seen, ["ours", "a deletion", "mine"]);
     tail.abort();
 }
+
+#[tokio::test]
+async fn a_group_handling_some_types_acknowledges_the_others_unread() {
+    let (client, manager, stream) = redis().await;
+    let publisher = EventPublisher::new(manager.clone(), stream.clone(), 1000);
+    let wanted = deleted();
+    let other = DomainEvent::UserUpdated {
+        user_uuid: Uuid::new_v4(),
+    };
+    for event in [other.clone(), wanted.clone(), other.clone()] {
+        publisher.publish(event).await.unwrap();
+    }
+    // An entry of a handled type whose event cannot be read is still read (and skipped).
+    let mut conn = manager.clone();
+    let _: String = redis::cmd("XADD")
+        .arg(&stream)
+        .arg("*")
+        .arg("type")
+        .arg("user.deleted")
+        .arg("event")
+        .arg("{not json")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let consumer = EventConsumer::new(client.clone(), stream.clone(), "typed", "only-1")
+        .only(&["user.deleted"]);
+    let task = tokio::spawn(consumer.run(move |envelope| {
+        let tx = tx.clone();
+        async move {
+            tx.send(envelope.event).unwrap();
+            Ok(())
+        }
+    }));
+    assert_eq!(next(&mut rx).await, wanted);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), rx.recv())
+            .await
+            .is_err(),
+        "only the handled type reaches the handler"
+    );
+    task.abort();
+    let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
+        .arg(&stream)
+        .arg("typed")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        pending.count(),
+        0,
+        "every entry acknowledged, handled or not"
+    );
+    let info: Vec<std::collections::HashMap<String, redis::Value>> = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(&stream)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(info[0].get("entries-read"), Some(&redis::Value::Int(4)));
+    let _: () = redis::cmd("DEL")
+        .arg(&stream)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}

@@ -16,6 +16,8 @@ pub struct EventConsumer {
     consumer: String,
     claim_idle: std::time::Duration,
     from_start: bool,
+    /// The event types handled (`None`: all).
+    types: Option<&'static [&'static str]>,
 }
 
 impl EventConsumer {
@@ -28,6 +30,7 @@ impl EventConsumer {
             consumer: consumer.to_owned(),
             claim_idle: std::time::Duration::from_secs(60),
             from_start: true,
+            types: None,
         }
     }
 
@@ -52,6 +55,26 @@ impl EventConsumer {
     pub fn new_events_only(mut self) -> Self {
         self.from_start = false;
         self
+    }
+
+    /// Only events of these types (their names, [`super::DomainEvent::name`]) reach the
+    /// handler; the others are acknowledged unread (the type is a field of the stream entry
+    /// of its own), so a group that acts on a few kinds of events does not decode every
+    /// message of the deployment.
+    #[must_use]
+    pub fn only(mut self, types: &'static [&'static str]) -> Self {
+        self.types = Some(types);
+        self
+    }
+
+    /// Whether an entry's type is one this consumer handles (an entry without one is read).
+    fn wanted(&self, entry: &redis::streams::StreamId) -> bool {
+        let Some(types) = self.types else {
+            return true;
+        };
+        entry
+            .get::<String>("type")
+            .is_none_or(|kind| types.contains(&kind.as_str()))
     }
 
     /// Handles events until the task is dropped, reconnecting after failures.
@@ -132,8 +155,10 @@ impl EventConsumer {
         }
     }
 
-    /// Runs the handler on each entry and acknowledges the ones it handled (and unreadable
-    /// ones, which no retry can fix). A failed entry stays pending for a later claim.
+    /// Runs the handler on each entry and acknowledges, at once, the ones it handled (and
+    /// unreadable ones, which no retry can fix, and those of types it does not handle). A
+    /// failed entry stays pending for a later claim. Entries handled before a crash that
+    /// stopped the acknowledgement are handled again: handlers are idempotent.
     async fn handle<F, Fut>(
         &self,
         conn: &mut redis::aio::MultiplexedConnection,
@@ -145,7 +170,12 @@ impl EventConsumer {
         Fut: std::future::Future<Output = anyhow::Result<()>>,
     {
         use anyhow::Context as _;
+        let mut done = Vec::with_capacity(entries.len());
         for entry in entries {
+            if !self.wanted(&entry) {
+                done.push(entry.id);
+                continue;
+            }
             match super::envelope_of(&entry) {
                 Ok(envelope) => {
                     if let Err(error) = handler(envelope).await {
@@ -159,14 +189,18 @@ impl EventConsumer {
                     tracing::warn!(id = %entry.id, error = %error, "skipping unreadable event");
                 }
             }
-            redis::cmd("XACK")
-                .arg(&self.stream)
-                .arg(&self.group)
-                .arg(&entry.id)
-                .query_async::<()>(&mut *conn)
-                .await
-                .context("acknowledging an event")?;
+            done.push(entry.id);
         }
+        if done.is_empty() {
+            return Ok(());
+        }
+        redis::cmd("XACK")
+            .arg(&self.stream)
+            .arg(&self.group)
+            .arg(&done)
+            .query_async::<()>(&mut *conn)
+            .await
+            .context("acknowledging events")?;
         Ok(())
     }
 }
