@@ -46,7 +46,9 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         outbox_signal.clone(),
         Duration::from_secs(2),
     ));
-    let consumer = EventConsumer::joining(redis_client, prefix, "friends-service");
+    // It acts on deleted accounts alone; every other event is acknowledged unread.
+    let consumer =
+        EventConsumer::joining(redis_client, prefix, "friends-service").only(&["user.deleted"]);
     let cleanup_db = db.clone();
     let cleanup = tokio::spawn(consumer.run(move |envelope| {
         let db = cleanup_db.clone();

@@ -37,6 +37,14 @@ pub fn forget_changed(state: &AppState, event: &DomainEvent) {
     }
 }
 
+/// The events [`handle`] acts on: its consumer group acknowledges the others unread.
+pub const HANDLED: &[&str] = &[
+    "user.deleted",
+    "session.revoked",
+    "friendship.removed",
+    "friend_request.accepted",
+];
+
 /// Handles one event of the stream (others' and our own; most are not for us).
 pub async fn handle(state: &AppState, event: DomainEvent) -> Result<()> {
     match event {
@@ -100,6 +108,41 @@ mod tests {
 
     use chat_models::events::{audience_of, DomainEvent, EventEnvelope};
     use uuid::Uuid;
+
+    /// The consumer group reads only the types in `HANDLED`: each event `handle` acts on is one.
+    #[test]
+    fn the_events_handled_are_the_types_the_group_reads() {
+        use chat_models::events::FriendRequestEvent;
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let handled = [
+            DomainEvent::UserDeleted { user_uuid: a },
+            DomainEvent::SessionRevoked {
+                user_uuid: a,
+                session_ids: vec![b],
+            },
+            DomainEvent::FriendshipRemoved {
+                user_uuid: a,
+                friend_uuid: b,
+            },
+            DomainEvent::FriendRequestAccepted(FriendRequestEvent {
+                request_id: 1,
+                sender_uuid: a,
+                receiver_uuid: b,
+            }),
+        ];
+        let names: Vec<&str> = handled.iter().map(DomainEvent::name).collect();
+        assert_eq!(names, super::HANDLED);
+        let created =
+            chat_models::events::DomainEvent::MessageCreated(chat_models::events::MessageEvent {
+                audience: vec![a],
+                message: serde_json::from_value(serde_json::json!({
+                    "id": "m", "conversation_id": "c", "seq": 1, "sender_uuid": a,
+                    "text": "hi", "created_at": "2026-12-06T00:00:00Z",
+                }))
+                .unwrap(),
+            });
+        assert_eq!(crate::push::HANDLED, [created.name()]);
+    }
 
     /// The gateway's tail skips an event whose audience holds no socket on the instance; the
     /// events [`super::forget_changed`] acts on must reach every instance, so none has one.

@@ -169,7 +169,9 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let pusher = push.map(|push| {
         let (state, consumer) = (
             state.clone(),
-            EventConsumer::joining(redis_client.clone(), prefix, "message-push").new_events_only(),
+            EventConsumer::joining(redis_client.clone(), prefix, "message-push")
+                .new_events_only()
+                .only(crate::push::HANDLED),
         );
         tokio::spawn(consumer.run(move |envelope| {
             let (state, push) = (state.clone(), push.clone());
@@ -181,7 +183,8 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         }))
     });
 
-    let consumer = EventConsumer::joining(redis_client, prefix, "message-service");
+    let consumer = EventConsumer::joining(redis_client, prefix, "message-service")
+        .only(crate::event_handlers::HANDLED);
     let consumer_state = state.clone();
     let consumer = tokio::spawn(consumer.run(move |envelope| {
         let state = consumer_state.clone();

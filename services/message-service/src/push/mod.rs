@@ -171,6 +171,9 @@ fn delivery_thread() -> anyhow::Result<tokio::runtime::Handle> {
     Ok(handle.recv()??)
 }
 
+/// The events [`handle`] acts on (the `message-push` group acknowledges the others unread).
+pub const HANDLED: &[&str] = &["message.created"];
+
 /// Handles one event of the `message-push` group: new messages are pushed to those away.
 pub async fn handle(state: &AppState, push: &Push, event: DomainEvent) -> Result<()> {
     if let DomainEvent::MessageCreated(event) = event {

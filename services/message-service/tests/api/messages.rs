@@ -849,3 +849,56 @@ async fn sends_are_checked_against_the_members_when_stored() {
     let view = stack.conversation(&ann, &id).await;
     assert_eq!(view["last_seq"], 3, "the refused sends took no number");
 }
+
+/// A busy group whose members are spread over two instances: their transactions meet on the
+/// conversation's document, the instances then take turns, and numbering stays gap-free with
+/// every send stored once.
+#[tokio::test]
+async fn members_on_two_instances_sending_at_once_get_gap_free_numbers() {
+    let stack = Stack::messages().await;
+    let other = stack.instance(&[]).await;
+    let admin = stack.register("admin").await;
+    let mut members = Vec::new();
+    for i in 0..5 {
+        let member = stack.register(&format!("member{i}")).await;
+        stack.befriend(&admin, &member).await;
+        members.push(member);
+    }
+    let id = stack
+        .group(&admin, "busy", &members.iter().collect::<Vec<_>>())
+        .await;
+    let senders: Vec<&TestUser> = std::iter::once(&admin).chain(&members).collect();
+    const ROUNDS: usize = 4;
+    const EACH: usize = 6;
+    let mut seqs = Vec::new();
+    for round in 0..ROUNDS {
+        let sends = senders.iter().enumerate().flat_map(|(who, sender)| {
+            let (stack, id, other) = (&stack, &id, &other);
+            (0..EACH).map(move |n| async move {
+                let base = if (who + n) % 2 == 0 {
+                    &stack.messages
+                } else {
+                    &other.url
+                };
+                let response = stack
+                    .client
+                    .post(format!("{base}/conversations/{id}/messages"))
+                    .bearer_auth(&sender.access)
+                    .json(&json!({ "text": format!("{round}:{who}:{n}") }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::CREATED);
+                response.json::<Value>().await.unwrap()["seq"]
+                    .as_i64()
+                    .unwrap()
+            })
+        });
+        seqs.extend(futures::future::join_all(sends).await);
+    }
+    let total = i64::try_from(senders.len() * EACH * ROUNDS).unwrap();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=total).collect::<Vec<_>>());
+    let view = stack.conversation(&admin, &id).await;
+    assert_eq!(view["last_seq"], total);
+}

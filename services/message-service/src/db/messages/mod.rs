@@ -17,7 +17,7 @@ pub use queue::SendQueue;
 pub use turns::Turns;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use bson::oid::ObjectId;
 use bson::{doc, DateTime as BsonDateTime, Document};
@@ -76,26 +76,44 @@ pub async fn send(store: &Store, new: NewMessage) -> Result<Sent> {
 /// then, as when a rule refuses any send (a sender is not a member any more, an attachment is
 /// not theirs), each is stored in a transaction of its own that looks its nonce up, so a
 /// repeat gets the message stored before and a refusal is only that send's.
-pub(super) async fn send_all(store: &Store, batch: &[NewMessage]) -> Vec<Result<Sent>> {
-    send_batch(store, batch, false).await
+/// Also says whether a transaction had to run again (it conflicted with another's).
+pub(super) async fn send_all(store: &Store, batch: &[NewMessage]) -> (Vec<Result<Sent>>, bool) {
+    let conflicted = AtomicBool::new(false);
+    let answers = send_batch(store, batch, false, &conflicted).await;
+    (answers, conflicted.load(Ordering::Relaxed))
 }
 
-async fn send_batch(store: &Store, batch: &[NewMessage], look_up: bool) -> Vec<Result<Sent>> {
+async fn send_batch(
+    store: &Store,
+    batch: &[NewMessage],
+    look_up: bool,
+    conflicted: &AtomicBool,
+) -> Vec<Result<Sent>> {
     let attempt = Batch {
         news: batch,
         look_up,
         refused: AtomicBool::new(false),
+        attempts: AtomicU32::new(0),
     };
     let outcome = in_transaction(store, &attempt, |store, session, attempt| {
         Box::pin(send_once(store, session, attempt))
     })
     .await;
+    if attempt.attempts.load(Ordering::Relaxed) > 1 {
+        conflicted.store(true, Ordering::Relaxed);
+    }
     match outcome {
         Ok(sent) => sent.into_iter().map(Ok).collect(),
         Err(_) if attempt.refused.load(Ordering::Relaxed) && (batch.len() > 1 || !look_up) => {
             let mut answers = Vec::with_capacity(batch.len());
             for new in batch {
-                let alone = Box::pin(send_batch(store, std::slice::from_ref(new), true)).await;
+                let alone = Box::pin(send_batch(
+                    store,
+                    std::slice::from_ref(new),
+                    true,
+                    conflicted,
+                ))
+                .await;
                 answers.extend(alone);
             }
             answers
@@ -133,6 +151,8 @@ struct Batch<'a> {
     /// refused by the unique index).
     look_up: bool,
     refused: AtomicBool,
+    /// Attempts run (more than one: the transaction conflicted and ran again).
+    attempts: AtomicU32,
 }
 
 /// One attempt of [`send_all`], inside its transaction.
@@ -141,6 +161,7 @@ async fn send_once(
     session: &mut ClientSession,
     batch: &Batch<'_>,
 ) -> Result<Vec<Sent>, TxError> {
+    batch.attempts.fetch_add(1, Ordering::Relaxed);
     let outcome = store_batch(store, session, batch.news, batch.look_up).await;
     let refused = match &outcome {
         Err(TxError::Api(_)) => true,

@@ -141,10 +141,13 @@ impl Writer {
     async fn run(mut self, store: Store) {
         let turns = self.queue.turns.clone();
         while self.queue.any_waiting(self.conversation) {
-            // The batch is taken once the turn is ours: what queued while waiting goes too.
+            // Turns once the conversation met another instance's sends; the batch is taken
+            // once the turn is ours, so what queued while waiting goes too.
             let turn = match &turns {
-                Some(turns) => Some(turns.take(self.conversation).await),
-                None => None,
+                Some(turns) if turns.contended(self.conversation) => {
+                    Some(turns.take(self.conversation).await)
+                }
+                _ => None,
             };
             let batch = self.queue.next_batch(self.conversation);
             let (news, answers): (Vec<NewMessage>, Vec<_>) = batch
@@ -155,9 +158,14 @@ impl Writer {
                 .increment(1);
             metrics::counter!("message_sends_batched_total", "service" => "message-service")
                 .increment(news.len() as u64);
-            let results = send_all(&store, &news).await;
-            if let (Some(turns), Some(turn)) = (&turns, turn) {
-                turns.give(turn).await;
+            let (results, conflicted) = send_all(&store, &news).await;
+            if let Some(turns) = &turns {
+                if conflicted {
+                    turns.conflicted(self.conversation);
+                }
+                if let Some(turn) = turn {
+                    turns.give(turn).await;
+                }
             }
             for (answer, result) in answers.into_iter().zip(results) {
                 // The caller may have gone; its message is stored all the same.

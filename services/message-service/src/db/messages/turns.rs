@@ -2,10 +2,11 @@
 //!
 //! Two instances storing sends of one conversation at the same time conflict on its document:
 //! one transaction aborts, pauses and runs again, and under load (a busy group whose members
-//! are spread over the instances) most of a send's time goes to that. A *turn* is a short
-//! lease in Redis on the conversation: the instance holding it runs its transaction; another
-//! instance wanting it waits, its queue growing into a bigger batch meanwhile, until the
-//! release is announced on a pub/sub channel (only when someone waits). A release that others
+//! are spread over the instances) most of a send's time goes to that. Once a conversation's
+//! sends met another instance's (a conflict), they take *turns* for a while: a turn is a
+//! short lease in Redis on the conversation; the instance holding it runs its transaction;
+//! another instance wanting it waits, its queue growing into a bigger batch meanwhile, until
+//! the release is announced on a pub/sub channel (only when someone waits). A release that others
 //! wait for hands the turn over: for a moment only another instance may take it, so two busy
 //! instances alternate instead of one taking it back each time.
 //!
@@ -32,6 +33,10 @@ const LEASE: Duration = Duration::from_secs(2);
 const HANDOVER: Duration = Duration::from_millis(50);
 /// How often a waiter looks again without an announcement.
 pub const RECHECK: Duration = Duration::from_millis(25);
+/// How long a conversation's sends keep taking turns after they last met another instance's.
+const CONTENDED_FOR: Duration = Duration::from_secs(10);
+/// Most conversations taking turns at once (the least recently contended are dropped first).
+const CONTENDED_MOST: u64 = 10_000;
 /// How long a send waits for a turn before its transaction runs without one.
 const MOST_WAIT: Duration = Duration::from_secs(3);
 
@@ -82,6 +87,8 @@ pub struct Turns {
     give: redis::Script,
     /// The conversations this instance waits for, woken by announcements.
     waiting: Mutex<HashMap<ObjectId, Arc<Notify>>>,
+    /// The conversations whose sends take turns now (see [`Self::contended`]).
+    contended: moka::sync::Cache<ObjectId, ()>,
 }
 
 impl std::fmt::Debug for Turns {
@@ -111,6 +118,10 @@ impl Turns {
             take: redis::Script::new(TAKE),
             give: redis::Script::new(GIVE),
             waiting: Mutex::default(),
+            contended: moka::sync::Cache::builder()
+                .time_to_live(CONTENDED_FOR)
+                .max_capacity(CONTENDED_MOST)
+                .build(),
         }
     }
 
@@ -141,16 +152,31 @@ impl Turns {
             let _ = tokio::time::timeout(pause, announced.notified()).await;
         };
         self.lock().remove(&conversation);
+        if waited {
+            self.contended.insert(conversation, ());
+        }
         Turn { conversation, held }
     }
 
-    /// Gives a turn back (handing it over if someone waits).
+    /// Whether this instance's sends of `conversation` take turns: for a while after they met
+    /// another instance's (a conflict, a turn waited for or handed over). A conversation
+    /// written from one instance at a time costs no round trip to Redis.
+    pub fn contended(&self, conversation: ObjectId) -> bool {
+        self.contended.contains_key(&conversation)
+    }
+
+    /// This instance's transaction on `conversation` conflicted with another instance's.
+    pub fn conflicted(&self, conversation: ObjectId) {
+        self.contended.insert(conversation, ());
+    }
+
+    /// Gives a turn back (handing it over if another instance waits).
     pub async fn give(&self, turn: Turn) {
         if !turn.held {
             return;
         }
         let keys = self.keys(turn.conversation);
-        let given: redis::RedisResult<i64> = self
+        let handed: redis::RedisResult<i64> = self
             .give
             .key(keys.0)
             .key(keys.1)
@@ -160,9 +186,11 @@ impl Turns {
             .arg(Notice::TurnFree(turn.conversation).encode())
             .invoke_async(&mut self.redis.clone())
             .await;
-        if let Err(error) = given {
+        match handed {
+            Ok(1) => self.contended.insert(turn.conversation, ()),
+            Ok(_) => {}
             // It runs out on its own.
-            tracing::debug!(error = %error, "a turn was not given back");
+            Err(error) => tracing::debug!(error = %error, "a turn was not given back"),
         }
     }
 
