@@ -2,7 +2,8 @@
 //! conversations of one shape — direct pairs, or groups of 10, 50 or 100 — sending over their
 //! sockets at rising rates. Each step offers 1.5× the deliveries/s of the one before, for a few
 //! seconds, until p99 send→receive passes the bound, a delivery is lost, or the senders cannot
-//! keep the rate; the ceiling is the highest step that passed.
+//! keep the rate; then steps between the best that passed and the one that failed narrow it
+//! down. The ceiling is the highest step that passed.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,9 +36,13 @@ pub struct Options {
     /// The p99 bound, in milliseconds.
     #[arg(long, default_value_t = 50.0)]
     pub max_p99_ms: f64,
-    /// Most steps per shape.
+    /// Most steps per shape, rising.
     #[arg(long, default_value_t = 12)]
     pub max_steps: usize,
+    /// Steps between the best passed and the first failed, once one failed (each halves the
+    /// ratio between them).
+    #[arg(long, default_value_t = 2)]
+    pub refine: usize,
 }
 
 /// One step of a ramp.
@@ -138,7 +143,11 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
         let mut steps = Vec::new();
         let mut ceiling: Option<f64> = None;
         let mut offered = options.start;
-        for _ in 0..options.max_steps {
+        // The ramp: ×1.5 a step until one fails; then, between the best passed and the first
+        // failed, `refine` steps at their geometric middle narrow the ceiling down.
+        let (mut passed_at, mut failed_at): (Option<u64>, Option<u64>) = (None, None);
+        let (mut rising, mut refined) = (0, 0);
+        loop {
             let step = step(
                 &mut writers,
                 &seen,
@@ -156,6 +165,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
             let p99 = stats["p99_ms"].as_f64().unwrap_or(f64::INFINITY);
             let passed = step.lost == 0 && kept_pace && p99 <= options.max_p99_ms;
             steps.push(json!({
+                "refining": failed_at.is_some(),
                 "offered_deliveries_per_s": step.offered,
                 "messages": step.messages,
                 "send_seconds": ms(step.sending) / 1e3,
@@ -167,11 +177,32 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
                 "latency": stats,
                 "ack_latency": percentiles(step.acks),
             }));
-            if !passed {
-                break;
+            if passed {
+                ceiling =
+                    Some(ceiling.map_or(delivered_per_s, |best: f64| best.max(delivered_per_s)));
+                passed_at = Some(offered);
+            } else {
+                failed_at = Some(offered);
             }
-            ceiling = Some(ceiling.map_or(delivered_per_s, |best: f64| best.max(delivered_per_s)));
-            offered = (offered as f64 * 1.5).round() as u64;
+            offered = match (passed_at, failed_at) {
+                (_, None) => {
+                    rising += 1;
+                    if rising == options.max_steps {
+                        break;
+                    }
+                    (offered as f64 * 1.5).round() as u64
+                }
+                // Nothing passed: there is no ceiling to narrow down.
+                (None, Some(_)) => break,
+                (Some(low), Some(high)) => {
+                    let middle = ((low as f64) * (high as f64)).sqrt().round() as u64;
+                    if refined == options.refine || middle <= low || middle >= high {
+                        break;
+                    }
+                    refined += 1;
+                    middle
+                }
+            };
         }
         shapes.push(json!({
             "shape": name,

@@ -38,7 +38,7 @@ pub enum MetricsAccess {
     Off,
 }
 
-/// Latency buckets, in seconds: 0.5 ms to 10 s.
+/// Latency buckets of every `*_seconds` histogram: 0.5 ms to 10 s.
 const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
@@ -51,10 +51,7 @@ pub fn handle() -> Option<PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    Matcher::Full("http_request_duration_seconds".to_owned()),
-                    BUCKETS,
-                )
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), BUCKETS)
                 .ok()?
                 .install_recorder()
                 .map_err(|error| tracing::warn!(error = %error, "metrics recorder not installed"))

@@ -143,9 +143,13 @@ impl Writer {
         while self.queue.any_waiting(self.conversation) {
             // Turns once the conversation met another instance's sends; the batch is taken
             // once the turn is ours, so what queued while waiting goes too.
+            let asked = std::time::Instant::now();
             let turn = match &turns {
                 Some(turns) if turns.contended(self.conversation) => {
-                    Some(turns.take(self.conversation).await)
+                    let turn = turns.take(self.conversation).await;
+                    metrics::histogram!("message_send_turn_wait_seconds", "service" => "message-service")
+                        .record(asked.elapsed().as_secs_f64());
+                    Some(turn)
                 }
                 _ => None,
             };
@@ -158,7 +162,10 @@ impl Writer {
                 .increment(1);
             metrics::counter!("message_sends_batched_total", "service" => "message-service")
                 .increment(news.len() as u64);
+            let started = std::time::Instant::now();
             let (results, conflicted) = send_all(&store, &news).await;
+            metrics::histogram!("message_send_transaction_seconds", "service" => "message-service")
+                .record(started.elapsed().as_secs_f64());
             if let Some(turns) = &turns {
                 if conflicted {
                     turns.conflicted(self.conversation);
