@@ -11,16 +11,22 @@ use crate::db::conversations::{self as conversation_store, ConversationDoc};
 use crate::db::messages::{self as store, MessageDoc, NewMessage, Page, Sent};
 use crate::db::reads;
 use crate::domain;
+use crate::memberships::Membership;
 use crate::state::AppState;
 use crate::views::{message_view, message_views};
 
 /// Whether `me` may write to a conversation they belong to: always in a group; in a direct
 /// conversation only while friends (a block ends the friendship).
 pub async fn can_write(state: &AppState, conversation: &ConversationDoc, me: Uuid) -> Result<bool> {
-    if conversation.is_group {
+    may_write(state, Membership::of(conversation, me), me).await
+}
+
+/// [`can_write`] from what `me`'s membership says of the conversation.
+async fn may_write(state: &AppState, membership: Membership, me: Uuid) -> Result<bool> {
+    if membership.is_group {
         return Ok(true);
     }
-    let other = conversation.other_member(me).unwrap_or(me);
+    let other = membership.other.unwrap_or(me);
     state.friends.are_friends(me, other).await
 }
 
@@ -73,11 +79,8 @@ pub async fn send(
         .memberships
         .of(&state.store, domain::conversation_id(conversation)?, me)
         .await?;
-    if !membership.is_group {
-        let other = membership.other.unwrap_or(me);
-        if !state.friends.are_friends(me, other).await? {
-            return Err(ApiError::Forbidden(ErrorCode::NotFriends));
-        }
+    if !may_write(state, membership, me).await? {
+        return Err(ApiError::Forbidden(ErrorCode::NotFriends));
     }
     if let Some(reply_to) = reply_to {
         // A message of another conversation is as unknown here as one that does not exist.

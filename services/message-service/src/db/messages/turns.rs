@@ -108,7 +108,7 @@ pub struct Turn {
 }
 
 impl Turns {
-    /// Turns under a Redis key prefix, announced on [`Self::channel`].
+    /// Turns under a Redis key prefix, released with a notice on the instances' channel.
     pub fn new(redis: ConnectionManager, prefix: &str) -> Self {
         Self {
             redis,
