@@ -81,9 +81,10 @@ impl InternalClient {
 }
 
 /// Answers remembered for a while. An answer fetched while something was forgotten is not
-/// kept: it may predate the change (the call raced the event).
+/// kept: it may predate the change (the call raced the event). The directories' memory, and
+/// any other answer a change announced to every instance makes wrong.
 #[derive(Clone, Debug)]
-struct Memory<K, V>
+pub struct Memory<K, V>
 where
     K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
@@ -99,7 +100,7 @@ where
     V: Clone + Send + Sync + 'static,
 {
     /// Up to `capacity` answers for `ttl` each; none for a zero `ttl`.
-    fn new(ttl: Duration, capacity: u64) -> Option<Self> {
+    pub fn new(ttl: Duration, capacity: u64) -> Option<Self> {
         (!ttl.is_zero()).then(|| Self {
             answers: moka::sync::Cache::builder()
                 .time_to_live(ttl)
@@ -109,22 +110,25 @@ where
         })
     }
 
-    fn get(&self, key: &K) -> Option<V> {
+    /// The answer remembered for `key`.
+    pub fn get(&self, key: &K) -> Option<V> {
         self.answers.get(key)
     }
 
-    fn forget(&self, key: &K) {
+    /// Drops the answer for `key`, and keeps none asked for before this.
+    pub fn forget(&self, key: &K) {
         self.forgotten.fetch_add(1, Ordering::SeqCst);
         self.answers.invalidate(key);
     }
 
     /// A mark to take before asking; [`Memory::keep`] keeps answers only if nothing was
     /// forgotten since.
-    fn mark(&self) -> u64 {
+    pub fn mark(&self) -> u64 {
         self.forgotten.load(Ordering::SeqCst)
     }
 
-    fn keep(&self, mark: u64, answers: impl IntoIterator<Item = (K, V)>) {
+    /// Remembers `answers`, asked for after `mark`, unless something was forgotten since.
+    pub fn keep(&self, mark: u64, answers: impl IntoIterator<Item = (K, V)>) {
         for (key, value) in answers {
             self.answers.insert(key.clone(), value);
             // Checked after the insert: a `forget` either counts before this check (and the

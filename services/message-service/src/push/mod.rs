@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use bson::oid::ObjectId;
 use chat_models::api::push::PushPayload;
+use chat_models::clients::Memory;
 use chat_models::events::{DomainEvent, MessageEvent};
 use chat_models::Result;
 use reqwest::Url;
@@ -52,8 +53,11 @@ pub struct Push {
     permits: Arc<Semaphore>,
     /// The runtime deliveries run on: one thread at the lowest scheduling priority.
     pool: tokio::runtime::Handle,
-    /// Users found to have no subscription.
-    unsubscribed: Arc<Unsubscribed>,
+    /// Users found to have no subscription, remembered for a while: most members of a
+    /// conversation never subscribe, and a new message then costs no query for them. A
+    /// subscription added on any instance is announced to every instance
+    /// ([`crate::notices::Notice::PushSubscribed`]), which forgets the user at once.
+    unsubscribed: Option<Memory<Uuid, ()>>,
 }
 
 /// How long a user found to have no subscription is remembered as such (an announcement of a
@@ -61,53 +65,6 @@ pub struct Push {
 const UNSUBSCRIBED_TTL: Duration = Duration::from_secs(30);
 /// Most users remembered as having no subscription.
 const UNSUBSCRIBED_MOST: u64 = 100_000;
-
-/// The users found to have no push subscription, remembered for a while: most members of a
-/// conversation never subscribe, and a new message then costs no query. A subscription added
-/// on any instance is announced to every instance ([`crate::notices::Notice::PushSubscribed`]),
-/// which forgets the user at once. An answer read while a user was forgotten is not kept (it
-/// may predate the subscription).
-#[derive(Debug)]
-struct Unsubscribed {
-    users: moka::sync::Cache<Uuid, ()>,
-    /// Incremented by every forget.
-    forgotten: std::sync::atomic::AtomicU64,
-}
-
-impl Unsubscribed {
-    fn new() -> Self {
-        Self {
-            users: moka::sync::Cache::builder()
-                .time_to_live(UNSUBSCRIBED_TTL)
-                .max_capacity(UNSUBSCRIBED_MOST)
-                .build(),
-            forgotten: std::sync::atomic::AtomicU64::new(0),
-        }
-    }
-
-    fn mark(&self) -> u64 {
-        self.forgotten.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    fn forget(&self, user: Uuid) {
-        self.forgotten
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.users.invalidate(&user);
-    }
-
-    /// Remembers `users` as having none, unless anyone was forgotten since `mark`.
-    fn keep(&self, mark: u64, users: impl IntoIterator<Item = Uuid>) {
-        for user in users {
-            self.users.insert(user, ());
-            // Checked after the insert: a forget either counts before this check (and the
-            // answer is dropped here) or invalidates after the insert.
-            if self.mark() != mark {
-                self.users.invalidate(&user);
-                return;
-            }
-        }
-    }
-}
 
 impl Push {
     /// Push with this key, message lifetime and test allow-list.
@@ -120,14 +77,16 @@ impl Push {
             retry_base: Duration::from_secs(1),
             permits: Arc::new(Semaphore::new(IN_FLIGHT)),
             pool: delivery_thread()?,
-            unsubscribed: Arc::new(Unsubscribed::new()),
+            unsubscribed: Memory::new(UNSUBSCRIBED_TTL, UNSUBSCRIBED_MOST),
         })
     }
 
     /// `user` added a subscription (announced by any instance): no longer remembered as having
     /// none.
     pub fn subscribed(&self, user: Uuid) {
-        self.unsubscribed.forget(user);
+        if let Some(unsubscribed) = &self.unsubscribed {
+            unsubscribed.forget(&user);
+        }
     }
 
     /// The public key browsers subscribe with.
@@ -198,21 +157,24 @@ async fn notify_away(state: &AppState, push: &Push, event: MessageEvent) -> Resu
         .filter(|user| *user != message.sender_uuid)
         .collect();
     // Most members have no subscription: remembered, or one indexed query for the others.
+    let unsubscribed = push.unsubscribed.as_ref();
     let asked: Vec<Uuid> = recipients
         .into_iter()
-        .filter(|user| !push.unsubscribed.users.contains_key(user))
+        .filter(|user| unsubscribed.is_none_or(|known| known.get(user).is_none()))
         .collect();
     if asked.is_empty() {
         return Ok(());
     }
-    let mark = push.unsubscribed.mark();
+    let mark = unsubscribed.map(Memory::mark);
     let subscriptions = store::of_users(&state.store, &asked).await?;
     let with: HashSet<Uuid> = subscriptions
         .iter()
         .map(|subscription| subscription.user_uuid)
         .collect();
-    push.unsubscribed
-        .keep(mark, asked.into_iter().filter(|user| !with.contains(user)));
+    if let (Some(unsubscribed), Some(mark)) = (unsubscribed, mark) {
+        let without = asked.into_iter().filter(|user| !with.contains(user));
+        unsubscribed.keep(mark, without.map(|user| (user, ())));
+    }
     if subscriptions.is_empty() {
         return Ok(());
     }
