@@ -97,8 +97,9 @@ impl Stack {
         self.call_at(method, self.url(path), user, body).await
     }
 
-    /// A call as `user` to any URL (a service other than the one under test).
-    pub(crate) async fn call_at(
+    /// A call as `user` to any URL (a service other than the one under test, another
+    /// instance).
+    pub async fn call_at(
         &self,
         method: Method,
         url: String,

@@ -181,23 +181,8 @@ pub async fn move_senders(
     newest: &[&super::messages::MessageDoc],
     now: BsonDateTime,
 ) -> mongodb::error::Result<()> {
-    let of =
-        |sender: Uuid| doc! { "conversationId": conversation, "userUuid": uuids::bson(sender) };
-    let set = |message: &super::messages::MessageDoc| {
-        doc! { "$set": {
-            "lastReadSeq": message.seq,
-            "lastReadMessageId": message.id,
-            "updatedAt": now,
-        } }
-    };
     if let [message] = newest {
-        store
-            .reads
-            .update_one(of(message.sender_uuid), set(message))
-            .upsert(true)
-            .session(&mut *session)
-            .await?;
-        return Ok(());
+        return upsert_position(store, session, message, now).await;
     }
     // Strings are literals, so no value can read as a field path.
     let picked = |value: fn(&super::messages::MessageDoc) -> bson::Bson, current: &str| {
@@ -228,13 +213,34 @@ pub async fn move_senders(
         .await?;
     if moved.matched_count < newest.len() as u64 {
         for message in newest {
-            store
-                .reads
-                .update_one(of(message.sender_uuid), set(message))
-                .upsert(true)
-                .session(&mut *session)
-                .await?;
+            upsert_position(store, session, message, now).await?;
         }
     }
+    Ok(())
+}
+
+/// Sets the position of a message's sender to it (creating the position), in `session`.
+async fn upsert_position(
+    store: &Store,
+    session: &mut mongodb::ClientSession,
+    message: &super::messages::MessageDoc,
+    now: BsonDateTime,
+) -> mongodb::error::Result<()> {
+    store
+        .reads
+        .update_one(
+            doc! {
+                "conversationId": message.conversation_id,
+                "userUuid": uuids::bson(message.sender_uuid),
+            },
+            doc! { "$set": {
+                "lastReadSeq": message.seq,
+                "lastReadMessageId": message.id,
+                "updatedAt": now,
+            } },
+        )
+        .upsert(true)
+        .session(session)
+        .await?;
     Ok(())
 }

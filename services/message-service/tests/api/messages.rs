@@ -4,7 +4,7 @@ use bson::oid::ObjectId;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use chat_testkit::{code, error_code, Stack, TestUser};
+use chat_testkit::{code, error_code, json_with, Stack, TestUser};
 
 async fn pair(stack: &Stack) -> (TestUser, TestUser, String) {
     let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
@@ -781,29 +781,22 @@ async fn sends_are_checked_against_the_members_when_stored() {
         stack.befriend(&ann, friend).await;
     }
     let id = stack.group(&ann, "team", &[&bob, &cat, &dan]).await;
-    let send = |sender: &TestUser, body: Value| {
-        stack
-            .client
-            .post(format!("{}/conversations/{id}/messages", other.url))
-            .bearer_auth(&sender.access)
-            .json(&body)
-            .send()
-    };
-    let sent = send(&bob, json!({ "text": "hi @cat", "mentions": [cat.id] }))
-        .await
-        .unwrap();
-    assert_eq!(sent.status(), StatusCode::CREATED);
-    assert_eq!(
-        sent.json::<Value>().await.unwrap()["mentions"],
-        json!([cat.id])
-    );
-    let everyone = send(
-        &ann,
-        json!({ "text": "@everyone", "mention_everyone": true }),
-    )
-    .await
-    .unwrap();
-    assert_eq!(everyone.status(), StatusCode::CREATED);
+    let url = format!("{}/conversations/{id}/messages", other.url);
+    let sent = stack
+        .call_at(
+            Method::POST,
+            url.clone(),
+            &bob,
+            Some(json!({ "text": "hi @cat", "mentions": [cat.id] })),
+        )
+        .await;
+    let sent = json_with(sent, StatusCode::CREATED, "a mention").await;
+    assert_eq!(sent["mentions"], json!([cat.id]));
+    let everyone = json!({ "text": "@everyone", "mention_everyone": true });
+    let by_admin = stack
+        .call_at(Method::POST, url.clone(), &ann, Some(everyone.clone()))
+        .await;
+    json_with(by_admin, StatusCode::CREATED, "@everyone by the admin").await;
 
     // Cat is removed, Bob leaves, and Ann hands the group to Dan.
     let members = format!("/conversations/{id}/members");
@@ -824,26 +817,23 @@ async fn sends_are_checked_against_the_members_when_stored() {
         )
         .await;
 
-    let gone = send(&bob, json!({ "text": "still here?" })).await.unwrap();
+    let gone = stack
+        .call_at(
+            Method::POST,
+            url.clone(),
+            &bob,
+            Some(json!({ "text": "still here?" })),
+        )
+        .await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code(gone).await, "conversation_not_found");
-    let mention = send(
-        &ann,
-        json!({ "text": "@cat @dan", "mentions": [cat.id, dan.id] }),
-    )
-    .await
-    .unwrap();
-    assert_eq!(mention.status(), StatusCode::CREATED);
-    assert_eq!(
-        mention.json::<Value>().await.unwrap()["mentions"],
-        json!([dan.id])
-    );
-    let not_admin = send(
-        &ann,
-        json!({ "text": "@everyone", "mention_everyone": true }),
-    )
-    .await
-    .unwrap();
+    let body = json!({ "text": "@cat @dan", "mentions": [cat.id, dan.id] });
+    let mention = stack
+        .call_at(Method::POST, url.clone(), &ann, Some(body))
+        .await;
+    let mention = json_with(mention, StatusCode::CREATED, "a mention").await;
+    assert_eq!(mention["mentions"], json!([dan.id]));
+    let not_admin = stack.call_at(Method::POST, url, &ann, Some(everyone)).await;
     assert_eq!(not_admin.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(not_admin).await, "not_group_admin");
     let view = stack.conversation(&ann, &id).await;
@@ -880,16 +870,10 @@ async fn members_on_two_instances_sending_at_once_get_gap_free_numbers() {
                 } else {
                     &other.url
                 };
-                let response = stack
-                    .client
-                    .post(format!("{base}/conversations/{id}/messages"))
-                    .bearer_auth(&sender.access)
-                    .json(&json!({ "text": format!("{round}:{who}:{n}") }))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), StatusCode::CREATED);
-                response.json::<Value>().await.unwrap()["seq"]
+                let url = format!("{base}/conversations/{id}/messages");
+                let body = json!({ "text": format!("{round}:{who}:{n}") });
+                let response = stack.call_at(Method::POST, url, sender, Some(body)).await;
+                json_with(response, StatusCode::CREATED, "a send").await["seq"]
                     .as_i64()
                     .unwrap()
             })

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use base64::Engine as _;
-use chat_testkit::{code, Service, Stack, TestUser, WsClient};
+use chat_testkit::{code, json_with, Instance, Service, Stack, TestUser, WsClient};
 use ece::crypto::LocalKeyPair;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use p256::pkcs8::{EncodePrivateKey as _, LineEnding};
@@ -227,6 +227,26 @@ fn assert_vapid(received: &Received, server_key: &str, origin: &str) {
 
 fn header<'a>(received: &'a Received, name: &str) -> &'a str {
     received.headers[name].to_str().unwrap()
+}
+
+/// Sends message `n` as `sender`, the even ones through the stack's instance and the odd ones
+/// through `other`; the message stored.
+async fn send_through(
+    stack: &Stack,
+    other: &Instance,
+    sender: &TestUser,
+    conversation: &str,
+    n: usize,
+) -> Value {
+    let base = if n % 2 == 0 {
+        &stack.messages
+    } else {
+        &other.url
+    };
+    let url = format!("{base}/conversations/{conversation}/messages");
+    let body = json!({ "text": format!("message {n}") });
+    let response = stack.call_at(Method::POST, url, sender, Some(body)).await;
+    json_with(response, StatusCode::CREATED, "a send").await
 }
 
 /// Waits until the `message-push` group has read and acknowledged every event written so far
@@ -452,22 +472,7 @@ async fn two_instances_push_each_message_once() {
 
     let mut sent = Vec::new();
     for n in 0..10 {
-        // Half the sends through each instance.
-        let base = if n % 2 == 0 {
-            &stack.messages
-        } else {
-            &other.url
-        };
-        let response = stack
-            .client
-            .post(format!("{base}/conversations/{id}/messages"))
-            .bearer_auth(&ann.access)
-            .json(&json!({ "text": format!("message {n}") }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        sent.push(response.json::<Value>().await.unwrap()["id"].clone());
+        sent.push(send_through(&stack, &other, &ann, &id, n).await["id"].clone());
     }
     service.wait_for(10).await;
     let received = service.settled(&stack).await;
@@ -496,44 +501,25 @@ async fn a_browser_subscribed_after_messages_went_unpushed_gets_the_next_ones() 
     let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
     stack.befriend(&ann, &bob).await;
     let id = stack.direct(&ann, &bob).await;
-    let send_through = |n: usize| {
-        let base = if n % 2 == 0 {
-            &stack.messages
-        } else {
-            &other.url
-        };
-        stack
-            .client
-            .post(format!("{base}/conversations/{id}/messages"))
-            .bearer_auth(&ann.access)
-            .json(&json!({ "text": format!("message {n}") }))
-            .send()
-    };
     // Bob has no browser yet: nothing to push, whichever instance handles each message.
     for n in 0..6 {
-        assert_eq!(send_through(n).await.unwrap().status(), StatusCode::CREATED);
+        send_through(&stack, &other, &ann, &id, n).await;
     }
     assert!(service.settled(&stack).await.is_empty());
 
     // He subscribes through the second instance; the first hears of it.
     let browser = Browser::new(&service, "bob");
+    let url = format!("{}/push/subscriptions", other.url);
     let subscribed = stack
-        .client
-        .post(format!("{}/push/subscriptions", other.url))
-        .bearer_auth(&bob.access)
-        .json(&browser.subscription())
-        .send()
-        .await
-        .unwrap();
+        .call_at(Method::POST, url, &bob, Some(browser.subscription()))
+        .await;
     assert_eq!(subscribed.status(), StatusCode::CREATED);
     // The announcement travels over Redis pub/sub, a message through a transaction and the
     // event stream: a moment for the first to arrive first.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut sent = Vec::new();
     for n in 6..12 {
-        let response = send_through(n).await.unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        sent.push(response.json::<Value>().await.unwrap()["id"].clone());
+        sent.push(send_through(&stack, &other, &ann, &id, n).await["id"].clone());
     }
     service.wait_for(6).await;
     let mut pushed: Vec<Value> = service
