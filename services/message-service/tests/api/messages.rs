@@ -6,6 +6,21 @@ use serde_json::{json, Value};
 
 use chat_testkit::{code, error_code, json_with, Stack, TestUser};
 
+/// An admin and five friends of theirs in a group: the admin, the members, the group.
+async fn busy_group(stack: &Stack) -> (TestUser, Vec<TestUser>, String) {
+    let admin = stack.register("admin").await;
+    let mut members = Vec::new();
+    for i in 0..5 {
+        let member = stack.register(&format!("member{i}")).await;
+        stack.befriend(&admin, &member).await;
+        members.push(member);
+    }
+    let id = stack
+        .group(&admin, "busy", &members.iter().collect::<Vec<_>>())
+        .await;
+    (admin, members, id)
+}
+
 async fn pair(stack: &Stack) -> (TestUser, TestUser, String) {
     let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
     stack.befriend(&ann, &bob).await;
@@ -595,16 +610,7 @@ async fn health_readiness_and_docs_are_served() {
 #[tokio::test]
 async fn members_sending_at_once_get_gap_free_numbers_and_their_own_read_positions() {
     let stack = Stack::messages().await;
-    let admin = stack.register("admin").await;
-    let mut members = Vec::new();
-    for i in 0..5 {
-        let member = stack.register(&format!("member{i}")).await;
-        stack.befriend(&admin, &member).await;
-        members.push(member);
-    }
-    let id = stack
-        .group(&admin, "busy", &members.iter().collect::<Vec<_>>())
-        .await;
+    let (admin, members, id) = busy_group(&stack).await;
     let senders: Vec<&TestUser> = std::iter::once(&admin).chain(&members).collect();
     const EACH: usize = 8;
     let path = format!("/conversations/{id}/messages");
@@ -847,16 +853,7 @@ async fn sends_are_checked_against_the_members_when_stored() {
 async fn members_on_two_instances_sending_at_once_get_gap_free_numbers() {
     let stack = Stack::messages().await;
     let other = stack.instance(&[]).await;
-    let admin = stack.register("admin").await;
-    let mut members = Vec::new();
-    for i in 0..5 {
-        let member = stack.register(&format!("member{i}")).await;
-        stack.befriend(&admin, &member).await;
-        members.push(member);
-    }
-    let id = stack
-        .group(&admin, "busy", &members.iter().collect::<Vec<_>>())
-        .await;
+    let (admin, members, id) = busy_group(&stack).await;
     let senders: Vec<&TestUser> = std::iter::once(&admin).chain(&members).collect();
     const ROUNDS: usize = 4;
     const EACH: usize = 6;

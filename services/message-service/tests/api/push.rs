@@ -229,6 +229,19 @@ fn header<'a>(received: &'a Received, name: &str) -> &'a str {
     received.headers[name].to_str().unwrap()
 }
 
+/// A stack pushing to `service`, and a second instance with the same key.
+async fn two_instances_pushing_to(service: &PushService) -> (Stack, Instance) {
+    let pem = vapid_pem();
+    let stack = stack_pushing_to(service, &pem).await;
+    let other = stack
+        .instance(&[
+            &format!("--vapid-private-key={pem}"),
+            &format!("--push-unsafe-allow={}", service.allowed()),
+        ])
+        .await;
+    (stack, other)
+}
+
 /// Sends message `n` as `sender`, the even ones through the stack's instance and the odd ones
 /// through `other`; the message stored.
 async fn send_through(
@@ -456,14 +469,7 @@ async fn muted_conversations_and_do_not_disturb_push_nothing() {
 #[tokio::test]
 async fn two_instances_push_each_message_once() {
     let service = PushService::start().await;
-    let pem = vapid_pem();
-    let stack = stack_pushing_to(&service, &pem).await;
-    let other = stack
-        .instance(&[
-            &format!("--vapid-private-key={pem}"),
-            &format!("--push-unsafe-allow={}", service.allowed()),
-        ])
-        .await;
+    let (stack, other) = two_instances_pushing_to(&service).await;
     let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
     stack.befriend(&ann, &bob).await;
     let id = stack.direct(&ann, &bob).await;
@@ -490,14 +496,7 @@ async fn two_instances_push_each_message_once() {
 #[tokio::test]
 async fn a_browser_subscribed_after_messages_went_unpushed_gets_the_next_ones() {
     let service = PushService::start().await;
-    let pem = vapid_pem();
-    let stack = stack_pushing_to(&service, &pem).await;
-    let other = stack
-        .instance(&[
-            &format!("--vapid-private-key={pem}"),
-            &format!("--push-unsafe-allow={}", service.allowed()),
-        ])
-        .await;
+    let (stack, other) = two_instances_pushing_to(&service).await;
     let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
     stack.befriend(&ann, &bob).await;
     let id = stack.direct(&ann, &bob).await;
