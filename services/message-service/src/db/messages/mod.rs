@@ -6,7 +6,8 @@
 //! commits, so `seq` order is commit order: a reader paging with `after` never misses a
 //! message that commits later with a smaller number. Concurrent sends to one conversation on
 //! one instance share a transaction ([`queue`]), so a busy group does not turn into a queue
-//! of conflicts. Later changes of a message are in [`super::changes`].
+//! of conflicts, and instances whose transactions on a conversation met take turns at it
+//! ([`turns`]). Later changes of a message are in [`super::changes`].
 
 mod doc;
 mod queue;
