@@ -61,13 +61,15 @@ const UNREAD: i64 = 10;
 /// How far back a history conversation's reader is, and resumes from.
 const BEHIND: i64 = 20;
 
-/// Writes `count` messages into `conversation` (from `a` and `b` in turn) and moves the
-/// conversation's counters and preview past them; the id of each `seq` asked for in `keep`.
+/// Writes `count` messages into `conversation` (from `a` and `b` in turn, the last `tail`
+/// all from `b`) and moves the conversation's counters, preview and marks past them, as the
+/// service's sends would; the id of each `seq` asked for in `keep`.
 async fn seed(
     db: &mongodb::Database,
     conversation: &str,
     (a, b): (&User, &User),
     count: i64,
+    tail: i64,
     keep: &[i64],
 ) -> anyhow::Result<Vec<ObjectId>> {
     let conversation = ObjectId::parse_str(conversation)?;
@@ -76,12 +78,18 @@ async fn seed(
     let now = bson::DateTime::now();
     let mut batch = Vec::with_capacity(10_000);
     let mut last = None;
+    let mut newest = std::collections::HashMap::new();
     for seq in 1..=count {
         let id = ObjectId::new();
         if let Some(index) = keep.iter().position(|wanted| *wanted == seq) {
             kept[index] = id;
         }
-        let sender = if seq % 2 == 0 { &a.id } else { &b.id };
+        let sender = if seq % 2 == 0 && seq <= count - tail {
+            &a.id
+        } else {
+            &b.id
+        };
+        newest.insert(sender.clone(), seq);
         batch.push(doc! {
             "_id": id, "conversationId": conversation, "seq": seq, "senderUuid": sender,
             "text": format!("seeded message {seq}"), "timestamp": now, "version": seq,
@@ -95,15 +103,16 @@ async fn seed(
         }
     }
     let (id, sender) = last.context("nothing seeded")?;
+    let mut set = doc! {
+        "lastSeq": count, "version": count, "updatedAt": now,
+        "lastMessage": { "messageId": id, "seq": count, "text": format!("seeded message {count}"),
+                         "senderUuid": sender, "timestamp": now },
+    };
+    for (sender, seq) in newest {
+        set.insert(format!("marks.sent.{sender}"), seq);
+    }
     db.collection::<Document>("conversations")
-        .update_one(
-            doc! { "_id": conversation },
-            doc! { "$set": {
-                "lastSeq": count, "version": count, "updatedAt": now,
-                "lastMessage": { "messageId": id, "seq": count, "text": format!("seeded message {count}"),
-                                 "senderUuid": sender, "timestamp": now },
-            } },
-        )
+        .update_one(doc! { "_id": conversation }, doc! { "$set": set })
         .await?;
     Ok(kept)
 }
@@ -250,6 +259,7 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
             &id,
             (reader, partner),
             options.page_messages,
+            UNREAD,
             &[options.page_messages - UNREAD],
         )
         .await?;
@@ -282,7 +292,9 @@ pub async fn run(services: &Services, options: &Options) -> anyhow::Result<Value
     for (index, &size) in options.history_sizes.iter().enumerate() {
         let a = &partners[index];
         let group = services.group(reader, &[a]).await?;
-        let kept = seed(&db, &group, (reader, a), size, &[size - BEHIND]).await?;
+        // The reader's own messages after its position (no tail): the view counts them
+        // (the path a deletion or a mention after the position takes), not marks alone.
+        let kept = seed(&db, &group, (reader, a), size, 0, &[size - BEHIND]).await?;
         read_up_to(services, reader, &group, kept[0]).await?;
         let latest = timed(
             services,

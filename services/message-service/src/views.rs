@@ -2,7 +2,7 @@
 //! page, unread and mention counts, read receipts of direct conversations, whether they can
 //! write) and messages (with the quote of the message each answers, one query per page).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use bson::oid::ObjectId;
 use chat_models::api::message::{ConversationView, MessageView};
@@ -10,7 +10,7 @@ use chat_models::{ApiError, Result};
 use uuid::Uuid;
 
 use crate::db::conversations::ConversationDoc;
-use crate::db::messages::MessageDoc;
+use crate::db::messages::{MessageDoc, UnreadCounts};
 use crate::db::{messages, reads};
 use crate::state::AppState;
 
@@ -42,20 +42,29 @@ pub async fn views(
         .filter_map(|conversation| conversation.other_member(me))
         .collect();
     let friends = state.friends.friends_among(me, others);
-    // Unread and mention counts: one aggregation over the conversations with anything after
-    // the reader's position.
-    let unread: Vec<(ObjectId, i64)> = conversations
-        .iter()
-        .filter_map(|conversation| {
-            let seq = positions.get(&conversation.id).copied().unwrap_or(0);
-            (conversation.last_seq > seq).then_some((conversation.id, seq))
-        })
-        .collect();
-    let (profiles, counts, friends) = tokio::try_join!(
+    // Unread and mention counts of the conversations with anything after the reader's
+    // position: from their marks where these tell, else one aggregation for the rest.
+    let mut known = HashMap::new();
+    let mut unread: Vec<(ObjectId, i64)> = Vec::new();
+    for conversation in &conversations {
+        let read = positions.get(&conversation.id).copied().unwrap_or(0);
+        if conversation.last_seq <= read {
+            continue;
+        }
+        match &conversation.marks {
+            Some(marks) if marks.only_unread_after(me, read) => {
+                let unread = u64::try_from(conversation.last_seq - read).unwrap_or(0);
+                known.insert(conversation.id, UnreadCounts { unread, mentions: 0 });
+            }
+            _ => unread.push((conversation.id, read)),
+        }
+    }
+    let (profiles, mut counts, friends) = tokio::try_join!(
         state.users.by_uuid(members.into_iter().collect()),
         messages::unread_counts(&state.store, me, &unread),
         friends,
     )?;
+    counts.extend(known);
     Ok(conversations
         .into_iter()
         .map(|conversation| {

@@ -119,9 +119,14 @@ async fn apply_once(
             filter.insert("pinCount", doc! { "$not": { "$gte": MAX_PINS } });
         }
     }
+    let mut update = doc! { "$inc": bump };
+    if let Change::Delete { .. } = change {
+        // Unread counts stop at it (see `Marks`).
+        update.insert("$max", doc! { "marks.deleted": message.seq });
+    }
     let Some(bumped) = store
         .conversations
-        .find_one_and_update(filter, doc! { "$inc": bump })
+        .find_one_and_update(filter, update)
         .return_document(ReturnDocument::After)
         .session(&mut *session)
         .await?

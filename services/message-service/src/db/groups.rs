@@ -8,7 +8,7 @@ use chat_models::Result;
 use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
-use super::conversations::{delete_where, ConversationDoc};
+use super::conversations::{delete_where, ConversationDoc, Marks};
 use super::{uuids, Store};
 
 /// A new group of `members` (its admin first) with these details.
@@ -30,6 +30,7 @@ pub fn new(members: Vec<Uuid>, name: String, description: Option<String>) -> Con
         hidden_for: Vec::new(),
         created_at: now,
         updated_at: now,
+        marks: Some(Marks::new()),
     }
 }
 

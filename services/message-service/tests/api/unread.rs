@@ -3,9 +3,13 @@
 
 use std::collections::HashMap;
 
+use bson::oid::ObjectId;
+use bson::{doc, Document};
 use chat_testkit::{Service, Stack, TestUser};
+use message_service::db::uuids;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 async fn page_of(stack: &Stack, user: &TestUser) -> HashMap<String, Value> {
     let page = stack
@@ -129,4 +133,176 @@ async fn each_conversation_of_a_page_gets_its_own_counts_and_receipts() {
     let cats = page_of(&stack, &cat).await;
     assert_eq!(counts(&cats[&with_cat]), (1, 0));
     assert_eq!(counts(&cats[&group]), (0, 0));
+}
+
+/// Every member's counts in `conversation` as their list shows them, against the messages
+/// themselves: after the position the view shows, not deleted, from others; of those, the
+/// ones mentioning the member.
+async fn counts_match_the_messages(stack: &Stack, conversation: &str, members: &[&TestUser]) {
+    let id = ObjectId::parse_str(conversation).unwrap();
+    let messages = stack.mongo.collection::<Document>("messages");
+    for member in members {
+        let view = page_of(stack, member).await.remove(conversation).unwrap();
+        let me = uuids::bson(Uuid::parse_str(&member.id).unwrap());
+        let after = doc! {
+            "conversationId": id,
+            "seq": { "$gt": view["last_read_seq"].as_i64().unwrap() },
+            "deletedAt": { "$exists": false },
+            "senderUuid": { "$ne": &me },
+        };
+        let unread = messages.count_documents(after.clone()).await.unwrap();
+        let mut mentioning = after;
+        mentioning.insert("mentions", &me);
+        let mentions = messages.count_documents(mentioning).await.unwrap();
+        assert_eq!(
+            counts(&view),
+            (unread, mentions),
+            "{}'s counts in {conversation}",
+            member.name
+        );
+    }
+}
+
+/// The conversation's marks as stored.
+async fn marks(stack: &Stack, conversation: &str) -> Option<Document> {
+    let id = ObjectId::parse_str(conversation).unwrap();
+    let stored = stack
+        .mongo
+        .collection::<Document>("conversations")
+        .find_one(doc! { "_id": id })
+        .await
+        .unwrap()
+        .unwrap();
+    stored.get_document("marks").ok().cloned()
+}
+
+#[tokio::test]
+async fn counts_worked_out_from_marks_match_the_messages() {
+    let stack = Stack::builder(Service::Messages).start().await;
+    let (ann, bob, cat, dan) = (
+        stack.register("ann").await,
+        stack.register("bob").await,
+        stack.register("cat").await,
+        stack.register("dan").await,
+    );
+    for friend in [&bob, &cat, &dan] {
+        stack.befriend(&ann, friend).await;
+    }
+    let group = stack.group(&ann, "g", &[&bob, &cat, &dan]).await;
+    let everyone = [&ann, &bob, &cat, &dan];
+    let send = |who: &TestUser, body: Value| {
+        let path = format!("/conversations/{group}/messages");
+        let stack = &stack;
+        let who = who.clone();
+        async move {
+            stack
+                .expect(Method::POST, &path, &who, Some(body), StatusCode::CREATED)
+                .await
+        }
+    };
+
+    // Plain messages: every count comes from the marks.
+    stack.send(&dan, &group, "d1").await;
+    stack.send(&bob, &group, "b1").await;
+    stack.send(&bob, &group, "b2").await;
+    let c1 = stack.send(&cat, &group, "c1").await;
+    let stored = marks(&stack, &group).await.expect("a new group keeps marks");
+    assert_eq!(stored.get_i64("since").unwrap(), 0);
+    let sent = stored.get_document("sent").unwrap();
+    assert_eq!(sent.get_i64(&bob.id).unwrap(), 3);
+    assert_eq!(sent.get_i64(&cat.id).unwrap(), 4);
+    counts_match_the_messages(&stack, &group, &everyone).await;
+    assert_eq!(counts(&page_of(&stack, &ann).await[&group]), (4, 0));
+
+    // Mentions of one member, then of everyone (the admin's).
+    send(&bob, json!({ "text": "@cat look", "mentions": [cat.id] })).await;
+    counts_match_the_messages(&stack, &group, &everyone).await;
+    send(&ann, json!({ "text": "@everyone hi", "mention_everyone": true })).await;
+    counts_match_the_messages(&stack, &group, &everyone).await;
+    assert_eq!(counts(&page_of(&stack, &dan).await[&group]), (5, 2));
+
+    // Reading past them, then a deletion after someone's position.
+    stack
+        .expect(
+            Method::POST,
+            &format!("/conversations/{group}/read"),
+            &dan,
+            Some(json!({ "message_id": c1["id"] })),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    let c2 = stack.send(&cat, &group, "c2").await;
+    stack.send(&cat, &group, "c3").await;
+    stack
+        .expect(
+            Method::DELETE,
+            &format!(
+                "/conversations/{group}/messages/{}",
+                c2["id"].as_str().unwrap()
+            ),
+            &cat,
+            None,
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    counts_match_the_messages(&stack, &group, &everyone).await;
+
+    // Dan leaves (his position goes) and comes back: his own d1 is after it now.
+    let dan_in_group = format!("/conversations/{group}/members/{}", dan.id);
+    stack
+        .expect(Method::DELETE, &dan_in_group, &ann, None, StatusCode::NO_CONTENT)
+        .await;
+    stack.send(&bob, &group, "b3").await;
+    stack
+        .expect(
+            Method::POST,
+            &format!("/conversations/{group}/members"),
+            &ann,
+            Some(json!({ "user_uuids": [dan.id] })),
+            StatusCode::OK,
+        )
+        .await;
+    counts_match_the_messages(&stack, &group, &everyone).await;
+
+    // A conversation stored before marks were kept: counted until its next message, then
+    // marked from there on.
+    stack
+        .mongo
+        .collection::<Document>("conversations")
+        .update_one(
+            doc! { "_id": ObjectId::parse_str(&group).unwrap() },
+            doc! { "$unset": { "marks": "" } },
+        )
+        .await
+        .unwrap();
+    counts_match_the_messages(&stack, &group, &everyone).await;
+    let last_seq = page_of(&stack, &ann).await[&group]["last_seq"]
+        .as_i64()
+        .unwrap();
+    stack.send(&bob, &group, "b4").await;
+    let stored = marks(&stack, &group).await.expect("marked again");
+    assert_eq!(stored.get_i64("since").unwrap(), last_seq);
+    counts_match_the_messages(&stack, &group, &everyone).await;
+
+    // Cat deletes her account: her messages are blanked and no longer count.
+    let deleted = stack
+        .client
+        .delete(format!("{}/users/me", stack.users))
+        .bearer_auth(&cat.access)
+        .json(&json!({ "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    // The consumer forgets her read positions last.
+    let reads = stack.mongo.collection::<Document>("read_states");
+    let cats = doc! { "userUuid": uuids::bson(Uuid::parse_str(&cat.id).unwrap()) };
+    for _ in 0..100 {
+        if reads.count_documents(cats.clone()).await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(reads.count_documents(cats).await.unwrap(), 0);
+    counts_match_the_messages(&stack, &group, &[&ann, &bob, &dan]).await;
 }

@@ -1,5 +1,7 @@
 //! The stored conversation, and what every member sees of it.
 
+use std::collections::HashMap;
+
 use bson::oid::ObjectId;
 use bson::DateTime as BsonDateTime;
 use chat_models::api::message::{ConversationInfo, LastMessage};
@@ -59,6 +61,62 @@ pub struct ConversationDoc {
     pub created_at: BsonDateTime,
     /// Last message or change.
     pub updated_at: BsonDateTime,
+    /// What a reader's unread count can be worked out from (see [`Marks`]); absent in
+    /// conversations stored before marks were kept, until their next message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marks: Option<Marks>,
+}
+
+/// The newest messages of a conversation that an unread count must not simply count, kept
+/// by the transactions that store, delete or blank them.
+///
+/// `seq` has no gaps, so the messages after a reader's position `p` are `lastSeq - p`, of
+/// which the unread ones are those not deleted and not the reader's. When nothing the
+/// reader sent, nothing deleted and nothing mentioning the reader comes after `p` (all
+/// after [`Marks::since`], so all marked), the counts are `lastSeq - p` unread and no
+/// mention, without reading a message; otherwise they are counted. A mark may be higher
+/// than the truth (a mention of someone who is not a member), never lower.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Marks {
+    /// `seq` from which messages are marked (0: since the conversation began; later for a
+    /// conversation stored before marks were kept). Absent: nothing is known yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
+    /// The newest deleted (or blanked) message.
+    #[serde(default)]
+    pub deleted: i64,
+    /// The newest message mentioning everyone.
+    #[serde(default)]
+    pub everyone: i64,
+    /// Each member's newest message, by uuid.
+    #[serde(default)]
+    pub sent: HashMap<String, i64>,
+    /// The newest message mentioning each member, by uuid.
+    #[serde(default)]
+    pub mentioned: HashMap<String, i64>,
+}
+
+impl Marks {
+    /// Marks of a new conversation: everything marked from the start.
+    pub fn new() -> Self {
+        Self {
+            since: Some(0),
+            ..Self::default()
+        }
+    }
+
+    /// Whether `reader`'s counts after position `read` are simply the messages after it
+    /// (`lastSeq - read`) unread, and no mention.
+    pub fn only_unread_after(&self, reader: Uuid, read: i64) -> bool {
+        let key = reader.hyphenated().to_string();
+        let after = |mark: Option<&i64>| mark.is_some_and(|seq| *seq > read);
+        self.since.is_some_and(|since| since <= read)
+            && self.deleted <= read
+            && self.everyone <= read
+            && !after(self.sent.get(&key))
+            && !after(self.mentioned.get(&key))
+    }
 }
 
 /// The preview of the newest message.
@@ -120,5 +178,36 @@ impl ConversationDoc {
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_tell_the_counts_only_when_nothing_marked_comes_after_the_position() {
+        let (ann, bob) = (Uuid::new_v4(), Uuid::new_v4());
+        let marks = Marks {
+            since: Some(10),
+            deleted: 12,
+            everyone: 14,
+            sent: HashMap::from([(ann.hyphenated().to_string(), 16)]),
+            mentioned: HashMap::from([(bob.hyphenated().to_string(), 18)]),
+        };
+        // Positions before `since`: messages there were never marked.
+        assert!(!marks.only_unread_after(bob, 9));
+        // A deletion, a mention of everyone, the reader's own message, a mention of the
+        // reader: each after the position sends it to be counted.
+        assert!(!marks.only_unread_after(bob, 11));
+        assert!(!marks.only_unread_after(bob, 13));
+        assert!(!marks.only_unread_after(ann, 15));
+        assert!(marks.only_unread_after(bob, 16));
+        assert!(!marks.only_unread_after(bob, 17));
+        assert!(marks.only_unread_after(bob, 18));
+        assert!(marks.only_unread_after(ann, 16));
+        // Nothing known yet.
+        assert!(!Marks::default().only_unread_after(ann, 100));
+        assert!(Marks::new().only_unread_after(ann, 0));
     }
 }

@@ -16,7 +16,7 @@ use crate::domain;
 
 mod doc;
 
-pub use doc::{ConversationDoc, LastMessageDoc};
+pub use doc::{ConversationDoc, LastMessageDoc, Marks};
 
 /// The filter "this conversation, and `user` is a member".
 pub(super) fn member_filter(id: ObjectId, user: Uuid) -> Document {
@@ -99,6 +99,7 @@ pub async fn open_direct(
             hidden_for: Vec::new(),
             created_at: now,
             updated_at: now,
+            marks: Some(Marks::new()),
         };
         match store.conversations.insert_one(&conversation).await {
             Ok(_) => return Ok((conversation, Opened::Created)),

@@ -271,7 +271,7 @@ async fn store_batch(
         // counter's new value): a pipeline, so the preview can use it. Strings are literals,
         // or a text starting with `$` would read as a field.
         let last_seq = doc! { "$add": [{ "$ifNull": ["$lastSeq", 0_i64] }, count] };
-        let bump = vec![doc! { "$set": {
+        let mut set = doc! {
             "lastSeq": last_seq.clone(),
             "version": { "$add": [{ "$ifNull": ["$version", 0_i64] }, count] },
             "updatedAt": now,
@@ -283,7 +283,9 @@ async fn store_batch(
                 "senderUuid": { "$literal": uuids::bson(newest.sender_uuid) },
                 "timestamp": now,
             },
-        } }];
+        };
+        set.extend(marks_of(&fresh));
+        let bump = vec![doc! { "$set": set }];
         let bumped = store
             .conversations
             .find_one_and_update(
@@ -332,6 +334,34 @@ async fn store_batch(
 
 /// Whom a send mentions among the members as they are now: members only, never its sender;
 /// every other member for `@everyone`, which only the group's admin may use.
+/// The [`Marks`](crate::db::conversations::Marks) a batch of new messages moves, as fields of
+/// the pipeline that numbers them (a message's `seq` is the old `lastSeq` plus its place in
+/// the batch): each sender's newest message, the newest mentioning each member asked for
+/// (members or not: a mark may be higher than the truth) and the newest mentioning everyone.
+/// `since` is set by the first batch of a conversation stored before marks were kept.
+fn marks_of(fresh: &[&NewMessage]) -> Document {
+    let seq = |place: i64| doc! { "$add": [{ "$ifNull": ["$lastSeq", 0_i64] }, place] };
+    let mut newest: HashMap<String, i64> = HashMap::new();
+    let mut marks = doc! {
+        "marks.since": { "$ifNull": ["$marks.since", { "$ifNull": ["$lastSeq", 0_i64] }] },
+    };
+    for (place, new) in (1_i64..).zip(fresh) {
+        newest.insert(format!("sent.{}", new.sender.hyphenated()), place);
+        for member in &new.mentions {
+            if *member != new.sender {
+                newest.insert(format!("mentioned.{}", member.hyphenated()), place);
+            }
+        }
+        if new.mentions_everyone {
+            newest.insert("everyone".to_owned(), place);
+        }
+    }
+    for (field, place) in newest {
+        marks.insert(format!("marks.{field}"), seq(place));
+    }
+    marks
+}
+
 fn mentions_of(conversation: &ConversationDoc, new: &NewMessage) -> Result<Vec<Uuid>, TxError> {
     if new.mentions_everyone && conversation.admin != Some(new.sender) {
         return Err(TxError::Api(ApiError::Forbidden(ErrorCode::NotGroupAdmin)));
@@ -571,6 +601,23 @@ pub async fn blank_all_of(store: &Store, user: Uuid) -> Result<()> {
             doc! { "$set": { "text": "", "attachments": [], "deletedAt": BsonDateTime::now() } },
         )
         .await?;
+    // Unread counts in their conversations stop at the newest message (see `Marks`): a mark
+    // higher than the blanked messages, set after them, so a repeat of the event sets it too.
+    let conversations = store
+        .messages
+        .distinct("conversationId", doc! { "senderUuid": uuids::bson(user) })
+        .await?;
+    if !conversations.is_empty() {
+        store
+            .conversations
+            .update_many(
+                doc! { "_id": { "$in": conversations } },
+                vec![doc! { "$set": { "marks.deleted": {
+                    "$max": [{ "$ifNull": ["$marks.deleted", 0_i64] }, { "$ifNull": ["$lastSeq", 0_i64] }],
+                } } }],
+            )
+            .await?;
+    }
     Ok(())
 }
 
