@@ -54,11 +54,21 @@ pub async fn views(
         match &conversation.marks {
             Some(marks) if marks.only_unread_after(me, read) => {
                 let unread = u64::try_from(conversation.last_seq - read).unwrap_or(0);
-                known.insert(conversation.id, UnreadCounts { unread, mentions: 0 });
+                known.insert(
+                    conversation.id,
+                    UnreadCounts {
+                        unread,
+                        mentions: 0,
+                    },
+                );
             }
             _ => unread.push((conversation.id, read)),
         }
     }
+    metrics::counter!("conversation_unread_counts_total", "how" => "marks")
+        .increment(known.len() as u64);
+    metrics::counter!("conversation_unread_counts_total", "how" => "counted")
+        .increment(unread.len() as u64);
     let (profiles, mut counts, friends) = tokio::try_join!(
         state.users.by_uuid(members.into_iter().collect()),
         messages::unread_counts(&state.store, me, &unread),

@@ -163,6 +163,23 @@ async fn counts_match_the_messages(stack: &Stack, conversation: &str, members: &
     }
 }
 
+/// How many conversations' counts this instance worked out from marks, and counted (from
+/// its `/metrics`).
+async fn worked_out(stack: &Stack) -> (u64, u64) {
+    let metrics = stack.metrics_at(&stack.messages).await;
+    let count = |how: &str| {
+        metrics
+            .lines()
+            .find(|line| {
+                line.starts_with("conversation_unread_counts_total")
+                    && line.contains(&format!("how=\"{how}\""))
+            })
+            .and_then(|line| line.rsplit(' ').next())
+            .map_or(0, |count| count.parse().unwrap())
+    };
+    (count("marks"), count("counted"))
+}
+
 /// The conversation's marks as stored.
 async fn marks(stack: &Stack, conversation: &str) -> Option<Document> {
     let id = ObjectId::parse_str(conversation).unwrap();
@@ -206,20 +223,34 @@ async fn counts_worked_out_from_marks_match_the_messages() {
     stack.send(&bob, &group, "b1").await;
     stack.send(&bob, &group, "b2").await;
     let c1 = stack.send(&cat, &group, "c1").await;
-    let stored = marks(&stack, &group).await.expect("a new group keeps marks");
+    let stored = marks(&stack, &group)
+        .await
+        .expect("a new group keeps marks");
     assert_eq!(stored.get_i64("since").unwrap(), 0);
     let sent = stored.get_document("sent").unwrap();
     assert_eq!(sent.get_i64(&bob.id).unwrap(), 3);
     assert_eq!(sent.get_i64(&cat.id).unwrap(), 4);
+    let before = worked_out(&stack).await;
     counts_match_the_messages(&stack, &group, &everyone).await;
     assert_eq!(counts(&page_of(&stack, &ann).await[&group]), (4, 0));
+    let after = worked_out(&stack).await;
+    // Ann, Bob, Dan and Ann again had messages after their positions; none was counted.
+    assert_eq!((after.0 - before.0, after.1 - before.1), (4, 0));
 
     // Mentions of one member, then of everyone (the admin's).
     send(&bob, json!({ "text": "@cat look", "mentions": [cat.id] })).await;
     counts_match_the_messages(&stack, &group, &everyone).await;
-    send(&ann, json!({ "text": "@everyone hi", "mention_everyone": true })).await;
+    send(
+        &ann,
+        json!({ "text": "@everyone hi", "mention_everyone": true }),
+    )
+    .await;
+    let before = worked_out(&stack).await;
     counts_match_the_messages(&stack, &group, &everyone).await;
-    assert_eq!(counts(&page_of(&stack, &dan).await[&group]), (5, 2));
+    let after = worked_out(&stack).await;
+    // A mention of everyone after every other member's position: theirs are counted.
+    assert_eq!((after.0 - before.0, after.1 - before.1), (0, 3));
+    assert_eq!(counts(&page_of(&stack, &dan).await[&group]), (5, 1));
 
     // Reading past them, then a deletion after someone's position.
     stack
@@ -250,7 +281,13 @@ async fn counts_worked_out_from_marks_match_the_messages() {
     // Dan leaves (his position goes) and comes back: his own d1 is after it now.
     let dan_in_group = format!("/conversations/{group}/members/{}", dan.id);
     stack
-        .expect(Method::DELETE, &dan_in_group, &ann, None, StatusCode::NO_CONTENT)
+        .expect(
+            Method::DELETE,
+            &dan_in_group,
+            &ann,
+            None,
+            StatusCode::NO_CONTENT,
+        )
         .await;
     stack.send(&bob, &group, "b3").await;
     stack
