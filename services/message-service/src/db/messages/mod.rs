@@ -332,8 +332,6 @@ async fn store_batch(
     Ok(sent)
 }
 
-/// Whom a send mentions among the members as they are now: members only, never its sender;
-/// every other member for `@everyone`, which only the group's admin may use.
 /// The [`Marks`](crate::db::conversations::Marks) a batch of new messages moves, as fields of
 /// the pipeline that numbers them (a message's `seq` is the old `lastSeq` plus its place in
 /// the batch): each sender's newest message, the newest mentioning each member asked for
@@ -362,6 +360,8 @@ fn marks_of(fresh: &[&NewMessage]) -> Document {
     marks
 }
 
+/// Whom a send mentions among the members as they are now: members only, never its sender;
+/// every other member for `@everyone`, which only the group's admin may use.
 fn mentions_of(conversation: &ConversationDoc, new: &NewMessage) -> Result<Vec<Uuid>, TxError> {
     if new.mentions_everyone && conversation.admin != Some(new.sender) {
         return Err(TxError::Api(ApiError::Forbidden(ErrorCode::NotGroupAdmin)));
