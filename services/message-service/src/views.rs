@@ -65,9 +65,9 @@ pub async fn views(
             _ => unread.push((conversation.id, read)),
         }
     }
-    metrics::counter!("conversation_unread_counts_total", "how" => "marks")
+    metrics::counter!("conversation_unread_counts_total", "service" => "message-service", "how" => "marks")
         .increment(known.len() as u64);
-    metrics::counter!("conversation_unread_counts_total", "how" => "counted")
+    metrics::counter!("conversation_unread_counts_total", "service" => "message-service", "how" => "counted")
         .increment(unread.len() as u64);
     let (profiles, mut counts, friends) = tokio::try_join!(
         state.users.by_uuid(members.into_iter().collect()),
