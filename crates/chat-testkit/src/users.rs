@@ -180,6 +180,19 @@ impl Stack {
         let url = format!("{}/conversations/{conversation}", self.messages);
         ok_json(self.call_at(Method::GET, url, me, None).await).await
     }
+
+    /// Deletes `me`'s account (user-service; the other services hear of it by its event).
+    pub async fn delete_account(&self, me: &TestUser) {
+        let url = format!("{}/users/me", self.users);
+        let body = json!({ "password": PASSWORD });
+        let response = self.call_at(Method::DELETE, url, me, Some(body)).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::NO_CONTENT,
+            "delete {}",
+            me.name
+        );
+    }
 }
 
 /// The JSON body of a response that must be `200`.

@@ -161,15 +161,7 @@ async fn a_deleted_account_leaves_no_rows_behind() {
         .call(Method::PUT, &format!("/blocks/{}", ann.id), &bob, None)
         .await;
 
-    let deleted = stack
-        .client
-        .delete(format!("{}/users/me", stack.users))
-        .bearer_auth(&bob.access)
-        .json(&json!({ "password": "correct horse battery" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    stack.delete_account(&bob).await;
 
     let mut remaining = -1;
     for _ in 0..50 {

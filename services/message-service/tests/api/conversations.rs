@@ -575,15 +575,7 @@ async fn a_deleted_account_leaves_its_conversations() {
         .await;
     stack.send(&bob, &group, "from bob").await;
 
-    let deleted = stack
-        .client
-        .delete(format!("{}/users/me", stack.users))
-        .bearer_auth(&bob.access)
-        .json(&json!({ "password": "correct horse battery" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    stack.delete_account(&bob).await;
 
     // The consumer runs asynchronously: wait for the group to lose bob and the direct
     // conversation to go (in whichever order it handles them).

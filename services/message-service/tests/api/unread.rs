@@ -322,15 +322,7 @@ async fn counts_worked_out_from_marks_match_the_messages() {
     counts_match_the_messages(&stack, &group, &everyone).await;
 
     // Cat deletes her account: her messages are blanked and no longer count.
-    let deleted = stack
-        .client
-        .delete(format!("{}/users/me", stack.users))
-        .bearer_auth(&cat.access)
-        .json(&json!({ "password": "correct horse battery" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    stack.delete_account(&cat).await;
     // The consumer forgets her read positions last.
     let reads = stack.mongo.collection::<Document>("read_states");
     let cats = doc! { "userUuid": uuids::bson(Uuid::parse_str(&cat.id).unwrap()) };
