@@ -75,7 +75,21 @@ LIB_RUN_DIR="$WORK_DIR/run"
 OUT="${BENCH_OUT:-$ROOT/docs/bench}"
 read -r -a MESSAGE_EXTRA <<<"${MESSAGE_ENV:-}"
 mkdir -p "$OUT"
-trap 'stop_started; rm -rf "$WORK_DIR"' EXIT
+RUN="bench_$$"
+# On any exit (an interrupted `hold` too): the services stop, then the run's schemas and
+# Redis keys go (its Mongo database lives in WORK_DIR unless MONGODB_URI was given).
+cleanup() {
+  stop_started
+  for db in "${RUN}_users" "${RUN}_friends"; do
+    mysql_exec "DROP DATABASE IF EXISTS \`$db\`" >/dev/null 2>&1 || true
+  done
+  if [[ -n "${REDIS_URL:-}" ]] && command -v redis-cli >/dev/null 2>&1; then
+    redis-cli -u "$REDIS_URL" --scan --pattern "$RUN:*" 2>/dev/null |
+      xargs -r -n 500 redis-cli -u "$REDIS_URL" unlink >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK_DIR"
+}
+trap cleanup EXIT
 
 ensure_rust
 ensure_apt_packages curl openssl
@@ -93,7 +107,6 @@ openssl genpkey -algorithm ed25519 -out "$WORK_DIR/jwt.pem" 2>/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK_DIR/vapid.pem" 2>/dev/null
 PUSH_PORT=$((BASE_PORT + 10))
 
-RUN="bench_$$"
 COMMON=(MONGODB_URI="$MONGODB_URI" MONGODB_DATABASE="$RUN" REDIS_URL="$REDIS_URL"
   REDIS_KEY_PREFIX="$RUN:" SERVICE_TOKEN="$(openssl rand -hex 32)" RUST_LOG=warn
   STORAGE_DIR="$WORK_DIR/files")
@@ -226,6 +239,3 @@ for scenario in $SCENARIOS; do
 done
 "${BENCH[@]}" chart --dir "$OUT" --svg "$OUT/summary.svg"
 
-for db in "${RUN}_users" "${RUN}_friends"; do
-  mysql_exec "DROP DATABASE IF EXISTS \`$db\`" >/dev/null 2>&1 || true
-done
