@@ -292,6 +292,8 @@ async fn store_batch(
                 doc! { "_id": conversation_id, "participants": { "$all": members } },
                 bump,
             )
+            // The marks (a map entry per member who wrote) only serve unread counts.
+            .projection(doc! { "marks": 0 })
             .return_document(ReturnDocument::After)
             .session(&mut *session)
             .await?
