@@ -175,6 +175,18 @@ impl Stack {
         response.json().await.unwrap()
     }
 
+    /// Moves `me`'s read position in `conversation` to `message` (an id; message-service).
+    pub async fn read(&self, me: &TestUser, conversation: &str, message: &Value) {
+        let url = format!("{}/conversations/{conversation}/read", self.messages);
+        let body = json!({ "message_id": message });
+        let response = self.call_at(Method::POST, url, me, Some(body)).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::NO_CONTENT,
+            "read in {conversation}"
+        );
+    }
+
     /// A conversation as `me` sees it (message-service).
     pub async fn conversation(&self, me: &TestUser, conversation: &str) -> Value {
         let url = format!("{}/conversations/{conversation}", self.messages);

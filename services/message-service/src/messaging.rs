@@ -224,8 +224,9 @@ async fn changed(
     }
 }
 
-/// Moves `me`'s read position to a message (positions only move forward); tells the other
-/// member of a direct conversation (read receipt, while friends) and `me`'s other devices.
+/// Moves `me`'s read position to a message (positions only move forward, past their own
+/// messages too); tells the other member of a direct conversation (read receipt, while
+/// friends) and `me`'s other devices.
 pub async fn read_up_to(
     state: &AppState,
     me: Uuid,
@@ -234,6 +235,10 @@ pub async fn read_up_to(
 ) -> Result<()> {
     let conversation = member_conversation(state, me, conversation).await?;
     let message = store::find(&state.store, conversation.id, domain::message_id(message)?).await?;
+    // Their own newer message already moved them there (and no event goes back in time).
+    if conversation.sent_past(me, message.seq) {
+        return Ok(());
+    }
     let Some(read) =
         reads::mark_read(&state.store, conversation.id, me, message.id, message.seq).await?
     else {

@@ -46,8 +46,15 @@ pub async fn views(
     // position: from their marks where these tell, else one aggregation for the rest.
     let mut known = HashMap::new();
     let mut unread: Vec<(ObjectId, i64)> = Vec::new();
+    // The reader's position: the later of their read state and their newest message.
+    let position = |conversation: &ConversationDoc| {
+        let stored = positions.get(&conversation.id).copied().unwrap_or(0);
+        conversation
+            .read_state_of(me, None)
+            .map_or(stored, |sent| sent.last_read_seq.max(stored))
+    };
     for conversation in &conversations {
-        let read = positions.get(&conversation.id).copied().unwrap_or(0);
+        let read = position(conversation);
         if conversation.last_seq <= read {
             continue;
         }
@@ -84,18 +91,29 @@ pub async fn views(
                 .iter()
                 .filter_map(|uuid| profiles.get(uuid).cloned())
                 .collect();
-            let read_states = receipts
-                .remove(&conversation.id)
-                .unwrap_or_default()
-                .iter()
-                .map(reads::ReadStateDoc::view)
-                .collect();
+            let read_states = if conversation.is_group {
+                Vec::new()
+            } else {
+                let mut stored = receipts.remove(&conversation.id).unwrap_or_default();
+                conversation
+                    .participants
+                    .iter()
+                    .filter_map(|member| {
+                        let state = stored
+                            .iter()
+                            .position(|state| state.user_uuid == *member)
+                            .map(|at| stored.swap_remove(at));
+                        conversation.read_state_of(*member, state)
+                    })
+                    .map(|state| state.view())
+                    .collect()
+            };
             let can_send = conversation.is_group
                 || conversation
                     .other_member(me)
                     .is_some_and(|other| friends.contains(&other));
             ConversationView {
-                last_read_seq: positions.get(&conversation.id).copied().unwrap_or(0),
+                last_read_seq: position(&conversation),
                 info: conversation.info(can_send),
                 participants,
                 unread_count: counts.unread,

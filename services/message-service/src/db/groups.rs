@@ -112,6 +112,7 @@ pub async fn add_members_if_room(
         "$addToSet": { "participants": { "$each": uuids::bson_list(new) } },
         "$set": { "updatedAt": BsonDateTime::now() },
     };
+    let update = forgetting_sent_reads(update, new);
     update_if(store, id, condition, update).await
 }
 
@@ -126,6 +127,7 @@ pub async fn remove_member(
         "$pull": { "participants": uuids::bson(member) },
         "$set": { "updatedAt": BsonDateTime::now() },
     };
+    let update = forgetting_sent_reads(update, &[member]);
     update_if(store, id, admin_and_member(admin, member), update).await
 }
 
@@ -155,12 +157,38 @@ pub async fn replace_members(
         "participants": uuids::bson_list(&group.participants),
         "admin": group.admin.map(uuids::bson),
     };
+    let gone: Vec<Uuid> = group
+        .participants
+        .iter()
+        .copied()
+        .filter(|member| !members.contains(member))
+        .collect();
     let update = doc! { "$set": {
         "participants": uuids::bson_list(members),
         "admin": uuids::bson(admin),
         "updatedAt": BsonDateTime::now(),
     } };
+    let update = forgetting_sent_reads(update, &gone);
     update_if(store, group.id, unchanged, update).await
+}
+
+/// `update`, also unsetting the read positions that `members`' sends moved
+/// ([`Marks::read`]) as they join or leave: someone who comes back starts from nothing read,
+/// as their read state is forgotten too.
+fn forgetting_sent_reads(mut update: Document, members: &[Uuid]) -> Document {
+    if !members.is_empty() {
+        let unset: Document = members
+            .iter()
+            .map(|member| {
+                (
+                    format!("marks.read.{}", member.hyphenated()),
+                    bson::Bson::from(""),
+                )
+            })
+            .collect();
+        update.insert("$unset", unset);
+    }
+    update
 }
 
 /// Deletes a group with its messages, if `admin` still administers it.

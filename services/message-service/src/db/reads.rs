@@ -1,6 +1,9 @@
-//! `read_states`: how far each member has read each conversation. Unread counts are derived
-//! from it (messages after `lastReadSeq`), so there is no per-message read flag to keep in
-//! step (the seed's `read`/`readAt` on every message).
+//! `read_states`: how far each member has read each conversation, as reading moved it. Sending
+//! moves a member's position too (they have read up to their own message): that is kept in
+//! the conversation's marks by the send's own update, not here, and a member's position is
+//! the later of the two ([`ConversationDoc::read_state_of`](super::conversations::ConversationDoc::read_state_of)).
+//! Unread counts are derived from it (messages after the position), so there is no per-message
+//! read flag to keep in step (the seed's `read`/`readAt` on every message).
 
 use std::collections::{HashMap, HashSet};
 
@@ -167,80 +170,6 @@ pub async fn forget_user(store: &Store, user: Uuid) -> Result<()> {
     store
         .reads
         .delete_many(doc! { "userUuid": uuids::bson(user) })
-        .await?;
-    Ok(())
-}
-
-/// Moves each sender's read position to their newest message of a batch of sends, inside its
-/// transaction: one update for all of them (each picks its own values), and an upsert each
-/// only for senders who had no position in the conversation yet.
-pub async fn move_senders(
-    store: &Store,
-    session: &mut mongodb::ClientSession,
-    conversation: ObjectId,
-    newest: &[&super::messages::MessageDoc],
-    now: BsonDateTime,
-) -> mongodb::error::Result<()> {
-    if let [message] = newest {
-        return upsert_position(store, session, message, now).await;
-    }
-    // Strings are literals, so no value can read as a field path.
-    let picked = |value: fn(&super::messages::MessageDoc) -> bson::Bson, current: &str| {
-        let branches: Vec<bson::Document> = newest
-            .iter()
-            .map(|message| {
-                doc! {
-                    "case": { "$eq": ["$userUuid", { "$literal": uuids::bson(message.sender_uuid) }] },
-                    "then": { "$literal": value(message) },
-                }
-            })
-            .collect();
-        doc! { "$switch": { "branches": branches, "default": current } }
-    };
-    let update = vec![doc! { "$set": {
-        "lastReadSeq": picked(|message| bson::Bson::Int64(message.seq), "$lastReadSeq"),
-        "lastReadMessageId": picked(|message| bson::Bson::ObjectId(message.id), "$lastReadMessageId"),
-        "updatedAt": now,
-    } }];
-    let senders: Vec<Uuid> = newest.iter().map(|message| message.sender_uuid).collect();
-    let moved = store
-        .reads
-        .update_many(
-            doc! { "conversationId": conversation, "userUuid": { "$in": uuids::bson_list(&senders) } },
-            update,
-        )
-        .session(&mut *session)
-        .await?;
-    if moved.matched_count < newest.len() as u64 {
-        for message in newest {
-            upsert_position(store, session, message, now).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Sets the position of a message's sender to it (creating the position), in `session`.
-async fn upsert_position(
-    store: &Store,
-    session: &mut mongodb::ClientSession,
-    message: &super::messages::MessageDoc,
-    now: BsonDateTime,
-) -> mongodb::error::Result<()> {
-    store
-        .reads
-        .update_one(
-            doc! {
-                "conversationId": message.conversation_id,
-                "userUuid": uuids::bson(message.sender_uuid),
-            },
-            doc! { "$set": {
-                "lastReadSeq": message.seq,
-                "lastReadMessageId": message.id,
-                "updatedAt": now,
-            } },
-        )
-        .upsert(true)
-        .session(session)
         .await?;
     Ok(())
 }

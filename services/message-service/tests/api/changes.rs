@@ -464,15 +464,7 @@ async fn mentions_keep_members_only_and_count_until_read() {
         ),
         (Some(2), Some(1))
     );
-    stack
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/read"),
-            &ann,
-            Some(json!({ "message_id": mention["id"] })),
-            StatusCode::NO_CONTENT,
-        )
-        .await;
+    stack.read(&ann, &id, &mention["id"]).await;
     let view = stack.conversation(&ann, &id).await;
     assert_eq!(
         (

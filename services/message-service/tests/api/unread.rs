@@ -64,15 +64,7 @@ async fn each_conversation_of_a_page_gets_its_own_counts_and_receipts() {
     for text in ["b1", "b2", "b3"] {
         from_bob.push(stack.send(&bob, &with_bob, text).await);
     }
-    stack
-        .expect(
-            Method::POST,
-            &format!("/conversations/{with_bob}/read"),
-            &ann,
-            Some(json!({ "message_id": from_bob[0]["id"] })),
-            StatusCode::NO_CONTENT,
-        )
-        .await;
+    stack.read(&ann, &with_bob, &from_bob[0]["id"]).await;
     // With Cat: only Ann wrote.
     let to_cat = stack.send(&ann, &with_cat, "hi cat").await;
     // The group: Ann first, then a mention of her, one from Cat and one Cat took back.
@@ -230,6 +222,21 @@ async fn counts_worked_out_from_marks_match_the_messages() {
     let sent = stored.get_document("sent").unwrap();
     assert_eq!(sent.get_i64(&bob.id).unwrap(), 3);
     assert_eq!(sent.get_i64(&cat.id).unwrap(), 4);
+    // Their sends moved their read positions there, in the conversation: no read state.
+    let read = stored.get_document("read").unwrap();
+    assert_eq!(
+        read.get_document(&cat.id).unwrap().get_i64("seq").unwrap(),
+        4
+    );
+    assert_eq!(
+        read.get_document(&cat.id)
+            .unwrap()
+            .get_object_id("messageId")
+            .unwrap(),
+        ObjectId::parse_str(c1["id"].as_str().unwrap()).unwrap()
+    );
+    let reads = stack.mongo.collection::<Document>("read_states");
+    assert_eq!(reads.count_documents(doc! {}).await.unwrap(), 0);
     let before = worked_out(&stack).await;
     counts_match_the_messages(&stack, &group, &everyone).await;
     assert_eq!(counts(&page_of(&stack, &ann).await[&group]), (4, 0));
@@ -253,15 +260,7 @@ async fn counts_worked_out_from_marks_match_the_messages() {
     assert_eq!(counts(&page_of(&stack, &dan).await[&group]), (5, 1));
 
     // Reading past them, then a deletion after someone's position.
-    stack
-        .expect(
-            Method::POST,
-            &format!("/conversations/{group}/read"),
-            &dan,
-            Some(json!({ "message_id": c1["id"] })),
-            StatusCode::NO_CONTENT,
-        )
-        .await;
+    stack.read(&dan, &group, &c1["id"]).await;
     let c2 = stack.send(&cat, &group, "c2").await;
     stack.send(&cat, &group, "c3").await;
     stack
@@ -300,6 +299,15 @@ async fn counts_worked_out_from_marks_match_the_messages() {
         )
         .await;
     counts_match_the_messages(&stack, &group, &everyone).await;
+    // He starts from nothing read: neither his read state nor his sends' position came back.
+    assert_eq!(page_of(&stack, &dan).await[&group]["last_read_seq"], 0);
+    assert!(marks(&stack, &group)
+        .await
+        .unwrap()
+        .get_document("read")
+        .unwrap()
+        .get(&dan.id)
+        .is_none());
 
     // A conversation stored before marks were kept: counted until its next message, then
     // marked from there on.
@@ -322,9 +330,10 @@ async fn counts_worked_out_from_marks_match_the_messages() {
     counts_match_the_messages(&stack, &group, &everyone).await;
 
     // Cat deletes her account: her messages are blanked and no longer count.
+    let b5 = stack.send(&bob, &group, "b5").await;
+    stack.read(&cat, &group, &b5["id"]).await;
     stack.delete_account(&cat).await;
     // The consumer forgets her read positions last.
-    let reads = stack.mongo.collection::<Document>("read_states");
     let cats = doc! { "userUuid": uuids::bson(Uuid::parse_str(&cat.id).unwrap()) };
     for _ in 0..100 {
         if reads.count_documents(cats.clone()).await.unwrap() == 0 {
@@ -334,4 +343,67 @@ async fn counts_worked_out_from_marks_match_the_messages() {
     }
     assert_eq!(reads.count_documents(cats).await.unwrap(), 0);
     counts_match_the_messages(&stack, &group, &[&ann, &bob, &dan]).await;
+}
+
+/// A sender has read up to their own message: their position (and the receipt the other
+/// member of a direct conversation sees) is the later of what they read and what they sent,
+/// and reading behind their own message neither moves it back nor tells anyone.
+#[tokio::test]
+async fn senders_positions_are_their_newest_message_until_they_read_further() {
+    let stack = Stack::builder(Service::Messages).start().await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
+    stack.befriend(&ann, &bob).await;
+    let id = stack.direct(&ann, &bob).await;
+    let a1 = stack.send(&ann, &id, "a1").await;
+    let a2 = stack.send(&ann, &id, "a2").await;
+    stack.read(&bob, &id, &a1["id"]).await;
+    let b3 = stack.send(&bob, &id, "b3").await;
+
+    let bobs = page_of(&stack, &bob).await.remove(&id).unwrap();
+    assert_eq!(
+        (bobs["last_read_seq"].as_i64(), counts(&bobs)),
+        (Some(3), (0, 0))
+    );
+    let bob_id = bob.id.clone();
+    let b3_id = b3["id"].as_str().unwrap().to_owned();
+    let receipt = |view: &Value| receipts(view).remove(&bob_id);
+    assert_eq!(
+        receipt(&page_of(&stack, &ann).await[&id]),
+        Some(b3_id.clone())
+    );
+    assert_eq!(
+        receipt(&stack.conversation(&ann, &id).await),
+        Some(b3_id.clone())
+    );
+
+    // Reading behind his own message: accepted, nothing moves.
+    stack.read(&bob, &id, &a2["id"]).await;
+    assert_eq!(stack.conversation(&bob, &id).await["last_read_seq"], 3);
+    assert_eq!(receipt(&page_of(&stack, &ann).await[&id]), Some(b3_id));
+
+    // Reading further than his message: the read state is the later one now.
+    let a4 = stack.send(&ann, &id, "a4").await;
+    assert_eq!(counts(&stack.conversation(&bob, &id).await), (1, 0));
+    stack.read(&bob, &id, &a4["id"]).await;
+    let bobs = stack.conversation(&bob, &id).await;
+    assert_eq!(
+        (bobs["last_read_seq"].as_i64(), counts(&bobs)),
+        (Some(4), (0, 0))
+    );
+    let a4_id = a4["id"].as_str().unwrap().to_owned();
+    assert_eq!(receipt(&page_of(&stack, &ann).await[&id]), Some(a4_id));
+
+    // Bob's receipts: a1 and a4; none for a2 (behind his own b3).
+    let read_seqs = |events: &[Value]| -> Vec<i64> {
+        events
+            .iter()
+            .filter(|event| event["type"] == "read.updated")
+            .filter(|event| event["data"]["read"]["user_uuid"] == bob.id.as_str())
+            .map(|event| event["data"]["read"]["last_read_seq"].as_i64().unwrap())
+            .collect()
+    };
+    let events = stack
+        .events_until(|events| read_seqs(events).contains(&4))
+        .await;
+    assert_eq!(read_seqs(&events), [1, 4]);
 }

@@ -8,6 +8,7 @@ use chat_models::api::message::{ConversationInfo, LastMessage};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::db::reads::ReadStateDoc;
 use crate::db::uuids;
 
 /// A stored conversation.
@@ -95,6 +96,25 @@ pub struct Marks {
     /// The newest message mentioning each member, by uuid.
     #[serde(default)]
     pub mentioned: HashMap<String, i64>,
+    /// Each member's read position as their own sends moved it (a sender has read up to
+    /// their newest message), by uuid: written by the transaction that numbers the message,
+    /// so a send writes no read state of its own. Unset when the member leaves or joins a
+    /// group (their read state is forgotten then too). A member's position is the later of
+    /// this and their read state ([`ConversationDoc::read_state_of`]).
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub read: HashMap<String, SentRead>,
+}
+
+/// A member's newest message, as their read position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentRead {
+    /// Its position.
+    pub seq: i64,
+    /// The message.
+    pub message_id: ObjectId,
+    /// When it was sent.
+    pub at: BsonDateTime,
 }
 
 impl Marks {
@@ -137,6 +157,36 @@ pub struct LastMessageDoc {
 }
 
 impl ConversationDoc {
+    /// `user`'s read position: the later of their read state `stored` (moved by reading) and
+    /// their newest message (moved by sending, see [`Marks::read`]).
+    pub fn read_state_of(&self, user: Uuid, stored: Option<ReadStateDoc>) -> Option<ReadStateDoc> {
+        let sent = self
+            .marks
+            .as_ref()
+            .and_then(|marks| marks.read.get(&user.hyphenated().to_string()))
+            .filter(|sent| {
+                stored
+                    .as_ref()
+                    .is_none_or(|state| state.last_read_seq < sent.seq)
+            });
+        match sent {
+            Some(sent) => Some(ReadStateDoc {
+                conversation_id: self.id,
+                user_uuid: user,
+                last_read_seq: sent.seq,
+                last_read_message_id: Some(sent.message_id),
+                updated_at: Some(sent.at),
+            }),
+            None => stored,
+        }
+    }
+
+    /// Whether `user`'s read position is at `seq` or past it by their own sends.
+    pub fn sent_past(&self, user: Uuid, seq: i64) -> bool {
+        self.read_state_of(user, None)
+            .is_some_and(|sent| sent.last_read_seq >= seq)
+    }
+
     /// Whether `user` is a member.
     pub fn has_member(&self, user: Uuid) -> bool {
         self.participants.contains(&user)
@@ -194,6 +244,7 @@ mod tests {
             everyone: 14,
             sent: HashMap::from([(ann.hyphenated().to_string(), 16)]),
             mentioned: HashMap::from([(bob.hyphenated().to_string(), 18)]),
+            read: HashMap::new(),
         };
         // Positions before `since`: messages there were never marked.
         assert!(!marks.only_unread_after(bob, 9));
@@ -209,5 +260,70 @@ mod tests {
         // Nothing known yet.
         assert!(!Marks::default().only_unread_after(ann, 100));
         assert!(Marks::new().only_unread_after(ann, 0));
+    }
+
+    #[test]
+    fn a_position_is_the_later_of_the_read_state_and_the_newest_message_sent() {
+        let (ann, bob) = (Uuid::new_v4(), Uuid::new_v4());
+        let sent = ObjectId::new();
+        let at = BsonDateTime::from_millis(1_000);
+        let conversation = ConversationDoc {
+            id: ObjectId::new(),
+            participants: vec![ann, bob],
+            is_group: false,
+            admin: None,
+            group_name: None,
+            group_picture: None,
+            description: None,
+            last_message: None,
+            last_seq: 9,
+            version: 9,
+            pin_count: 0,
+            direct_key: None,
+            hidden_for: Vec::new(),
+            created_at: at,
+            updated_at: at,
+            marks: Some(Marks {
+                read: HashMap::from([(
+                    ann.hyphenated().to_string(),
+                    SentRead {
+                        seq: 5,
+                        message_id: sent,
+                        at,
+                    },
+                )]),
+                ..Marks::new()
+            }),
+        };
+        let stored = |seq: i64| ReadStateDoc {
+            conversation_id: conversation.id,
+            user_uuid: ann,
+            last_read_seq: seq,
+            last_read_message_id: Some(ObjectId::new()),
+            updated_at: None,
+        };
+        let of = |state| {
+            conversation
+                .read_state_of(ann, state)
+                .map(|s| s.last_read_seq)
+        };
+        assert_eq!(of(None), Some(5));
+        assert_eq!(of(Some(stored(3))), Some(5));
+        assert_eq!(
+            conversation
+                .read_state_of(ann, Some(stored(3)))
+                .and_then(|state| state.last_read_message_id),
+            Some(sent)
+        );
+        assert_eq!(of(Some(stored(5))), Some(5));
+        assert_eq!(of(Some(stored(7))), Some(7));
+        assert_eq!(
+            conversation
+                .read_state_of(bob, None)
+                .map(|s| s.last_read_seq),
+            None
+        );
+        assert!(conversation.sent_past(ann, 5) && !conversation.sent_past(ann, 6));
+        assert!(!conversation.sent_past(bob, 1));
     }
 }

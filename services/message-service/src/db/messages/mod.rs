@@ -284,7 +284,7 @@ async fn store_batch(
                 "timestamp": now,
             },
         };
-        set.extend(marks_of(&fresh));
+        set.extend(marks_of(&fresh, &messages, now));
         let bump = vec![doc! { "$set": set }];
         let bumped = store
             .conversations
@@ -311,14 +311,6 @@ async fn store_batch(
             .session(&mut *session)
             .await?;
         conversation = Some(bumped);
-        // Each sender has read up to their newest message (past any read position, so this
-        // only moves forward).
-        let mut newest_of: HashMap<Uuid, &MessageDoc> = HashMap::new();
-        for message in &messages {
-            newest_of.insert(message.sender_uuid, message);
-        }
-        let newest: Vec<&MessageDoc> = newest_of.into_values().collect();
-        super::reads::move_senders(store, session, conversation_id, &newest, now).await?;
     }
     let mut sent = Vec::with_capacity(slots.len());
     for slot in slots {
@@ -336,17 +328,20 @@ async fn store_batch(
 
 /// The [`Marks`](crate::db::conversations::Marks) a batch of new messages moves, as fields of
 /// the pipeline that numbers them (a message's `seq` is the old `lastSeq` plus its place in
-/// the batch): each sender's newest message, the newest mentioning each member asked for
-/// (members or not: a mark may be higher than the truth) and the newest mentioning everyone.
-/// `since` is set by the first batch of a conversation stored before marks were kept.
-fn marks_of(fresh: &[&NewMessage]) -> Document {
+/// the batch): each sender's newest message, also as their read position, the newest
+/// mentioning each member asked for (members or not: a mark may be higher than the truth) and
+/// the newest mentioning everyone. `since` is set by the first batch of a conversation stored
+/// before marks were kept. `messages` are `fresh` as stored (their ids), sent `now`.
+fn marks_of(fresh: &[&NewMessage], messages: &[MessageDoc], now: BsonDateTime) -> Document {
     let seq = |place: i64| doc! { "$add": [{ "$ifNull": ["$lastSeq", 0_i64] }, place] };
     let mut newest: HashMap<String, i64> = HashMap::new();
+    let mut read: HashMap<Uuid, (i64, ObjectId)> = HashMap::new();
     let mut marks = doc! {
         "marks.since": { "$ifNull": ["$marks.since", { "$ifNull": ["$lastSeq", 0_i64] }] },
     };
-    for (place, new) in (1_i64..).zip(fresh) {
+    for ((place, new), message) in (1_i64..).zip(fresh).zip(messages) {
         newest.insert(format!("sent.{}", new.sender.hyphenated()), place);
+        read.insert(new.sender, (place, message.id));
         for member in &new.mentions {
             if *member != new.sender {
                 newest.insert(format!("mentioned.{}", member.hyphenated()), place);
@@ -358,6 +353,12 @@ fn marks_of(fresh: &[&NewMessage]) -> Document {
     }
     for (field, place) in newest {
         marks.insert(format!("marks.{field}"), seq(place));
+    }
+    for (sender, (place, id)) in read {
+        marks.insert(
+            format!("marks.read.{}", sender.hyphenated()),
+            doc! { "seq": seq(place), "messageId": { "$literal": id }, "at": now },
+        );
     }
     marks
 }
