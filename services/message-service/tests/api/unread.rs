@@ -78,7 +78,7 @@ async fn each_conversation_of_a_page_gets_its_own_counts_and_receipts() {
             StatusCode::CREATED,
         )
         .await;
-    stack.send(&cat, &group, "c1").await;
+    let c1 = stack.send(&cat, &group, "c1").await;
     let taken_back = stack.send(&cat, &group, "c2").await;
     stack
         .expect(
@@ -122,6 +122,13 @@ async fn each_conversation_of_a_page_gets_its_own_counts_and_receipts() {
     assert_eq!(bobs.len(), 2);
     assert_eq!(counts(&bobs[&with_bob]), (0, 0));
     assert_eq!(counts(&bobs[&group]), (1, 0), "Cat's c1 only");
+    // A position in a group moved by reading, not by sending (the page reads the reader's
+    // read states of its groups apart from the direct conversations' receipts).
+    stack.read(&bob, &group, &c1["id"]).await;
+    let bobs = page_of(&stack, &bob).await;
+    assert_eq!(counts(&bobs[&group]), (0, 0), "c2 was taken back");
+    assert_eq!(bobs[&group]["last_read_seq"], 3);
+    assert_eq!(bobs[&with_bob]["last_read_seq"], 3, "his own b3");
     let cats = page_of(&stack, &cat).await;
     assert_eq!(counts(&cats[&with_cat]), (1, 0));
     assert_eq!(counts(&cats[&group]), (0, 0));
