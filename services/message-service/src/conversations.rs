@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::db::conversations::{self as store, Opened};
 use crate::domain;
 use crate::state::AppState;
-use crate::views::{listed_views, view};
+use crate::views::{view, views};
 
 /// A page of `me`'s conversations, most recently active first (also the `ready` frame's list).
 pub async fn page(
@@ -28,13 +28,12 @@ pub async fn page(
     page.truncate(limit);
     let next_cursor = if more {
         page.last()
-            .map(|last| &last.conversation)
             .map(|last| domain::list_cursor(last.updated_at.timestamp_millis(), &last.id))
     } else {
         None
     };
     Ok(ConversationPage {
-        conversations: listed_views(state, me, page).await?,
+        conversations: views(state, me, page).await?,
         next_cursor,
     })
 }

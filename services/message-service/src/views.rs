@@ -9,7 +9,7 @@ use chat_models::api::message::{ConversationView, MessageView};
 use chat_models::{ApiError, Result};
 use uuid::Uuid;
 
-use crate::db::conversations::{ConversationDoc, Listed};
+use crate::db::conversations::ConversationDoc;
 use crate::db::messages::{MessageDoc, UnreadCounts};
 use crate::db::{messages, reads};
 use crate::state::AppState;
@@ -21,59 +21,20 @@ pub async fn views(
     conversations: Vec<ConversationDoc>,
 ) -> Result<Vec<ConversationView>> {
     let ids: Vec<ObjectId> = conversations.iter().map(|c| c.id).collect();
+    let members: HashSet<Uuid> = conversations
+        .iter()
+        .flat_map(|conversation| conversation.participants.iter().copied())
+        .collect();
     // The reader's positions and the direct conversations' receipts: one query.
     let direct: Vec<ObjectId> = conversations
         .iter()
         .filter(|conversation| !conversation.is_group)
         .map(|conversation| conversation.id)
         .collect();
-    let reads = reads::of_page(&state.store, me, &ids, &direct).await?;
-    views_with(state, me, conversations, reads).await
-}
-
-/// A page of the conversation list as `me` sees it: its direct conversations came with their
-/// read states, so only the reader's positions in its groups are read (one query, none for
-/// a page without groups).
-pub async fn listed_views(
-    state: &AppState,
-    me: Uuid,
-    page: Vec<Listed>,
-) -> Result<Vec<ConversationView>> {
-    let groups: Vec<ObjectId> = page
-        .iter()
-        .filter(|listed| listed.conversation.is_group)
-        .map(|listed| listed.conversation.id)
-        .collect();
-    let mut reads = reads::of_page(&state.store, me, &groups, &[]).await?;
-    let mut conversations = Vec::with_capacity(page.len());
-    for Listed {
-        conversation,
-        receipts,
-    } in page
-    {
-        for receipt in receipts {
-            reads.insert(me, receipt, true);
-        }
-        conversations.push(conversation);
-    }
-    views_with(state, me, conversations, reads).await
-}
-
-/// Conversations as `me` sees them, given the page's read states.
-async fn views_with(
-    state: &AppState,
-    me: Uuid,
-    conversations: Vec<ConversationDoc>,
-    reads: reads::PageReads,
-) -> Result<Vec<ConversationView>> {
-    let members: HashSet<Uuid> = conversations
-        .iter()
-        .flat_map(|conversation| conversation.participants.iter().copied())
-        .collect();
     let reads::PageReads {
         positions,
         mut receipts,
-    } = reads;
+    } = reads::of_page(&state.store, me, &ids, &direct).await?;
     // Direct conversations are writable while the two are friends: one call for the page.
     let others: Vec<Uuid> = conversations
         .iter()

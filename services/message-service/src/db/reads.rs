@@ -103,8 +103,8 @@ pub async fn forget_many(store: &Store, conversation: ObjectId, users: &[Uuid]) 
     Ok(())
 }
 
-/// The read states a page of the conversation list shows: the reader's position in each
-/// conversation, and every member's in the direct ones (their receipts).
+/// The read states a page of the conversation list shows, in one query: the reader's
+/// position in each conversation, and every member's in the direct ones (their receipts).
 #[derive(Debug, Default)]
 pub struct PageReads {
     /// The reader's last read `seq`, by conversation (absent: nothing read).
@@ -113,25 +113,8 @@ pub struct PageReads {
     pub receipts: HashMap<ObjectId, Vec<ReadStateDoc>>,
 }
 
-impl PageReads {
-    /// Takes in a read state of the page: `reader`'s is their position; `receipt`: it is
-    /// shown (a direct conversation's).
-    pub fn insert(&mut self, reader: Uuid, state: ReadStateDoc, receipt: bool) {
-        if state.user_uuid == reader {
-            self.positions
-                .insert(state.conversation_id, state.last_read_seq);
-        }
-        if receipt {
-            self.receipts
-                .entry(state.conversation_id)
-                .or_default()
-                .push(state);
-        }
-    }
-}
-
-/// [`PageReads`] of `conversations` for `reader`, in one query; `direct` are those of them
-/// whose receipts are shown.
+/// [`PageReads`] of `conversations` for `reader`; `direct` are those of them whose receipts
+/// are shown.
 pub async fn of_page(
     store: &Store,
     reader: Uuid,
@@ -154,8 +137,18 @@ pub async fn of_page(
         .await?;
     let direct: HashSet<ObjectId> = direct.iter().copied().collect();
     while let Some(state) = states.try_next().await? {
-        let receipt = direct.contains(&state.conversation_id);
-        reads.insert(reader, state, receipt);
+        if state.user_uuid == reader {
+            reads
+                .positions
+                .insert(state.conversation_id, state.last_read_seq);
+        }
+        if direct.contains(&state.conversation_id) {
+            reads
+                .receipts
+                .entry(state.conversation_id)
+                .or_default()
+                .push(state);
+        }
     }
     Ok(reads)
 }

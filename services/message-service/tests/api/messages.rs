@@ -582,15 +582,6 @@ async fn history_and_the_conversation_list_are_index_backed() {
         let stages = plan_stages(&stack, "conversations", filter, sort).await;
         assert_index_backed(&stages, "participants_updatedAt");
     }
-    // What the list's join reads for a direct conversation of the page: its read states.
-    let stages = plan_stages(
-        &stack,
-        "read_states",
-        bson::doc! { "conversationId": conversation },
-        bson::doc! {},
-    )
-    .await;
-    assert_index_backed(&stages, "conversation_user");
     // The check can fail: a query on an unindexed field is a collection scan.
     let unindexed = plan_stages(
         &stack,

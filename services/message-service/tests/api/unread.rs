@@ -122,8 +122,7 @@ async fn each_conversation_of_a_page_gets_its_own_counts_and_receipts() {
     assert_eq!(bobs.len(), 2);
     assert_eq!(counts(&bobs[&with_bob]), (0, 0));
     assert_eq!(counts(&bobs[&group]), (1, 0), "Cat's c1 only");
-    // A position in a group moved by reading, not by sending (the page reads the reader's
-    // read states of its groups apart from the direct conversations' receipts).
+    // A position in a group moved by reading, not by sending.
     stack.read(&bob, &group, &c1["id"]).await;
     let bobs = page_of(&stack, &bob).await;
     assert_eq!(counts(&bobs[&group]), (0, 0), "c2 was taken back");

@@ -9,10 +9,8 @@ use chat_models::{ApiError, ErrorCode, Result};
 use futures::TryStreamExt as _;
 use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
-use serde::Deserialize;
 use uuid::Uuid;
 
-use super::reads::ReadStateDoc;
 use super::{in_transaction, is_duplicate_key, uuids, Store, TxError};
 use crate::domain;
 
@@ -140,49 +138,19 @@ pub fn list_query(user: Uuid, cursor: Option<(i64, ObjectId)>) -> (Document, Doc
     (filter, doc! { "updatedAt": -1, "_id": -1 })
 }
 
-/// A conversation of a list page, with its members' read states if it is a direct one (the
-/// receipts a direct conversation shows, the reader's position among them). A group's would
-/// be every member's, of which the list shows only the reader's: it carries none.
-#[derive(Debug, Deserialize)]
-pub struct Listed {
-    /// The conversation.
-    pub conversation: ConversationDoc,
-    /// Its members' read states (direct conversations only).
-    #[serde(default)]
-    pub receipts: Vec<ReadStateDoc>,
-}
-
-/// One page of `user`'s visible conversations (see [`list_query`]), each direct one with its
-/// read states: one aggregation, whose join reads `read_states` by its `conversationId` index.
+/// One page of `user`'s visible conversations (see [`list_query`]).
 pub async fn list_for_member(
     store: &Store,
     user: Uuid,
     cursor: Option<(i64, ObjectId)>,
     limit: i64,
-) -> Result<Vec<Listed>> {
+) -> Result<Vec<ConversationDoc>> {
     let (filter, sort) = list_query(user, cursor);
-    let pipeline = [
-        doc! { "$match": filter },
-        doc! { "$sort": sort },
-        doc! { "$limit": limit },
-        // A group's `direct` is missing, and a missing key joins nothing (every read state
-        // has a `conversationId`).
-        doc! { "$project": {
-            "_id": 0,
-            "conversation": "$$ROOT",
-            "direct": { "$cond": ["$isGroup", "$$REMOVE", "$_id"] },
-        } },
-        doc! { "$lookup": {
-            "from": store.reads.name(),
-            "localField": "direct",
-            "foreignField": "conversationId",
-            "as": "receipts",
-        } },
-    ];
     Ok(store
         .conversations
-        .aggregate(pipeline)
-        .with_type::<Listed>()
+        .find(filter)
+        .sort(sort)
+        .limit(limit)
         .await?
         .try_collect()
         .await?)
