@@ -268,21 +268,8 @@ mod tests {
         let sent = ObjectId::new();
         let at = BsonDateTime::from_millis(1_000);
         let conversation = ConversationDoc {
-            id: ObjectId::new(),
-            participants: vec![ann, bob],
-            is_group: false,
-            admin: None,
-            group_name: None,
-            group_picture: None,
-            description: None,
-            last_message: None,
             last_seq: 9,
             version: 9,
-            pin_count: 0,
-            direct_key: None,
-            hidden_for: Vec::new(),
-            created_at: at,
-            updated_at: at,
             marks: Some(Marks {
                 read: HashMap::from([(
                     ann.hyphenated().to_string(),
@@ -294,6 +281,7 @@ mod tests {
                 )]),
                 ..Marks::new()
             }),
+            ..crate::db::conversations::new_direct(ann, bob)
         };
         let stored = |seq: i64| ReadStateDoc {
             conversation_id: conversation.id,

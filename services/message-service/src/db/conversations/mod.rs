@@ -58,6 +58,29 @@ pub enum Opened {
     Existing,
 }
 
+/// A new direct conversation of `opener` and `other` (see [`open_direct`]).
+pub fn new_direct(opener: Uuid, other: Uuid) -> ConversationDoc {
+    let now = BsonDateTime::now();
+    ConversationDoc {
+        id: ObjectId::new(),
+        participants: vec![opener, other],
+        is_group: false,
+        admin: None,
+        group_name: None,
+        group_picture: None,
+        description: None,
+        last_message: None,
+        last_seq: 0,
+        version: 0,
+        pin_count: 0,
+        direct_key: Some(domain::direct_key(opener, other)),
+        hidden_for: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        marks: Some(Marks::new()),
+    }
+}
+
 /// The direct conversation of a pair, created if missing. Concurrent calls get the same one:
 /// the unique `directKey` lets one insert win and the others read it.
 pub async fn open_direct(
@@ -82,25 +105,7 @@ pub async fn open_direct(
         if let Some(conversation) = find_direct(store, opener, other).await? {
             return Ok((conversation, Opened::Existing));
         }
-        let now = BsonDateTime::now();
-        let conversation = ConversationDoc {
-            id: ObjectId::new(),
-            participants: vec![opener, other],
-            is_group: false,
-            admin: None,
-            group_name: None,
-            group_picture: None,
-            description: None,
-            last_message: None,
-            last_seq: 0,
-            version: 0,
-            pin_count: 0,
-            direct_key: Some(key.clone()),
-            hidden_for: Vec::new(),
-            created_at: now,
-            updated_at: now,
-            marks: Some(Marks::new()),
-        };
+        let conversation = new_direct(opener, other);
         match store.conversations.insert_one(&conversation).await {
             Ok(_) => return Ok((conversation, Opened::Created)),
             Err(error) if is_duplicate_key(&error) => continue,
