@@ -49,9 +49,7 @@ pub async fn views(
     // The reader's position: the later of their read state and their newest message.
     let position = |conversation: &ConversationDoc| {
         let stored = positions.get(&conversation.id).copied().unwrap_or(0);
-        conversation
-            .read_state_of(me, None)
-            .map_or(stored, |sent| sent.last_read_seq.max(stored))
+        conversation.position_of(me, stored)
     };
     for conversation in &conversations {
         let read = position(conversation);

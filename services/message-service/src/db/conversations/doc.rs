@@ -160,15 +160,11 @@ impl ConversationDoc {
     /// `user`'s read position: the later of their read state `stored` (moved by reading) and
     /// their newest message (moved by sending, see [`Marks::read`]).
     pub fn read_state_of(&self, user: Uuid, stored: Option<ReadStateDoc>) -> Option<ReadStateDoc> {
-        let sent = self
-            .marks
-            .as_ref()
-            .and_then(|marks| marks.read.get(&user.hyphenated().to_string()))
-            .filter(|sent| {
-                stored
-                    .as_ref()
-                    .is_none_or(|state| state.last_read_seq < sent.seq)
-            });
+        let sent = self.sent_read(user).filter(|sent| {
+            stored
+                .as_ref()
+                .is_none_or(|state| state.last_read_seq < sent.seq)
+        });
         match sent {
             Some(sent) => Some(ReadStateDoc {
                 conversation_id: self.id,
@@ -181,10 +177,24 @@ impl ConversationDoc {
         }
     }
 
+    /// `user`'s read position as a `seq`: the later of `stored` (their read state's, 0 for
+    /// none) and their newest message.
+    pub fn position_of(&self, user: Uuid, stored: i64) -> i64 {
+        self.sent_read(user)
+            .map_or(stored, |sent| sent.seq.max(stored))
+    }
+
     /// Whether `user`'s read position is at `seq` or past it by their own sends.
     pub fn sent_past(&self, user: Uuid, seq: i64) -> bool {
-        self.read_state_of(user, None)
-            .is_some_and(|sent| sent.last_read_seq >= seq)
+        self.sent_read(user).is_some_and(|sent| sent.seq >= seq)
+    }
+
+    /// `user`'s newest message, as their read position ([`Marks::read`]).
+    fn sent_read(&self, user: Uuid) -> Option<&SentRead> {
+        self.marks
+            .as_ref()?
+            .read
+            .get(&user.hyphenated().to_string())
     }
 
     /// Whether `user` is a member.
@@ -311,6 +321,11 @@ mod tests {
                 .map(|s| s.last_read_seq),
             None
         );
+        assert_eq!(
+            [0, 3, 5, 7].map(|stored| conversation.position_of(ann, stored)),
+            [5, 5, 5, 7]
+        );
+        assert_eq!(conversation.position_of(bob, 2), 2);
         assert!(conversation.sent_past(ann, 5) && !conversation.sent_past(ann, 6));
         assert!(!conversation.sent_past(bob, 1));
     }
