@@ -48,8 +48,20 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
             &common.redis_key_prefix,
         ))
     });
+    // ...and hand their sends to the instance holding a conversation's turn (read on a
+    // channel of this instance's own, below).
+    let forwarding = turns.as_ref().map(|turns| {
+        Arc::new(crate::db::messages::Forwarding::new(
+            redis.clone(),
+            &common.redis_key_prefix,
+            turns.token(),
+        ))
+    });
     if let Some(turns) = &turns {
-        store.sends = store.sends.clone().taking_turns(turns.clone());
+        store.sends = store
+            .sends
+            .clone()
+            .taking_turns(turns.clone(), forwarding.clone());
     }
     let remember = Duration::from_secs(config.directory_cache_ttl_secs);
     let users = UserDirectory::from_config(&config.users, common)?
@@ -139,6 +151,8 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
                 tail_ready.clone(),
             ),
     );
+    let forwarded = forwarding
+        .map(|forwarding| tokio::spawn(forwarding.run(redis_client.clone(), state.store.clone())));
     let notices = state.clone();
     let ephemeral = tokio::spawn(fanout::run_channels(
         redis_client.clone(),
@@ -216,6 +230,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
             search_feed,
         ])
         .with_background(pusher)
+        .with_background(forwarded)
         // Tells clients to reconnect (to another instance) and resume.
         .on_shutdown(move || hub.close_all()))
 }

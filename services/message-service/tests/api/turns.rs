@@ -1,13 +1,16 @@
 //! Send turns between instances (`db::messages::turns`) against a real Redis: one instance at
 //! a time stores a conversation's sends, a release that others wait for hands the turn over,
-//! and a holder that never gives its turn back holds it no longer than its lease.
+//! and a holder that never gives its turn back holds it no longer than its lease. Sends that
+//! find another instance holding the turn are stored by it (`db::messages::forward`), and a
+//! holder that stopped or does not answer costs a wait, never a send stored twice.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bson::oid::ObjectId;
 use futures::StreamExt as _;
-use message_service::db::messages::Turns;
+use message_service::db::messages::{self, Forwarding, NewMessage, SendQueue, Sent, Turns};
+use message_service::db::Store;
 use message_service::notices::Notice;
 
 /// Two instances' turns under a prefix of their own, each woken by the notices, as the
@@ -140,4 +143,200 @@ async fn a_turn_never_given_back_lasts_no_longer_than_its_lease() {
     );
     a.give(turn).await;
     assert_eq!(holder(&redis, &prefix, id).await, None);
+}
+
+/// An instance's send queue with its turns and forwarding, on the test's stores and a Redis
+/// prefix shared with the other instances made with it, its channel read as in the service.
+async fn queue_instance(
+    stack: &chat_testkit::Stack,
+    prefix: &str,
+) -> (Store, Arc<Turns>, tokio::task::JoinHandle<()>) {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let client = redis::Client::open(url).unwrap();
+    let redis = redis::aio::ConnectionManager::new(client.clone())
+        .await
+        .unwrap();
+    let turns = Arc::new(Turns::new(redis.clone(), prefix));
+    let forwarding = Arc::new(Forwarding::new(redis, prefix, turns.token()));
+    let mut store = Store::new(&stack.mongo);
+    store.sends = SendQueue::default().taking_turns(turns.clone(), Some(forwarding.clone()));
+    let reader = tokio::spawn(forwarding.run(client, store.clone()));
+    // Ready once its channel has a subscriber.
+    let probe = Forwarding::channel(prefix, turns.token());
+    let mut redis = redis_of().await;
+    for _ in 0..100 {
+        let listening: Vec<(String, i64)> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(&probe)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        if listening.first().is_some_and(|(_, count)| *count > 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (store, turns, reader)
+}
+
+fn text(conversation: ObjectId, sender: &str, text: &str, nonce: Option<&str>) -> NewMessage {
+    NewMessage {
+        conversation_id: conversation,
+        sender: sender.parse().unwrap(),
+        text: text.to_owned(),
+        reply_to: None,
+        nonce: nonce.map(str::to_owned),
+        mentions: Vec::new(),
+        mentions_everyone: false,
+        attachments: Vec::new(),
+    }
+}
+
+fn seq_of(sent: Sent) -> i64 {
+    match sent {
+        Sent::New(message, _) | Sent::Repeated(message) => message.seq,
+    }
+}
+
+#[tokio::test]
+async fn sends_finding_another_instance_holding_the_turn_are_stored_by_it() {
+    let stack = chat_testkit::Stack::messages().await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
+    stack.befriend(&ann, &bob).await;
+    let id = ObjectId::parse_str(stack.direct(&ann, &bob).await).unwrap();
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let (a, a_turns, _a_reads) = queue_instance(&stack, &prefix).await;
+    let (b, b_turns, _b_reads) = queue_instance(&stack, &prefix).await;
+
+    // A holds the turn (as its writer does while its sends keep coming); b's sends of the
+    // conversation met a's before.
+    let held = a_turns.take(id).await;
+    b_turns.conflicted(id);
+    let sends = (0..5).map(|n| {
+        let b = b.clone();
+        let new = text(id, &ann.id, &format!("via b {n}"), None);
+        async move { messages::send(&b, new).await }
+    });
+    // Without forwarding they would wait for the turn (up to 3 s): a stores them at once.
+    let sent = tokio::time::timeout(
+        Duration::from_millis(1_500),
+        futures::future::join_all(sends),
+    )
+    .await
+    .expect("a stores b's sends while it holds the turn");
+    let mut seqs: Vec<i64> = sent.into_iter().map(|sent| seq_of(sent.unwrap())).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+    // B never took the turn (a's writer took it over from its holder, this instance); a's own
+    // sends go on after b's.
+    assert_ne!(
+        holder(&redis_of().await, &prefix, id).await.as_deref(),
+        Some(b_turns.token())
+    );
+    a_turns.give(held).await;
+    assert_eq!(
+        seq_of(
+            messages::send(&a, text(id, &bob.id, "via a", None))
+                .await
+                .unwrap()
+        ),
+        6
+    );
+
+    // A refusal at the holder is the forwarder's caller's, as if it had stored the send.
+    let held = a_turns.take(id).await;
+    let stranger = uuid::Uuid::new_v4().to_string();
+    let refused = tokio::time::timeout(
+        Duration::from_millis(1_500),
+        messages::send(&b, text(id, &stranger, "not a member", None)),
+    )
+    .await
+    .expect("a answers for b")
+    .unwrap_err();
+    assert_eq!(refused.status(), 404, "{refused:?}");
+    a_turns.give(held).await;
+}
+
+#[tokio::test]
+async fn a_holder_that_stopped_or_does_not_answer_costs_a_wait_never_a_double() {
+    let stack = chat_testkit::Stack::messages().await;
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
+    stack.befriend(&ann, &bob).await;
+    let id = ObjectId::parse_str(stack.direct(&ann, &bob).await).unwrap();
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let (b, b_turns, _b_reads) = queue_instance(&stack, &prefix).await;
+    b_turns.conflicted(id);
+    let redis = redis_of().await;
+    let hold = |token: &'static str| {
+        let (redis, key) = (redis.clone(), format!("{prefix}send-turn:{}", id.to_hex()));
+        async move {
+            let _: () = redis::cmd("SET")
+                .arg(key)
+                .arg(token)
+                .arg("PX")
+                .arg(300)
+                .query_async(&mut redis.clone())
+                .await
+                .unwrap();
+        }
+    };
+
+    // A holder nobody hears any more: nothing reached it, so b stores the send (with or
+    // without a nonce) once the lease ran out.
+    hold("stopped").await;
+    let started = std::time::Instant::now();
+    let sent = messages::send(&b, text(id, &ann.id, "no nonce", None))
+        .await
+        .unwrap();
+    assert_eq!(seq_of(sent), 1);
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A holder that takes sends and never answers: it may have stored them. One with a nonce
+    // is stored by b (the nonce makes a second store the first's answer); one without is
+    // answered 503, not stored twice.
+    // (B's writer keeps the turn it took for a moment after its last send.)
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let mut mute = redis::Client::open(url)
+        .unwrap()
+        .get_async_pubsub()
+        .await
+        .unwrap();
+    mute.subscribe(Forwarding::channel(&prefix, "mute"))
+        .await
+        .unwrap();
+    hold("mute").await;
+    let started = std::time::Instant::now();
+    let (kept, unknown) = tokio::join!(
+        messages::send(&b, text(id, &ann.id, "nonce", Some("n-1"))),
+        messages::send(&b, text(id, &ann.id, "no nonce again", None)),
+    );
+    assert!(started.elapsed() >= message_service::db::messages::forward::ANSWER_WAIT);
+    assert_eq!(seq_of(kept.unwrap()), 2);
+    let unknown = unknown.unwrap_err();
+    assert_eq!(unknown.status(), 503, "{unknown:?}");
+    let stored = stack
+        .mongo
+        .collection::<bson::Document>("messages")
+        .count_documents(bson::doc! { "conversationId": id })
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
+    // The mute holder did get them (one forward of both).
+    let forwarded = tokio::time::timeout(Duration::from_secs(1), mute.on_message().next())
+        .await
+        .expect("the forward reached the holder's channel")
+        .unwrap();
+    assert!(!forwarded.get_payload_bytes().is_empty());
+}
+
+async fn redis_of() -> redis::aio::ConnectionManager {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    redis::aio::ConnectionManager::new(redis::Client::open(url).unwrap())
+        .await
+        .unwrap()
 }

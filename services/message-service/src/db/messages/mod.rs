@@ -10,10 +10,12 @@
 //! ([`turns`]). Later changes of a message are in [`super::changes`].
 
 mod doc;
+pub mod forward;
 mod queue;
 pub mod turns;
 
 pub use doc::{AttachmentDoc, LinkPreviewDoc, MessageDoc, ReactionDoc};
+pub use forward::Forwarding;
 pub use queue::SendQueue;
 pub use turns::Turns;
 
@@ -27,18 +29,20 @@ use chat_models::{ApiError, ErrorCode, Result};
 use futures::TryStreamExt as _;
 use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::conversations::ConversationDoc;
 use super::{in_transaction, uuids, Store, TxError};
 
-/// A message to store.
-#[derive(Debug, Clone)]
+/// A message to store (BSON when forwarded to another instance, [`forward`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NewMessage {
     /// Its conversation.
     pub conversation_id: ObjectId,
     /// Author (a member).
+    #[serde(with = "uuids::one")]
     pub sender: Uuid,
     /// Validated text.
     pub text: String,
@@ -48,6 +52,7 @@ pub struct NewMessage {
     pub nonce: Option<String>,
     /// Whom the sender mentions: settled against the members when stored (members only,
     /// never the sender).
+    #[serde(with = "uuids::list")]
     pub mentions: Vec<Uuid>,
     /// `@everyone` (a group's): refused when stored unless the sender is its admin then.
     pub mentions_everyone: bool,

@@ -3,36 +3,56 @@
 //! (up to `SEND_BATCH_MAX`, [`DEFAULT_MOST`] by default). One conversation is written by one transaction at a time
 //! per instance, so sixteen people typing into one group cost one transaction per round, not
 //! sixteen transactions conflicting on its document. Between instances, the writers take
-//! turns ([`super::turns`]) instead of conflicting; the order of `seq` stays the commit order.
+//! turns ([`super::turns`]) instead of conflicting, and a writer finding another instance
+//! holding the turn hands its sends there ([`super::forward`]); the order of `seq` stays the
+//! commit order.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use bson::oid::ObjectId;
 use chat_models::{ApiError, Result};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
-use super::turns::Turns;
+use super::forward::{self, Forwarded, Forwarding};
+use super::turns::{Ask, Turn, Turns};
 use super::{send_all, NewMessage, Sent};
 use crate::db::Store;
 
 /// The most sends one transaction stores, unless configured.
 pub const DEFAULT_MOST: usize = 64;
+/// How long a writer holding its conversation's turn keeps it after a transaction for sends
+/// to come (its own, or forwarded by other instances) before giving it back: while sends
+/// keep coming, one instance stores them all, without a hand-over between transactions.
+const LINGER: Duration = Duration::from_millis(5);
 
 /// A send waiting for its transaction, and where its answer goes.
 struct Waiting {
     new: NewMessage,
     answer: oneshot::Sender<Result<Sent>>,
+    /// Stored by this instance, never forwarded: it was forwarded here, or its forward went
+    /// unanswered.
+    stays: bool,
+}
+
+/// A conversation's sends waiting, and how its writer learns of a new one.
+#[derive(Default)]
+struct Entry {
+    sends: Vec<Waiting>,
+    arrived: Arc<Notify>,
 }
 
 /// Sends waiting, per conversation. A conversation has an entry exactly while a task of this
 /// instance stores its sends (the entry holds those that arrived since its last transaction).
 #[derive(Clone)]
 pub struct SendQueue {
-    waiting: Arc<Mutex<HashMap<ObjectId, Vec<Waiting>>>>,
+    waiting: Arc<Mutex<HashMap<ObjectId, Entry>>>,
     most: usize,
     /// Turns with other instances, when they are taken.
     turns: Option<Arc<Turns>>,
+    /// Forwarding to the instance holding a turn, when sends are forwarded.
+    forwarding: Option<Arc<Forwarding>>,
 }
 
 impl Default for SendQueue {
@@ -46,6 +66,7 @@ impl std::fmt::Debug for SendQueue {
         f.debug_struct("SendQueue")
             .field("most", &self.most)
             .field("turns", &self.turns.is_some())
+            .field("forwarding", &self.forwarding.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -57,12 +78,15 @@ impl SendQueue {
             waiting: Arc::default(),
             most: most.max(1),
             turns: None,
+            forwarding: None,
         }
     }
 
-    /// The same queue, taking turns with other instances at each conversation's transactions.
-    pub fn taking_turns(mut self, turns: Arc<Turns>) -> Self {
+    /// The same queue, taking turns with other instances at each conversation's transactions,
+    /// and forwarding sends to the holder of a turn when `forwarding` is given.
+    pub fn taking_turns(mut self, turns: Arc<Turns>, forwarding: Option<Arc<Forwarding>>) -> Self {
         self.turns = Some(turns);
+        self.forwarding = forwarding;
         self
     }
 
@@ -70,20 +94,48 @@ impl SendQueue {
     /// a task of its own: a caller that goes away (a closed connection) neither cancels the
     /// transaction of others nor stalls the queue.
     pub async fn send(&self, store: &Store, new: NewMessage) -> Result<Sent> {
-        let conversation = new.conversation_id;
-        let (answer, answered) = oneshot::channel();
+        let answered = self.enqueue(store, vec![new], false);
+        match answered.into_iter().next() {
+            Some(answered) => answered.await.unwrap_or_else(|_| Err(no_answer())),
+            None => Err(no_answer()),
+        }
+    }
+
+    /// Queues sends another instance forwarded here (one conversation's, in order): they are
+    /// stored by this instance, which takes turns at their conversation from now on.
+    pub fn forwarded(
+        &self,
+        store: &Store,
+        news: Vec<NewMessage>,
+    ) -> Vec<oneshot::Receiver<Result<Sent>>> {
+        if let (Some(turns), Some(first)) = (&self.turns, news.first()) {
+            turns.conflicted(first.conversation_id);
+        }
+        self.enqueue(store, news, true)
+    }
+
+    /// Queues sends of one conversation, in order, starting its writer if none runs.
+    fn enqueue(
+        &self,
+        store: &Store,
+        news: Vec<NewMessage>,
+        stays: bool,
+    ) -> Vec<oneshot::Receiver<Result<Sent>>> {
+        let Some(conversation) = news.first().map(|new| new.conversation_id) else {
+            return Vec::new();
+        };
+        let mut answers = Vec::with_capacity(news.len());
         let first = {
             let mut waiting = self.lock();
-            match waiting.get_mut(&conversation) {
-                Some(queued) => {
-                    queued.push(Waiting { new, answer });
-                    false
-                }
-                None => {
-                    waiting.insert(conversation, vec![Waiting { new, answer }]);
-                    true
-                }
+            let first = !waiting.contains_key(&conversation);
+            let queued = waiting.entry(conversation).or_default();
+            for new in news {
+                let (answer, answered) = oneshot::channel();
+                queued.sends.push(Waiting { new, answer, stays });
+                answers.push(answered);
             }
+            queued.arrived.notify_one();
+            first
         };
         if first {
             let writer = Writer {
@@ -93,14 +145,10 @@ impl SendQueue {
             };
             tokio::spawn(writer.run(store.clone()));
         }
-        answered.await.map_err(|_| {
-            ApiError::Internal(anyhow::anyhow!(
-                "the task storing a send ended without an answer"
-            ))
-        })?
+        answers
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectId, Vec<Waiting>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectId, Entry>> {
         // A panic while the lock is held cannot leave the map half-changed (single calls).
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -110,7 +158,7 @@ impl SendQueue {
     fn any_waiting(&self, conversation: ObjectId) -> bool {
         let mut waiting = self.lock();
         match waiting.get(&conversation) {
-            Some(queued) if !queued.is_empty() => true,
+            Some(queued) if !queued.sends.is_empty() => true,
             _ => {
                 waiting.remove(&conversation);
                 false
@@ -118,15 +166,74 @@ impl SendQueue {
         }
     }
 
-    /// The next sends of `conversation` to store (up to `most`).
-    fn next_batch(&self, conversation: ObjectId) -> Vec<Waiting> {
+    /// Whether sends of `conversation` wait now or arrive within `linger` (its entry stays
+    /// either way).
+    async fn any_within(&self, conversation: ObjectId, linger: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + linger;
+        loop {
+            let arrived = {
+                let waiting = self.lock();
+                let Some(queued) = waiting.get(&conversation) else {
+                    return false;
+                };
+                if !queued.sends.is_empty() {
+                    return true;
+                }
+                queued.arrived.clone()
+            };
+            // A permit left by an earlier send wakes this at once: the loop looks again.
+            if tokio::time::timeout_at(deadline, arrived.notified())
+                .await
+                .is_err()
+            {
+                return false;
+            }
+        }
+    }
+
+    /// Whether the next send of `conversation` is one this instance must store itself.
+    fn next_stays(&self, conversation: ObjectId) -> bool {
+        self.lock()
+            .get(&conversation)
+            .and_then(|queued| queued.sends.first())
+            .is_some_and(|next| next.stays)
+    }
+
+    /// The next sends of `conversation` to store (up to `most`); with `movable`, only those
+    /// before the first that stays.
+    fn next_batch(&self, conversation: ObjectId, movable: bool) -> Vec<Waiting> {
         let mut waiting = self.lock();
         let Some(queued) = waiting.get_mut(&conversation) else {
             return Vec::new();
         };
-        let rest = queued.split_off(queued.len().min(self.most));
+        let queued = &mut queued.sends;
+        let mut end = queued.len().min(self.most);
+        if movable {
+            end = queued[..end]
+                .iter()
+                .position(|next| next.stays)
+                .unwrap_or(end);
+        }
+        let rest = queued.split_off(end);
         std::mem::replace(queued, rest)
     }
+
+    /// Puts sends back at the head of `conversation`'s queue, to be stored here.
+    fn put_back(&self, conversation: ObjectId, mut sends: Vec<Waiting>) {
+        let mut waiting = self.lock();
+        let queued = &mut waiting.entry(conversation).or_default().sends;
+        for send in &mut sends {
+            send.stays = true;
+        }
+        sends.append(queued);
+        *queued = sends;
+    }
+}
+
+fn no_answer() -> ApiError {
+    ApiError::Internal(anyhow::anyhow!(
+        "the task storing a send ended without an answer"
+    ))
 }
 
 /// The task storing one conversation's sends, transaction after transaction, until none wait.
@@ -140,20 +247,35 @@ struct Writer {
 impl Writer {
     async fn run(mut self, store: Store) {
         let turns = self.queue.turns.clone();
+        // Kept from one transaction to the next while sends keep coming (and no other
+        // instance waits for it).
+        let mut turn: Option<Turn> = None;
         while self.queue.any_waiting(self.conversation) {
             // Turns once the conversation met another instance's sends; the batch is taken
             // once the turn is ours, so what queued while waiting goes too.
-            let asked = std::time::Instant::now();
-            let turn = match &turns {
-                Some(turns) if turns.contended(self.conversation) => {
-                    let turn = turns.take(self.conversation).await;
+            if let Some(turns) = &turns {
+                if turn.is_none() && turns.contended(self.conversation) {
+                    let asked = std::time::Instant::now();
+                    let ask = if self.queue.forwarding.is_none()
+                        || self.queue.next_stays(self.conversation)
+                    {
+                        Ask::Wait
+                    } else {
+                        turns.ask(self.conversation).await
+                    };
+                    turn = Some(match ask {
+                        Ask::Taken(turn) => turn,
+                        Ask::HeldBy(holder) => {
+                            self.forward(&holder).await;
+                            continue;
+                        }
+                        Ask::Wait => turns.take(self.conversation).await,
+                    });
                     metrics::histogram!("message_send_turn_wait_seconds", "service" => "message-service")
                         .record(asked.elapsed().as_secs_f64());
-                    Some(turn)
                 }
-                _ => None,
-            };
-            let batch = self.queue.next_batch(self.conversation);
+            }
+            let batch = self.queue.next_batch(self.conversation, false);
             let (news, answers): (Vec<NewMessage>, Vec<_>) = batch
                 .into_iter()
                 .map(|waiting| (waiting.new, waiting.answer))
@@ -166,21 +288,59 @@ impl Writer {
             let (results, conflicted) = send_all(&store, &news).await;
             metrics::histogram!("message_send_transaction_seconds", "service" => "message-service")
                 .record(started.elapsed().as_secs_f64());
-            if let Some(turns) = &turns {
-                if conflicted {
-                    turns.conflicted(self.conversation);
-                }
-                if let Some(turn) = turn {
-                    turns.give(turn).await;
-                }
-            }
             for (answer, result) in answers.into_iter().zip(results) {
                 // The caller may have gone; its message is stored all the same.
                 let _ = answer.send(result);
             }
+            if let Some(turns) = &turns {
+                if conflicted {
+                    turns.conflicted(self.conversation);
+                }
+                if let Some(held) = turn.take() {
+                    if held.is_held() && self.queue.any_within(self.conversation, LINGER).await {
+                        turn = turns.keep(held).await;
+                    } else {
+                        turns.give(held).await;
+                    }
+                }
+            }
+        }
+        if let (Some(turns), Some(held)) = (&turns, turn) {
+            turns.give(held).await;
         }
         // `any_waiting` removed the entry: a later send starts a new writer.
         self.idle = true;
+    }
+
+    /// Hands the next sends (up to the first that stays here) to the instance `holder` and
+    /// answers them; what it did not answer is put back to be stored here, except a send
+    /// without a nonce it may have stored (see [`super::forward`]).
+    async fn forward(&self, holder: &str) {
+        let Some(forwarding) = &self.queue.forwarding else {
+            return;
+        };
+        let batch = self.queue.next_batch(self.conversation, true);
+        if batch.is_empty() {
+            return;
+        }
+        let news: Vec<NewMessage> = batch.iter().map(|waiting| waiting.new.clone()).collect();
+        match forwarding.forward(holder, &news).await {
+            Forwarded::Answered(results) => {
+                for (waiting, result) in batch.into_iter().zip(results) {
+                    let _ = waiting.answer.send(result);
+                }
+            }
+            Forwarded::NotDelivered => self.queue.put_back(self.conversation, batch),
+            Forwarded::Unanswered => {
+                let (again, unknown): (Vec<Waiting>, Vec<Waiting>) = batch
+                    .into_iter()
+                    .partition(|waiting| waiting.new.nonce.is_some());
+                for waiting in unknown {
+                    let _ = waiting.answer.send(Err(forward::outcome_unknown()));
+                }
+                self.queue.put_back(self.conversation, again);
+            }
+        }
     }
 }
 

@@ -8,7 +8,9 @@
 //! another instance wanting it waits, its queue growing into a bigger batch meanwhile, until
 //! the release is announced on a pub/sub channel (only when someone waits). A release that others
 //! wait for hands the turn over: for a moment only another instance may take it, so two busy
-//! instances alternate instead of one taking it back each time.
+//! instances alternate instead of one taking it back each time. Most instances need not wait:
+//! one that finds another holding the turn ([`Turns::ask`]) hands its sends to the holder
+//! (`super::forward`), which keeps the turn while sends keep coming ([`Turns::keep`]).
 //!
 //! The lease is an optimisation, never what keeps `seq` right: the transaction still does that
 //! (see `super`). A lease that expires (its holder crashed, a transaction ran long), a lost
@@ -28,6 +30,9 @@ use crate::notices::Notice;
 /// How long a turn is held at most: longer than any transaction should take; a crashed
 /// holder's turn is free again after it.
 const LEASE: Duration = Duration::from_secs(2);
+/// How often a holder keeping its turn from one transaction to the next renews its lease, and
+/// so how long another instance waiting for the turn waits at most while sends keep coming.
+const RENEW_EVERY: Duration = Duration::from_millis(100);
 /// How long a handed-over turn is kept for another instance before its last holder may take
 /// it back.
 const HANDOVER: Duration = Duration::from_millis(50);
@@ -40,29 +45,35 @@ const CONTENDED_MOST: u64 = 10_000;
 /// How long a send waits for a turn before its transaction runs without one.
 const MOST_WAIT: Duration = Duration::from_secs(3);
 
-/// Takes the turn (`1`) if nobody holds it, or it was handed over by another holder; else
-/// counts this instance among those waiting (`0`), until the lease's length from now. KEYS:
-/// turn, waiters (a sorted set: instance → until when it waits). ARGV: our token, lease (ms).
+/// Takes the turn (`{1, ''}`) if nobody holds it, this instance does (a writer of its own that
+/// ended early left it), or another holder handed it over; else
+/// answers `{0, holder}` and, when ARGV[3] is `wait`, counts this instance among those waiting
+/// until the lease's length from now. KEYS: turn, waiters (a sorted set: instance → until when
+/// it waits). ARGV: our token, lease (ms), `wait` or `ask`.
 const TAKE: &str = r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local holder = redis.call('GET', KEYS[1])
-if not holder or (string.sub(holder, 1, 6) == 'given:' and holder ~= 'given:' .. ARGV[1]) then
+if not holder or holder == ARGV[1]
+  or (string.sub(holder, 1, 6) == 'given:' and holder ~= 'given:' .. ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   redis.call('ZREM', KEYS[2], ARGV[1])
-  return 1
+  return {1, ''}
 end
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-return 0
+if ARGV[3] == 'wait' then
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return {0, holder}
 ";
 
-/// Gives the turn back, if still ours; when other instances wait, hands it over (only another
-/// instance may take it for a moment) and announces it (`1`), else frees it (`0`). KEYS: turn,
-/// waiters. ARGV: our token, hand-over time (ms), channel, notice.
+/// Gives the turn back, if still ours (else `2`); when other instances wait, hands it over
+/// (only another instance may take it for a moment) and announces it (`1`); else, when ARGV[5]
+/// is `keep`, keeps it for another lease (`0`), or frees it (`0`). KEYS: turn, waiters. ARGV:
+/// our token, hand-over time (ms), channel, notice, `keep` or `free`, lease (ms).
 const GIVE: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 0
+  return 2
 end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -72,7 +83,11 @@ if redis.call('ZCARD', KEYS[2]) > 0 then
   redis.call('PUBLISH', ARGV[3], ARGV[4])
   return 1
 end
-redis.call('DEL', KEYS[1])
+if ARGV[5] == 'keep' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+else
+  redis.call('DEL', KEYS[1])
+end
 return 0
 ";
 
@@ -99,12 +114,40 @@ impl std::fmt::Debug for Turns {
     }
 }
 
+/// What [`Turns::ask`] found.
+#[derive(Debug)]
+pub enum Ask {
+    /// The turn is this instance's now (or Redis did not answer: store without one).
+    Taken(Turn),
+    /// Another instance holds it: its token.
+    HeldBy(String),
+    /// It is being handed over by this instance: wait for it.
+    Wait,
+}
+
 /// A turn taken (or not: Redis did not answer, or the wait was too long).
 #[derive(Debug)]
 #[must_use = "a turn is given back once the transaction ran"]
 pub struct Turn {
     conversation: ObjectId,
     held: bool,
+    /// When it was taken or its lease last renewed.
+    since: std::time::Instant,
+}
+
+impl Turn {
+    fn new(conversation: ObjectId, held: bool) -> Self {
+        Self {
+            conversation,
+            held,
+            since: std::time::Instant::now(),
+        }
+    }
+
+    /// Whether Redis has it as this instance's (else sends go on without a turn).
+    pub fn is_held(&self) -> bool {
+        self.held
+    }
 }
 
 impl Turns {
@@ -125,15 +168,32 @@ impl Turns {
         }
     }
 
+    /// Takes the turn of `conversation` if it is free, without waiting: else says which other
+    /// instance holds it (to hand it the sends, `super::forward`), or that the turn is to be
+    /// waited for ([`Self::take`]: this instance is handing it over).
+    pub async fn ask(&self, conversation: ObjectId) -> Ask {
+        match self.try_take(conversation, false).await {
+            Ok(None) => Ask::Taken(Turn::new(conversation, true)),
+            Ok(Some(holder)) if holder != self.token && !holder.starts_with("given:") => {
+                Ask::HeldBy(holder)
+            }
+            Ok(Some(_)) => Ask::Wait,
+            Err(error) => {
+                tracing::debug!(error = %error, "no turn from Redis; storing without one");
+                Ask::Taken(Turn::new(conversation, false))
+            }
+        }
+    }
+
     /// Waits for the turn of `conversation` (at most [`MOST_WAIT`]).
     pub async fn take(&self, conversation: ObjectId) -> Turn {
         let announced = self.listen(conversation);
         let deadline = tokio::time::Instant::now() + MOST_WAIT;
         let mut waited = false;
         let held = loop {
-            match self.try_take(conversation).await {
-                Ok(true) => break true,
-                Ok(false) => {}
+            match self.try_take(conversation, true).await {
+                Ok(None) => break true,
+                Ok(Some(_)) => {}
                 Err(error) => {
                     tracing::debug!(error = %error, "no turn from Redis; storing without one");
                     break false;
@@ -155,7 +215,7 @@ impl Turns {
         if waited {
             self.contended.insert(conversation, ());
         }
-        Turn { conversation, held }
+        Turn::new(conversation, held)
     }
 
     /// Whether this instance's sends of `conversation` take turns: for a while after they met
@@ -172,11 +232,30 @@ impl Turns {
 
     /// Gives a turn back (handing it over if another instance waits).
     pub async fn give(&self, turn: Turn) {
+        self.release(turn, false).await;
+    }
+
+    /// Keeps a turn for the next transaction. Every [`RENEW_EVERY`] its lease is renewed,
+    /// unless another instance waits for it (then it is handed over) or it was lost (its lease
+    /// ran out): `None` then.
+    pub async fn keep(&self, turn: Turn) -> Option<Turn> {
         if !turn.held {
-            return;
+            return None;
+        }
+        if turn.since.elapsed() < RENEW_EVERY {
+            return Some(turn);
+        }
+        self.release(turn, true)
+            .await
+            .map(|turn| Turn::new(turn.conversation, true))
+    }
+
+    async fn release(&self, turn: Turn, keep: bool) -> Option<Turn> {
+        if !turn.held {
+            return None;
         }
         let keys = self.keys(turn.conversation);
-        let handed: redis::RedisResult<i64> = self
+        let released: redis::RedisResult<i64> = self
             .give
             .key(keys.0)
             .key(keys.1)
@@ -184,14 +263,28 @@ impl Turns {
             .arg(millis(HANDOVER))
             .arg(&self.channel)
             .arg(Notice::TurnFree(turn.conversation).encode())
+            .arg(if keep { "keep" } else { "free" })
+            .arg(millis(LEASE))
             .invoke_async(&mut self.redis.clone())
             .await;
-        match handed {
-            Ok(1) => self.contended.insert(turn.conversation, ()),
-            Ok(_) => {}
+        match released {
+            Ok(0) if keep => Some(turn),
+            Ok(1) => {
+                self.contended.insert(turn.conversation, ());
+                None
+            }
+            Ok(_) => None,
             // It runs out on its own.
-            Err(error) => tracing::debug!(error = %error, "a turn was not given back"),
+            Err(error) => {
+                tracing::debug!(error = %error, "a turn was not given back");
+                None
+            }
         }
+    }
+
+    /// The name of this instance in the turns it holds (where sends for it are forwarded).
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
     /// An announcement arrived: the turn of `conversation` is free (or handed over).
@@ -201,17 +294,24 @@ impl Turns {
         }
     }
 
-    async fn try_take(&self, conversation: ObjectId) -> redis::RedisResult<bool> {
+    /// Takes the turn (`None`) or names its holder, counting this instance among those
+    /// waiting when it will `wait`.
+    async fn try_take(
+        &self,
+        conversation: ObjectId,
+        wait: bool,
+    ) -> redis::RedisResult<Option<String>> {
         let keys = self.keys(conversation);
-        let taken: i64 = self
+        let (taken, holder): (i64, String) = self
             .take
             .key(keys.0)
             .key(keys.1)
             .arg(&self.token)
             .arg(millis(LEASE))
+            .arg(if wait { "wait" } else { "ask" })
             .invoke_async(&mut self.redis.clone())
             .await?;
-        Ok(taken == 1)
+        Ok(if taken == 1 { None } else { Some(holder) })
     }
 
     /// Where announcements for `conversation` wake this instance's writer (one per
