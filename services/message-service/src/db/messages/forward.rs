@@ -165,14 +165,15 @@ impl Forwarding {
 
     /// Hands `sends` (one conversation's, in order) to the instance `holder` and waits for
     /// its answers (at most [`ANSWER_WAIT`]).
-    pub async fn forward(&self, holder: &str, sends: &[NewMessage]) -> Forwarded {
+    pub async fn forward(&self, holder: &str, sends: Vec<NewMessage>) -> Forwarded {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (answer, answered) = oneshot::channel();
         self.lock().insert(id, answer);
+        let count = sends.len();
         let envelope = Envelope::Sends {
             from: self.token.clone(),
             id,
-            sends: sends.to_vec(),
+            sends,
         };
         let forwarded = match self.publish(holder, &envelope).await {
             Ok(0) => Forwarded::NotDelivered,
@@ -181,7 +182,7 @@ impl Forwarding {
                     conversations,
                     outcomes,
                     ..
-                })) if outcomes.len() == sends.len() => {
+                })) if outcomes.len() == count => {
                     Forwarded::Answered(answers(conversations, outcomes))
                 }
                 _ => Forwarded::Unanswered,
@@ -242,6 +243,16 @@ impl Forwarding {
     /// Queues forwarded sends (in the order they came, before anything else is read) and
     /// answers once they are stored.
     fn serve(self: &Arc<Self>, store: &Store, from: String, id: i64, sends: Vec<NewMessage>) {
+        // A batch is one conversation's (what a writer forwards); anything else is not stored
+        // (its forwarder gets no answer).
+        let conversation = sends.first().map(|send| send.conversation_id);
+        if sends
+            .iter()
+            .any(|send| Some(send.conversation_id) != conversation)
+        {
+            tracing::warn!("forwarded sends of more than one conversation ignored");
+            return;
+        }
         let stored = store.sends.forwarded(store, sends);
         let this = self.clone();
         tokio::spawn(async move {

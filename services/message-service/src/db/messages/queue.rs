@@ -324,7 +324,7 @@ impl Writer {
             return;
         }
         let news: Vec<NewMessage> = batch.iter().map(|waiting| waiting.new.clone()).collect();
-        match forwarding.forward(holder, &news).await {
+        match forwarding.forward(holder, news).await {
             Forwarded::Answered(results) => {
                 for (waiting, result) in batch.into_iter().zip(results) {
                     let _ = waiting.answer.send(result);
