@@ -21,8 +21,7 @@ async fn two_instances() -> (
     redis::aio::ConnectionManager,
     String,
 ) {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let client = redis::Client::open(url).unwrap();
+    let client = redis_client();
     let redis = redis::aio::ConnectionManager::new(client.clone())
         .await
         .unwrap();
@@ -151,8 +150,7 @@ async fn queue_instance(
     stack: &chat_testkit::Stack,
     prefix: &str,
 ) -> (Store, Arc<Turns>, tokio::task::JoinHandle<()>) {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let client = redis::Client::open(url).unwrap();
+    let client = redis_client();
     let redis = redis::aio::ConnectionManager::new(client.clone())
         .await
         .unwrap();
@@ -192,6 +190,16 @@ fn text(conversation: ObjectId, sender: &str, text: &str, nonce: Option<&str>) -
     }
 }
 
+/// Two friends and their direct conversation.
+async fn friends_talking(
+    stack: &chat_testkit::Stack,
+) -> (chat_testkit::TestUser, chat_testkit::TestUser, ObjectId) {
+    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
+    stack.befriend(&ann, &bob).await;
+    let id = ObjectId::parse_str(stack.direct(&ann, &bob).await).unwrap();
+    (ann, bob, id)
+}
+
 fn seq_of(sent: Sent) -> i64 {
     match sent {
         Sent::New(message, _) | Sent::Repeated(message) => message.seq,
@@ -201,9 +209,7 @@ fn seq_of(sent: Sent) -> i64 {
 #[tokio::test]
 async fn sends_finding_another_instance_holding_the_turn_are_stored_by_it() {
     let stack = chat_testkit::Stack::messages().await;
-    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
-    stack.befriend(&ann, &bob).await;
-    let id = ObjectId::parse_str(stack.direct(&ann, &bob).await).unwrap();
+    let (ann, bob, id) = friends_talking(&stack).await;
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
     let (a, a_turns, _a_reads) = queue_instance(&stack, &prefix).await;
     let (b, b_turns, _b_reads) = queue_instance(&stack, &prefix).await;
@@ -260,9 +266,7 @@ async fn sends_finding_another_instance_holding_the_turn_are_stored_by_it() {
 #[tokio::test]
 async fn a_holder_that_stopped_or_does_not_answer_costs_a_wait_never_a_double() {
     let stack = chat_testkit::Stack::messages().await;
-    let (ann, bob) = (stack.register("ann").await, stack.register("bob").await);
-    stack.befriend(&ann, &bob).await;
-    let id = ObjectId::parse_str(stack.direct(&ann, &bob).await).unwrap();
+    let (ann, _, id) = friends_talking(&stack).await;
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
     let (b, b_turns, _b_reads) = queue_instance(&stack, &prefix).await;
     b_turns.conflicted(id);
@@ -297,15 +301,10 @@ async fn a_holder_that_stopped_or_does_not_answer_costs_a_wait_never_a_double() 
 
     // A holder that takes sends and never answers: it may have stored them. One with a nonce
     // is stored by b (the nonce makes a second store the first's answer); one without is
-    // answered 503, not stored twice.
-    // (B's writer keeps the turn it took for a moment after its last send.)
+    // answered 503, not stored twice. (B's writer keeps the turn it took for a moment after
+    // its last send: wait for it to give it back.)
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let mut mute = redis::Client::open(url)
-        .unwrap()
-        .get_async_pubsub()
-        .await
-        .unwrap();
+    let mut mute = redis_client().get_async_pubsub().await.unwrap();
     mute.subscribe(Forwarding::channel(&prefix, "mute"))
         .await
         .unwrap();
@@ -334,9 +333,13 @@ async fn a_holder_that_stopped_or_does_not_answer_costs_a_wait_never_a_double() 
     assert!(!forwarded.get_payload_bytes().is_empty());
 }
 
-async fn redis_of() -> redis::aio::ConnectionManager {
+fn redis_client() -> redis::Client {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    redis::aio::ConnectionManager::new(redis::Client::open(url).unwrap())
+    redis::Client::open(url).unwrap()
+}
+
+async fn redis_of() -> redis::aio::ConnectionManager {
+    redis::aio::ConnectionManager::new(redis_client())
         .await
         .unwrap()
 }
