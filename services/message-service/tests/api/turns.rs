@@ -249,7 +249,9 @@ async fn sends_finding_another_instance_holding_the_turn_are_stored_by_it() {
         6
     );
 
-    // A refusal at the holder is the forwarder's caller's, as if it had stored the send.
+    // A refusal at the holder is the forwarder's caller's, as if it had stored the send. (A's
+    // writer keeps the turn for a moment after its last send: wait for it to give it back.)
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let held = a_turns.take(id).await;
     let stranger = uuid::Uuid::new_v4().to_string();
     let refused = tokio::time::timeout(
