@@ -7,7 +7,8 @@
 //! message that commits later with a smaller number. Concurrent sends to one conversation on
 //! one instance share a transaction ([`queue`]), so a busy group does not turn into a queue
 //! of conflicts, and instances whose transactions on a conversation met take turns at it
-//! ([`turns`]). Later changes of a message are in [`super::changes`].
+//! ([`turns`]), the holder of the turn storing the sends the others forward to it
+//! ([`forward`]). Later changes of a message are in [`super::changes`].
 
 mod doc;
 pub mod forward;
