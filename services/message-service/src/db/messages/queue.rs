@@ -353,3 +353,92 @@ impl Drop for Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn queued(queue: &SendQueue, conversation: ObjectId, texts: &[(&str, bool)]) {
+        let mut waiting = queue.lock();
+        let entry = waiting.entry(conversation).or_default();
+        for (text, stays) in texts {
+            let (answer, _) = oneshot::channel();
+            entry.sends.push(Waiting {
+                new: NewMessage {
+                    conversation_id: conversation,
+                    sender: uuid::Uuid::new_v4(),
+                    text: (*text).to_owned(),
+                    reply_to: None,
+                    nonce: None,
+                    mentions: Vec::new(),
+                    mentions_everyone: false,
+                    attachments: Vec::new(),
+                },
+                answer,
+                stays: *stays,
+            });
+        }
+    }
+
+    fn texts(batch: &[Waiting]) -> Vec<(&str, bool)> {
+        batch
+            .iter()
+            .map(|waiting| (waiting.new.text.as_str(), waiting.stays))
+            .collect()
+    }
+
+    #[test]
+    fn only_the_sends_before_the_first_that_stays_move_and_what_comes_back_goes_first() {
+        let (queue, id) = (SendQueue::new(3), ObjectId::new());
+        queued(
+            &queue,
+            id,
+            &[("a", false), ("b", false), ("c", true), ("d", false)],
+        );
+        assert!(!queue.next_stays(id));
+        let moving = queue.next_batch(id, true);
+        assert_eq!(texts(&moving), vec![("a", false), ("b", false)]);
+        assert!(queue.next_stays(id), "c is next, and stays");
+
+        // Their forward went unanswered: back at the head, in order, to be stored here.
+        queue.put_back(id, moving);
+        assert!(queue.next_stays(id));
+        assert_eq!(queue.next_batch(id, true).len(), 0, "nothing moves now");
+        let stored = queue.next_batch(id, false);
+        assert_eq!(
+            texts(&stored),
+            vec![("a", true), ("b", true), ("c", true)],
+            "at most 3 a transaction, in the order sent"
+        );
+        assert_eq!(texts(&queue.next_batch(id, true)), vec![("d", false)]);
+        assert!(!queue.any_waiting(id));
+    }
+
+    #[tokio::test]
+    async fn a_writer_lingering_for_sends_sees_one_that_arrives_and_gives_up_without() {
+        let (queue, id) = (SendQueue::default(), ObjectId::new());
+        queued(&queue, id, &[]);
+        // A permit left by an earlier send does not make an empty queue look busy.
+        queue.lock().get(&id).unwrap().arrived.notify_one();
+        assert!(!queue.any_within(id, Duration::from_millis(20)).await);
+
+        let arrives = {
+            let queue = queue.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                queued(&queue, id, &[("late", false)]);
+                queue.lock().get(&id).unwrap().arrived.notify_one();
+            })
+        };
+        assert!(queue.any_within(id, Duration::from_secs(5)).await);
+        arrives.await.unwrap();
+        // A conversation without a writer has no entry: nothing to wait for.
+        assert!(
+            !queue
+                .any_within(ObjectId::new(), Duration::from_secs(5))
+                .await
+        );
+    }
+}
