@@ -56,6 +56,39 @@ pub async fn send(redis: &redis::aio::ConnectionManager, prefix: &str, notice: N
     }
 }
 
+/// Reads `channels` for as long as the task runs, handing each message to `on_message`, and
+/// subscribes again a second after the connection or the subscription fails (what was
+/// published meanwhile is missed: each channel's readers have their fallback). `ready`, when
+/// given, is notified after each subscription. `what` names the channels in the logs.
+pub async fn listen(
+    client: redis::Client,
+    channels: &[String],
+    what: &str,
+    ready: Option<&tokio::sync::Notify>,
+    mut on_message: impl FnMut(&redis::Msg),
+) {
+    use futures::StreamExt as _;
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(channels).await {
+                Ok(()) => {
+                    if let Some(ready) = ready {
+                        ready.notify_waiters();
+                        ready.notify_one();
+                    }
+                    let mut messages = pubsub.on_message();
+                    while let Some(message) = messages.next().await {
+                        on_message(&message);
+                    }
+                }
+                Err(error) => tracing::warn!(error = %error, "subscribing to {what}"),
+            },
+            Err(error) => tracing::warn!(error = %error, "connecting for {what}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use chat_models::api::ws::{Membership, ServerFrame};
 use chat_models::events::{DomainEvent, EventEnvelope};
-use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -155,32 +154,25 @@ pub async fn run_channels(
 ) {
     let ephemeral = ephemeral_channel(&prefix);
     let channels = [ephemeral.clone(), crate::notices::channel(&prefix)];
-    loop {
-        match client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.subscribe(&channels).await {
-                Ok(()) => {
-                    ready.notify_waiters();
-                    ready.notify_one();
-                    let mut messages = pubsub.on_message();
-                    while let Some(message) = messages.next().await {
-                        let Ok(payload) = message.get_payload::<String>() else {
-                            continue;
-                        };
-                        if message.get_channel_name() != ephemeral {
-                            if let Some(notice) = Notice::parse(&payload) {
-                                on_notice(notice);
-                            }
-                        } else if let Ok(event) = serde_json::from_str::<Ephemeral>(&payload) {
-                            hub.deliver(&event.audience, &Outbound::Frame(event.frame.into()));
-                        }
-                    }
+    crate::notices::listen(
+        client,
+        &channels,
+        "ephemeral events",
+        Some(&ready),
+        |message| {
+            let Ok(payload) = message.get_payload::<String>() else {
+                return;
+            };
+            if message.get_channel_name() != ephemeral {
+                if let Some(notice) = Notice::parse(&payload) {
+                    on_notice(notice);
                 }
-                Err(error) => tracing::warn!(error = %error, "subscribing to ephemeral events"),
-            },
-            Err(error) => tracing::warn!(error = %error, "connecting for ephemeral events"),
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    }
+            } else if let Ok(event) = serde_json::from_str::<Ephemeral>(&payload) {
+                hub.deliver(&event.audience, &Outbound::Frame(event.frame.into()));
+            }
+        },
+    )
+    .await;
 }
 
 #[cfg(test)]

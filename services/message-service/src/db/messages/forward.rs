@@ -27,7 +27,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chat_models::{ApiError, ErrorCode, Result};
-use futures::StreamExt as _;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -208,36 +207,21 @@ impl Forwarding {
     /// answers to its own forwards to their waiters.
     pub async fn run(self: Arc<Self>, client: redis::Client, store: Store) {
         let channel = Self::channel(&self.prefix, &self.token);
-        loop {
-            match client.get_async_pubsub().await {
-                Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
-                    Ok(()) => {
-                        let mut messages = pubsub.on_message();
-                        while let Some(message) = messages.next().await {
-                            let Ok(payload) = message.get_payload::<Vec<u8>>() else {
-                                continue;
-                            };
-                            match bson::from_slice::<Envelope>(&payload) {
-                                Ok(Envelope::Sends { from, id, sends }) => {
-                                    self.serve(&store, from, id, sends);
-                                }
-                                Ok(answers @ Envelope::Answers { id, .. }) => {
-                                    if let Some(waiter) = self.lock().remove(&id) {
-                                        let _ = waiter.send(answers);
-                                    }
-                                }
-                                Err(error) => {
-                                    tracing::warn!(error = %error, "unreadable forwarded sends");
-                                }
-                            }
-                        }
+        crate::notices::listen(client, &[channel], "forwarded sends", None, |message| {
+            let Ok(payload) = message.get_payload::<Vec<u8>>() else {
+                return;
+            };
+            match bson::from_slice::<Envelope>(&payload) {
+                Ok(Envelope::Sends { from, id, sends }) => self.serve(&store, from, id, sends),
+                Ok(answers @ Envelope::Answers { id, .. }) => {
+                    if let Some(waiter) = self.lock().remove(&id) {
+                        let _ = waiter.send(answers);
                     }
-                    Err(error) => tracing::warn!(error = %error, "subscribing to forwarded sends"),
-                },
-                Err(error) => tracing::warn!(error = %error, "connecting for forwarded sends"),
+                }
+                Err(error) => tracing::warn!(error = %error, "unreadable forwarded sends"),
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+        })
+        .await;
     }
 
     /// Queues forwarded sends (in the order they came, before anything else is read) and
@@ -259,11 +243,9 @@ impl Forwarding {
             let mut conversations: Vec<ConversationDoc> = Vec::new();
             let mut outcomes = Vec::with_capacity(stored.len());
             for answer in stored {
-                let result = answer.await.unwrap_or_else(|_| {
-                    Err(ApiError::Internal(anyhow::anyhow!(
-                        "the task storing a send ended without an answer"
-                    )))
-                });
+                let result = answer
+                    .await
+                    .unwrap_or_else(|_| Err(super::queue::no_answer()));
                 outcomes.push(match result {
                     Ok(Sent::New(message, conversation)) => {
                         if conversations.last() != Some(&*conversation) {

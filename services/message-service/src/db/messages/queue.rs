@@ -230,7 +230,8 @@ impl SendQueue {
     }
 }
 
-fn no_answer() -> ApiError {
+/// The answer to a send whose storing task ended without giving one.
+pub(super) fn no_answer() -> ApiError {
     ApiError::Internal(anyhow::anyhow!(
         "the task storing a send ended without an answer"
     ))

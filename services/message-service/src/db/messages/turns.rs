@@ -174,9 +174,8 @@ impl Turns {
     pub async fn ask(&self, conversation: ObjectId) -> Ask {
         match self.try_take(conversation, false).await {
             Ok(None) => Ask::Taken(Turn::new(conversation, true)),
-            Ok(Some(holder)) if holder != self.token && !holder.starts_with("given:") => {
-                Ask::HeldBy(holder)
-            }
+            // (Never this instance's own token: TAKE takes the turn back from itself.)
+            Ok(Some(holder)) if !holder.starts_with("given:") => Ask::HeldBy(holder),
             Ok(Some(_)) => Ask::Wait,
             Err(error) => {
                 tracing::debug!(error = %error, "no turn from Redis; storing without one");
