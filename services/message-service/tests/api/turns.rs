@@ -25,7 +25,7 @@ async fn two_instances() -> (
     let redis = redis::aio::ConnectionManager::new(client.clone())
         .await
         .unwrap();
-    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let prefix = test_prefix();
     let (a, b) = (
         Arc::new(Turns::new(redis.clone(), &prefix)),
         Arc::new(Turns::new(redis.clone(), &prefix)),
@@ -49,6 +49,29 @@ async fn two_instances() -> (
     (a, b, redis, prefix)
 }
 
+/// A Redis key prefix of the test's own.
+fn test_prefix() -> String {
+    format!("test:{}:", uuid::Uuid::new_v4().simple())
+}
+
+/// The Redis key of a conversation's turn.
+fn turn_key(prefix: &str, id: ObjectId) -> String {
+    format!("{prefix}send-turn:{}", id.to_hex())
+}
+
+/// Makes an instance named `token` (one that does not run) hold a conversation's turn for a
+/// 300 ms lease.
+async fn hold_turn(redis: &redis::aio::ConnectionManager, prefix: &str, id: ObjectId, token: &str) {
+    let _: () = redis::cmd("SET")
+        .arg(turn_key(prefix, id))
+        .arg(token)
+        .arg("PX")
+        .arg(300)
+        .query_async(&mut redis.clone())
+        .await
+        .unwrap();
+}
+
 /// The holder of a conversation's turn, as Redis has it.
 async fn holder(
     redis: &redis::aio::ConnectionManager,
@@ -56,7 +79,7 @@ async fn holder(
     id: ObjectId,
 ) -> Option<String> {
     redis::cmd("GET")
-        .arg(format!("{prefix}send-turn:{}", id.to_hex()))
+        .arg(turn_key(prefix, id))
         .query_async(&mut redis.clone())
         .await
         .unwrap()
@@ -119,14 +142,7 @@ async fn a_turn_never_given_back_lasts_no_longer_than_its_lease() {
     let (a, _, redis, prefix) = two_instances().await;
     let id = ObjectId::new();
     // A holder that crashed holding the turn: its lease runs out on its own.
-    let _: () = redis::cmd("SET")
-        .arg(format!("{prefix}send-turn:{}", id.to_hex()))
-        .arg("crashed")
-        .arg("PX")
-        .arg(300)
-        .query_async(&mut redis.clone())
-        .await
-        .unwrap();
+    hold_turn(&redis, &prefix, id, "crashed").await;
     let started = std::time::Instant::now();
     let turn = tokio::time::timeout(Duration::from_secs(2), a.take(id))
         .await
@@ -210,7 +226,7 @@ fn seq_of(sent: Sent) -> i64 {
 async fn sends_finding_another_instance_holding_the_turn_are_stored_by_it() {
     let stack = chat_testkit::Stack::messages().await;
     let (ann, bob, id) = friends_talking(&stack).await;
-    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let prefix = test_prefix();
     let (a, a_turns, _a_reads) = queue_instance(&stack, &prefix).await;
     let (b, b_turns, _b_reads) = queue_instance(&stack, &prefix).await;
 
@@ -269,27 +285,14 @@ async fn sends_finding_another_instance_holding_the_turn_are_stored_by_it() {
 async fn a_holder_that_stopped_or_does_not_answer_costs_a_wait_never_a_double() {
     let stack = chat_testkit::Stack::messages().await;
     let (ann, _, id) = friends_talking(&stack).await;
-    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let prefix = test_prefix();
     let (b, b_turns, _b_reads) = queue_instance(&stack, &prefix).await;
     b_turns.conflicted(id);
     let redis = redis_of().await;
-    let hold = |token: &'static str| {
-        let (redis, key) = (redis.clone(), format!("{prefix}send-turn:{}", id.to_hex()));
-        async move {
-            let _: () = redis::cmd("SET")
-                .arg(key)
-                .arg(token)
-                .arg("PX")
-                .arg(300)
-                .query_async(&mut redis.clone())
-                .await
-                .unwrap();
-        }
-    };
 
     // A holder nobody hears any more: nothing reached it, so b stores the send (with or
     // without a nonce) once the lease ran out.
-    hold("stopped").await;
+    hold_turn(&redis, &prefix, id, "stopped").await;
     let started = std::time::Instant::now();
     let sent = messages::send(&b, text(id, &ann.id, "no nonce", None))
         .await
@@ -310,7 +313,7 @@ async fn a_holder_that_stopped_or_does_not_answer_costs_a_wait_never_a_double() 
     mute.subscribe(Forwarding::channel(&prefix, "mute"))
         .await
         .unwrap();
-    hold("mute").await;
+    hold_turn(&redis, &prefix, id, "mute").await;
     let started = std::time::Instant::now();
     let (kept, unknown) = tokio::join!(
         messages::send(&b, text(id, &ann.id, "nonce", Some("n-1"))),
