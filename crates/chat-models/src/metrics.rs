@@ -5,6 +5,7 @@
 //! - `http_requests_total{service, method, route, status}`
 //! - `http_request_duration_seconds{service, method, route, status}` (histogram)
 //! - `db_pool_connections{service, state="idle"|"in_use"}` (services with a SQL pool)
+//! - `event_reads_total{group}` (services with an event consumer group)
 //!
 //! message-service adds `ws_connections{service}`, `ws_frames_delivered_total{service}` and
 //! `mongo_pool_connections_in_use{service}`.

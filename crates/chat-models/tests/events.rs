@@ -280,3 +280,65 @@ async fn a_group_handling_some_types_acknowledges_the_others_unread() {
         .await
         .unwrap();
 }
+
+/// Reads of the stream `group` made so far, as `/metrics` counts them.
+fn reads_of(group: &str) -> u64 {
+    let rendered = chat_models::metrics::handle()
+        .expect("the metrics recorder")
+        .render();
+    let series = format!("event_reads_total{{group=\"{group}\"}} ");
+    rendered
+        .lines()
+        .find_map(|line| line.strip_prefix(series.as_str()))
+        .map_or(0, |count| count.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn events_following_one_within_the_pause_are_read_at_once() {
+    // Installed before the consumer counts its first read.
+    let _ = chat_models::metrics::handle();
+    let (client, manager, stream) = redis().await;
+    let publisher = EventPublisher::new(manager.clone(), stream.clone(), 1000);
+    let group = format!("paused-{}", Uuid::new_v4().simple());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let consumer = EventConsumer::new(client.clone(), stream.clone(), &group, "paused-1")
+        .with_pause(Duration::from_secs(3));
+    let task = tokio::spawn(consumer.run(move |envelope| {
+        let tx = tx.clone();
+        async move {
+            tx.send(envelope.event).unwrap();
+            Ok(())
+        }
+    }));
+
+    // The first event of a quiet stream is read as it comes.
+    let first = deleted();
+    publisher.publish(first.clone()).await.unwrap();
+    assert_eq!(next(&mut rx).await, first);
+    let before = reads_of(&group);
+    assert!(before >= 1, "the first read was counted");
+
+    // Ten more, one by one, while the consumer pauses: one read takes them all, in order.
+    let burst: Vec<DomainEvent> = (0..10).map(|_| deleted()).collect();
+    for event in &burst {
+        publisher.publish(event.clone()).await.unwrap();
+    }
+    for event in &burst {
+        assert_eq!(&next(&mut rx).await, event);
+    }
+    assert_eq!(reads_of(&group) - before, 1, "one read for the ten");
+    task.abort();
+    let mut conn = manager.clone();
+    let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
+        .arg(&stream)
+        .arg(&group)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(pending.count(), 0, "every event acknowledged");
+    let _: () = redis::cmd("DEL")
+        .arg(&stream)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}

@@ -1,7 +1,18 @@
 //! [`EventConsumer`]: one member of a consumer group on the event stream, with retries of
 //! failed entries and claims of a dead member's.
 
+use std::time::Duration;
+
 use super::EventEnvelope;
+
+/// Entries read at most at once.
+const READ_COUNT: usize = 100;
+/// How long a consumer waits, after a read that found fewer than [`READ_COUNT`] entries,
+/// before it reads again (unless told otherwise): events arriving meanwhile are read and
+/// acknowledged together. A group's work is not a socket's, and under load one read per event
+/// and group cost more than the work itself (issue 18): two Redis commands per event and
+/// group, each a wake-up of a task and a system call.
+pub const DEFAULT_PAUSE: Duration = Duration::from_millis(50);
 
 /// Reads the stream as one member of a consumer group. Each group sees every event; within a
 /// group each event goes to one member. An entry is acknowledged only after the handler
@@ -14,7 +25,9 @@ pub struct EventConsumer {
     stream: String,
     group: String,
     consumer: String,
-    claim_idle: std::time::Duration,
+    claim_idle: Duration,
+    /// The wait between a read that was not full and the next (`DEFAULT_PAUSE`).
+    pause: Duration,
     from_start: bool,
     /// The event types handled (`None`: all).
     types: Option<&'static [&'static str]>,
@@ -28,7 +41,8 @@ impl EventConsumer {
             stream,
             group: group.to_owned(),
             consumer: consumer.to_owned(),
-            claim_idle: std::time::Duration::from_secs(60),
+            claim_idle: Duration::from_secs(60),
+            pause: DEFAULT_PAUSE,
             from_start: true,
             types: None,
         }
@@ -43,8 +57,17 @@ impl EventConsumer {
 
     /// How long an unacknowledged entry waits before another attempt (default 60 s).
     #[must_use]
-    pub fn with_claim_idle(mut self, idle: std::time::Duration) -> Self {
+    pub fn with_claim_idle(mut self, idle: Duration) -> Self {
         self.claim_idle = idle;
+        self
+    }
+
+    /// How long to wait after a read that was not full before reading again (default
+    /// [`DEFAULT_PAUSE`]; zero: read again at once). The first event after a quiet time is
+    /// handled at once; the ones following it within the pause wait for its end, at most.
+    #[must_use]
+    pub fn with_pause(mut self, pause: Duration) -> Self {
+        self.pause = pause;
         self
     }
 
@@ -87,7 +110,7 @@ impl EventConsumer {
             if let Err(error) = self.session(&handler).await {
                 tracing::warn!(error = ?error, group = %self.group, "event consumer failed; retrying");
             }
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 
@@ -120,7 +143,7 @@ impl EventConsumer {
         let mut last_claim = std::time::Instant::now();
         loop {
             // Entries idle too long in anyone's pending list (a failed handler, a dead consumer).
-            if last_claim.elapsed() >= self.claim_idle.min(std::time::Duration::from_secs(5)) {
+            if last_claim.elapsed() >= self.claim_idle.min(Duration::from_secs(5)) {
                 last_claim = std::time::Instant::now();
                 let claimed: redis::streams::StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
                     .arg(&self.stream)
@@ -129,7 +152,7 @@ impl EventConsumer {
                     .arg(idle_ms)
                     .arg("0-0")
                     .arg("COUNT")
-                    .arg(100)
+                    .arg(READ_COUNT)
                     .query_async(&mut conn)
                     .await
                     .context("claiming idle events")?;
@@ -141,7 +164,7 @@ impl EventConsumer {
                 .arg(&self.group)
                 .arg(&self.consumer)
                 .arg("COUNT")
-                .arg(100)
+                .arg(READ_COUNT)
                 .arg("BLOCK")
                 .arg(block_ms)
                 .arg("STREAMS")
@@ -150,8 +173,13 @@ impl EventConsumer {
                 .query_async(&mut conn)
                 .await
                 .context("reading the event stream")?;
-            let entries = reply.keys.into_iter().flat_map(|key| key.ids).collect();
+            metrics::counter!("event_reads_total", "group" => self.group.clone()).increment(1);
+            let entries: Vec<_> = reply.keys.into_iter().flat_map(|key| key.ids).collect();
+            let (any, full) = (!entries.is_empty(), entries.len() >= READ_COUNT);
             self.handle(&mut conn, entries, handler).await?;
+            if any && !full {
+                tokio::time::sleep(self.pause).await;
+            }
         }
     }
 
