@@ -2,7 +2,8 @@
 //! a time stores a conversation's sends, a release that others wait for hands the turn over,
 //! and a holder that never gives its turn back holds it no longer than its lease. Sends that
 //! find another instance holding the turn are stored by it (`db::messages::forward`), and a
-//! holder that stopped or does not answer costs a wait, never a send stored twice.
+//! holder that stopped or does not answer costs a wait, never a send stored twice; the holder
+//! that answered is where the next sends go, without asking again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -279,6 +280,50 @@ async fn sends_finding_another_instance_holding_the_turn_are_stored_by_it() {
     .unwrap_err();
     assert_eq!(refused.status(), 404, "{refused:?}");
     a_turns.give(held).await;
+}
+
+#[tokio::test]
+async fn once_a_holder_answered_the_next_sends_go_straight_to_it() {
+    let stack = chat_testkit::Stack::messages().await;
+    let (ann, _, id) = friends_talking(&stack).await;
+    let prefix = test_prefix();
+    let (_a, a_turns, _a_reads) = queue_instance(&stack, &prefix).await;
+    let (b, b_turns, _b_reads) = queue_instance(&stack, &prefix).await;
+    let redis = redis_of().await;
+
+    // B's first send asks Redis who holds the turn, and a stores it.
+    let held = a_turns.take(id).await;
+    b_turns.conflicted(id);
+    let first = messages::send(&b, text(id, &ann.id, "asked", None)).await;
+    assert_eq!(seq_of(first.unwrap()), 1);
+
+    // Then nobody holds the turn: asking, b would take it and store the next send itself.
+    // Remembering who answered, it hands the send to a, which stores it.
+    a_turns.give(held).await;
+    let _: () = redis::cmd("DEL")
+        .arg(turn_key(&prefix, id))
+        .query_async(&mut redis.clone())
+        .await
+        .unwrap();
+    let mut spy = redis_client().get_async_pubsub().await.unwrap();
+    spy.subscribe(Forwarding::channel(&prefix, a_turns.token()))
+        .await
+        .unwrap();
+    let second = messages::send(&b, text(id, &ann.id, "remembered", None)).await;
+    assert_eq!(seq_of(second.unwrap()), 2);
+    let forwarded = tokio::time::timeout(Duration::from_secs(1), spy.on_message().next())
+        .await
+        .expect("the send went to a's channel")
+        .unwrap();
+    assert!(forwarded
+        .get_payload_bytes()
+        .windows(b"remembered".len())
+        .any(|window| window == b"remembered"));
+    assert_ne!(
+        holder(&redis, &prefix, id).await.as_deref(),
+        Some(b_turns.token()),
+        "b did not take the turn"
+    );
 }
 
 #[tokio::test]

@@ -20,12 +20,19 @@
 //!
 //! A forwarded send is never forwarded again: if the turn moved meanwhile, the holder waits
 //! for it, as without forwarding.
+//!
+//! The holder that answered a forward is remembered for [`HOLDER_MEMORY`]: meanwhile each
+//! send of its conversation goes to it at once ([`super::SendQueue::send`]), without asking
+//! Redis who holds the turn and without waiting for this instance's forward in flight. A
+//! holder remembered after it gave the turn back gets the send all the same, and takes the
+//! turn to store it; a failed forward forgets it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use bson::oid::ObjectId;
 use chat_models::{ApiError, ErrorCode, Result};
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
@@ -38,6 +45,11 @@ use crate::db::Store;
 
 /// How long a forwarder waits for the holder's answers.
 pub const ANSWER_WAIT: Duration = Duration::from_secs(1);
+/// How long the holder that answered a forward is remembered (sends go to it directly).
+pub const HOLDER_MEMORY: Duration = Duration::from_secs(1);
+/// Conversations whose holder is remembered, at most (stale ones go first when there are
+/// more).
+const HOLDERS_KEPT: usize = 1_024;
 
 /// What goes over an instance's forwarding channel (BSON).
 #[derive(Debug, Serialize, Deserialize)]
@@ -135,6 +147,8 @@ pub struct Forwarding {
     token: String,
     waiting: Mutex<HashMap<i64, oneshot::Sender<Envelope>>>,
     next: AtomicI64,
+    /// The instance that last answered a forward of each conversation, and when.
+    holders: Mutex<HashMap<ObjectId, (String, Instant)>>,
 }
 
 impl std::fmt::Debug for Forwarding {
@@ -154,6 +168,7 @@ impl Forwarding {
             token: token.to_owned(),
             waiting: Mutex::default(),
             next: AtomicI64::new(0),
+            holders: Mutex::default(),
         }
     }
 
@@ -169,6 +184,7 @@ impl Forwarding {
         let (answer, answered) = oneshot::channel();
         self.lock().insert(id, answer);
         let count = sends.len();
+        let conversation = sends.first().map(|send| send.conversation_id);
         let envelope = Envelope::Sends {
             from: self.token.clone(),
             id,
@@ -192,6 +208,12 @@ impl Forwarding {
             }
         };
         self.lock().remove(&id);
+        if let Some(conversation) = conversation {
+            match &forwarded {
+                Forwarded::Answered(_) => self.remember(conversation, holder),
+                Forwarded::NotDelivered | Forwarded::Unanswered => self.forget(conversation),
+            }
+        }
         let outcome = match &forwarded {
             Forwarded::Answered(_) => "answered",
             Forwarded::NotDelivered => "not_delivered",
@@ -286,6 +308,35 @@ impl Forwarding {
             .query_async(&mut self.redis.clone())
             .await?;
         Ok(received)
+    }
+
+    /// The instance that answered a forward of `conversation` within [`HOLDER_MEMORY`].
+    pub fn holder_of(&self, conversation: ObjectId) -> Option<String> {
+        self.holders()
+            .get(&conversation)
+            .filter(|(_, at)| at.elapsed() < HOLDER_MEMORY)
+            .map(|(holder, _)| holder.clone())
+    }
+
+    /// Forgets who holds `conversation`'s turn (this instance took it, or a forward failed).
+    pub fn forget(&self, conversation: ObjectId) {
+        self.holders().remove(&conversation);
+    }
+
+    fn remember(&self, conversation: ObjectId, holder: &str) {
+        let mut holders = self.holders();
+        if holders.len() >= HOLDERS_KEPT && !holders.contains_key(&conversation) {
+            holders.retain(|_, (_, at)| at.elapsed() < HOLDER_MEMORY);
+            if holders.len() >= HOLDERS_KEPT {
+                holders.clear();
+            }
+        }
+        holders.insert(conversation, (holder.to_owned(), Instant::now()));
+    }
+
+    fn holders(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectId, (String, Instant)>> {
+        // Single calls: a panic cannot leave the map half-changed.
+        self.holders.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, oneshot::Sender<Envelope>>> {

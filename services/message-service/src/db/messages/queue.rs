@@ -93,12 +93,34 @@ impl SendQueue {
     /// Stores `new` with whatever else is sent to its conversation meanwhile. The store runs in
     /// a task of its own: a caller that goes away (a closed connection) neither cancels the
     /// transaction of others nor stalls the queue.
+    /// A send of a conversation whose holder answered a forward of this instance lately
+    /// ([`forward::HOLDER_MEMORY`]) goes straight to it.
     pub async fn send(&self, store: &Store, new: NewMessage) -> Result<Sent> {
-        let answered = self.enqueue(store, vec![new], false);
+        let stays = match self.to_remembered_holder(&new).await {
+            None => false,
+            Some(Forwarded::Answered(mut answers)) => {
+                return answers.pop().unwrap_or_else(|| Err(no_answer()))
+            }
+            // Stored here, after the turn, as a send the writer forwarded in vain.
+            Some(Forwarded::NotDelivered) => true,
+            Some(Forwarded::Unanswered) if new.nonce.is_none() => {
+                return Err(forward::outcome_unknown())
+            }
+            Some(Forwarded::Unanswered) => true,
+        };
+        let answered = self.enqueue(store, vec![new], stays);
         match answered.into_iter().next() {
             Some(answered) => answered.await.unwrap_or_else(|_| Err(no_answer())),
             None => Err(no_answer()),
         }
+    }
+
+    /// Forwards `new` to the holder remembered for its conversation, if any: without waiting
+    /// for this instance's writer (busy with a forward of its own) or asking Redis again.
+    async fn to_remembered_holder(&self, new: &NewMessage) -> Option<Forwarded> {
+        let forwarding = self.forwarding.as_ref()?;
+        let holder = forwarding.holder_of(new.conversation_id)?;
+        Some(forwarding.forward(&holder, vec![new.clone()]).await)
     }
 
     /// Queues sends another instance forwarded here (one conversation's, in order): they are
@@ -272,6 +294,10 @@ impl Writer {
                         }
                         Ask::Wait => turns.take(self.conversation).await,
                     });
+                    // Sends of the conversation stay here while this instance holds its turn.
+                    if let Some(forwarding) = &self.queue.forwarding {
+                        forwarding.forget(self.conversation);
+                    }
                     metrics::histogram!("message_send_turn_wait_seconds", "service" => "message-service")
                         .record(asked.elapsed().as_secs_f64());
                 }
