@@ -36,6 +36,26 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<DomainEvent>) -> DomainEvent {
         .unwrap()
 }
 
+/// Entries of `group` read and not acknowledged.
+async fn pending(conn: &mut redis::aio::ConnectionManager, stream: &str, group: &str) -> usize {
+    let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
+        .arg(stream)
+        .arg(group)
+        .query_async(conn)
+        .await
+        .unwrap();
+    pending.count()
+}
+
+/// Removes a test's stream.
+async fn drop_stream(conn: &mut redis::aio::ConnectionManager, stream: &str) {
+    let _: () = redis::cmd("DEL")
+        .arg(stream)
+        .query_async(conn)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_group_sees_earlier_and_later_events_and_retries_failed_ones() {
     // Arrange: two events exist before the group does.
@@ -76,18 +96,12 @@ async fn a_group_sees_earlier_and_later_events_and_retries_failed_ones() {
     task.abort();
 
     let mut conn = manager.clone();
-    let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
-        .arg(&stream)
-        .arg("test-group")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(pending.count(), 0, "every event acknowledged");
-    let _: () = redis::cmd("DEL")
-        .arg(&stream)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    assert_eq!(
+        pending(&mut conn, &stream, "test-group").await,
+        0,
+        "every event acknowledged"
+    );
+    drop_stream(&mut conn, &stream).await;
 }
 
 #[tokio::test]
@@ -149,22 +163,12 @@ async fn events_of_a_dead_consumer_are_claimed_and_a_failing_one_blocks_nothing(
     );
     task.abort();
 
-    let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
-        .arg(&stream)
-        .arg("test-group")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
     assert_eq!(
-        pending.count(),
+        pending(&mut conn, &stream, "test-group").await,
         1,
         "only the failing event waits for another try"
     );
-    let _: () = redis::cmd("DEL")
-        .arg(&stream)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    drop_stream(&mut conn, &stream).await;
 }
 
 #[tokio::test]
@@ -256,14 +260,8 @@ async fn a_group_handling_some_types_acknowledges_the_others_unread() {
         "only the handled type reaches the handler"
     );
     task.abort();
-    let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
-        .arg(&stream)
-        .arg("typed")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
     assert_eq!(
-        pending.count(),
+        pending(&mut conn, &stream, "typed").await,
         0,
         "every entry acknowledged, handled or not"
     );
@@ -274,11 +272,7 @@ async fn a_group_handling_some_types_acknowledges_the_others_unread() {
         .await
         .unwrap();
     assert_eq!(info[0].get("entries-read"), Some(&redis::Value::Int(4)));
-    let _: () = redis::cmd("DEL")
-        .arg(&stream)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    drop_stream(&mut conn, &stream).await;
 }
 
 /// Reads of the stream `group` made so far, as `/metrics` counts them.
@@ -329,16 +323,10 @@ async fn events_following_one_within_the_pause_are_read_at_once() {
     assert_eq!(reads_of(&group) - before, 1, "one read for the ten");
     task.abort();
     let mut conn = manager.clone();
-    let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
-        .arg(&stream)
-        .arg(&group)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(pending.count(), 0, "every event acknowledged");
-    let _: () = redis::cmd("DEL")
-        .arg(&stream)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    assert_eq!(
+        pending(&mut conn, &stream, &group).await,
+        0,
+        "every event acknowledged"
+    );
+    drop_stream(&mut conn, &stream).await;
 }

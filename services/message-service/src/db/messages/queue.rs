@@ -93,6 +93,7 @@ impl SendQueue {
     /// Stores `new` with whatever else is sent to its conversation meanwhile. The store runs in
     /// a task of its own: a caller that goes away (a closed connection) neither cancels the
     /// transaction of others nor stalls the queue.
+    ///
     /// A send of a conversation whose holder answered a forward of this instance lately
     /// ([`forward::HOLDER_MEMORY`]) goes straight to it.
     pub async fn send(&self, store: &Store, new: NewMessage) -> Result<Sent> {
