@@ -97,31 +97,22 @@ impl SendQueue {
     /// A send of a conversation whose holder answered a forward of this instance lately
     /// ([`forward::HOLDER_MEMORY`]) goes straight to it.
     pub async fn send(&self, store: &Store, new: NewMessage) -> Result<Sent> {
-        let stays = match self.to_remembered_holder(&new).await {
-            None => false,
-            Some(Forwarded::Answered(mut answers)) => {
-                return answers.pop().unwrap_or_else(|| Err(no_answer()))
+        let conversation = new.conversation_id;
+        let (answer, answered) = oneshot::channel();
+        let mut sends = vec![Waiting {
+            new,
+            answer,
+            stays: false,
+        }];
+        // Straight to the holder, without waiting for this instance's writer (busy with a
+        // forward of its own) or asking Redis again.
+        if let Some(forwarding) = &self.forwarding {
+            if let Some(holder) = forwarding.holder_of(conversation) {
+                sends = forward_to(forwarding, &holder, sends).await;
             }
-            // Stored here, after the turn, as a send the writer forwarded in vain.
-            Some(Forwarded::NotDelivered) => true,
-            Some(Forwarded::Unanswered) if new.nonce.is_none() => {
-                return Err(forward::outcome_unknown())
-            }
-            Some(Forwarded::Unanswered) => true,
-        };
-        let answered = self.enqueue(store, vec![new], stays);
-        match answered.into_iter().next() {
-            Some(answered) => answered.await.unwrap_or_else(|_| Err(no_answer())),
-            None => Err(no_answer()),
         }
-    }
-
-    /// Forwards `new` to the holder remembered for its conversation, if any: without waiting
-    /// for this instance's writer (busy with a forward of its own) or asking Redis again.
-    async fn to_remembered_holder(&self, new: &NewMessage) -> Option<Forwarded> {
-        let forwarding = self.forwarding.as_ref()?;
-        let holder = forwarding.holder_of(new.conversation_id)?;
-        Some(forwarding.forward(&holder, vec![new.clone()]).await)
+        self.queue_up(store, conversation, sends);
+        answered.await.unwrap_or_else(|_| Err(no_answer()))
     }
 
     /// Queues sends another instance forwarded here (one conversation's, in order): they are
@@ -147,16 +138,27 @@ impl SendQueue {
         let Some(conversation) = news.first().map(|new| new.conversation_id) else {
             return Vec::new();
         };
-        let mut answers = Vec::with_capacity(news.len());
+        let (sends, answers) = news
+            .into_iter()
+            .map(|new| {
+                let (answer, answered) = oneshot::channel();
+                (Waiting { new, answer, stays }, answered)
+            })
+            .unzip();
+        self.queue_up(store, conversation, sends);
+        answers
+    }
+
+    /// Queues sends of `conversation` (none: nothing), starting its writer if none runs.
+    fn queue_up(&self, store: &Store, conversation: ObjectId, sends: Vec<Waiting>) {
+        if sends.is_empty() {
+            return;
+        }
         let first = {
             let mut waiting = self.lock();
             let first = !waiting.contains_key(&conversation);
             let queued = waiting.entry(conversation).or_default();
-            for new in news {
-                let (answer, answered) = oneshot::channel();
-                queued.sends.push(Waiting { new, answer, stays });
-                answers.push(answered);
-            }
+            queued.sends.extend(sends);
             queued.arrived.notify_one();
             first
         };
@@ -168,7 +170,6 @@ impl SendQueue {
             };
             tokio::spawn(writer.run(store.clone()));
         }
-        answers
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectId, Entry>> {
@@ -351,25 +352,42 @@ impl Writer {
         if batch.is_empty() {
             return;
         }
-        let news: Vec<NewMessage> = batch.iter().map(|waiting| waiting.new.clone()).collect();
-        match forwarding.forward(holder, news).await {
-            Forwarded::Answered(results) => {
-                for (waiting, result) in batch.into_iter().zip(results) {
-                    let _ = waiting.answer.send(result);
-                }
-            }
-            Forwarded::NotDelivered => self.queue.put_back(self.conversation, batch),
-            Forwarded::Unanswered => {
-                let (again, unknown): (Vec<Waiting>, Vec<Waiting>) = batch
-                    .into_iter()
-                    .partition(|waiting| waiting.new.nonce.is_some());
-                for waiting in unknown {
-                    let _ = waiting.answer.send(Err(forward::outcome_unknown()));
-                }
-                self.queue.put_back(self.conversation, again);
-            }
+        let again = forward_to(forwarding, holder, batch).await;
+        if !again.is_empty() {
+            self.queue.put_back(self.conversation, again);
         }
     }
+}
+
+/// Forwards `sends` (one conversation's, in order) to the instance `holder` and answers what
+/// it answered. Returns the sends to store here instead (`stays`): all of them when nobody
+/// received them; when it received them and gave no answer, those with a nonce (the one
+/// without may have been stored, and is answered as a commit whose outcome is unknown, see
+/// [`super::forward`]).
+async fn forward_to(forwarding: &Forwarding, holder: &str, sends: Vec<Waiting>) -> Vec<Waiting> {
+    let news: Vec<NewMessage> = sends.iter().map(|waiting| waiting.new.clone()).collect();
+    let mut again = match forwarding.forward(holder, news).await {
+        Forwarded::Answered(results) => {
+            for (waiting, result) in sends.into_iter().zip(results) {
+                let _ = waiting.answer.send(result);
+            }
+            return Vec::new();
+        }
+        Forwarded::NotDelivered => sends,
+        Forwarded::Unanswered => {
+            let (again, unknown): (Vec<Waiting>, Vec<Waiting>) = sends
+                .into_iter()
+                .partition(|waiting| waiting.new.nonce.is_some());
+            for waiting in unknown {
+                let _ = waiting.answer.send(Err(forward::outcome_unknown()));
+            }
+            again
+        }
+    };
+    for waiting in &mut again {
+        waiting.stays = true;
+    }
+    again
 }
 
 impl Drop for Writer {
