@@ -6,8 +6,6 @@
 //! missed event can leave an answer stale.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -24,6 +22,7 @@ use crate::auth::{
     Authenticator, FetchJwks, Jwks, SessionRevocations, TrustedKeys, SERVICE_TOKEN_HEADER,
 };
 use crate::config::{CommonConfig, UserServiceConfig};
+use crate::memory::Memory;
 use crate::{ApiError, Result};
 
 /// A service's base URL with the shared token; calls time out after 5 s.
@@ -77,67 +76,6 @@ impl InternalClient {
             .and_then(reqwest::Response::error_for_status)
             .map_err(ApiError::unavailable)?;
         response.json().await.map_err(ApiError::unavailable)
-    }
-}
-
-/// Answers remembered for a while. An answer fetched while something was forgotten is not
-/// kept: it may predate the change (the call raced the event). The directories' memory, and
-/// any other answer a change announced to every instance makes wrong.
-#[derive(Clone, Debug)]
-pub struct Memory<K, V>
-where
-    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    answers: moka::sync::Cache<K, V>,
-    /// Incremented by every [`Memory::forget`].
-    forgotten: Arc<AtomicU64>,
-}
-
-impl<K, V> Memory<K, V>
-where
-    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    /// Up to `capacity` answers for `ttl` each; none for a zero `ttl`.
-    pub fn new(ttl: Duration, capacity: u64) -> Option<Self> {
-        (!ttl.is_zero()).then(|| Self {
-            answers: moka::sync::Cache::builder()
-                .time_to_live(ttl)
-                .max_capacity(capacity)
-                .build(),
-            forgotten: Arc::default(),
-        })
-    }
-
-    /// The answer remembered for `key`.
-    pub fn get(&self, key: &K) -> Option<V> {
-        self.answers.get(key)
-    }
-
-    /// Drops the answer for `key`, and keeps none asked for before this.
-    pub fn forget(&self, key: &K) {
-        self.forgotten.fetch_add(1, Ordering::SeqCst);
-        self.answers.invalidate(key);
-    }
-
-    /// A mark to take before asking; [`Memory::keep`] keeps answers only if nothing was
-    /// forgotten since.
-    pub fn mark(&self) -> u64 {
-        self.forgotten.load(Ordering::SeqCst)
-    }
-
-    /// Remembers `answers`, asked for after `mark`, unless something was forgotten since.
-    pub fn keep(&self, mark: u64, answers: impl IntoIterator<Item = (K, V)>) {
-        for (key, value) in answers {
-            self.answers.insert(key.clone(), value);
-            // Checked after the insert: a `forget` either counts before this check (and the
-            // answer is dropped here) or invalidates after the insert.
-            if self.forgotten.load(Ordering::SeqCst) != mark {
-                self.answers.invalidate(&key);
-                return;
-            }
-        }
     }
 }
 
@@ -365,28 +303,5 @@ impl FriendsDirectory {
     /// Whether two users are friends (and so neither blocked the other).
     pub async fn are_friends(&self, a: Uuid, b: Uuid) -> Result<bool> {
         Ok(self.friends_among(a, vec![b]).await?.contains(&b))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[test]
-    fn answers_asked_before_a_forget_are_not_kept() {
-        let memory: Memory<u32, &str> = Memory::new(Duration::from_secs(60), 10).unwrap();
-        let mark = memory.mark();
-        memory.keep(mark, [(1, "fresh")]);
-        assert_eq!(memory.get(&1), Some("fresh"));
-        // A call in flight while something is forgotten: its answer may predate the change.
-        let mark = memory.mark();
-        memory.forget(&2);
-        memory.keep(mark, [(3, "stale")]);
-        assert_eq!(memory.get(&3), None);
-        memory.forget(&1);
-        assert_eq!(memory.get(&1), None);
-        assert!(Memory::<u32, ()>::new(Duration::ZERO, 10).is_none());
     }
 }

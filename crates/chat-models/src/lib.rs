@@ -20,6 +20,8 @@ pub mod events;
 pub mod health;
 #[cfg(feature = "server")]
 pub mod http;
+#[cfg(feature = "redis")]
+pub mod memory;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "mysql")]

@@ -14,8 +14,9 @@ use crate::db::{messages, push, reads};
 use crate::groups;
 use crate::state::AppState;
 
-/// Forgets the remembered profiles, friendships and memberships an event says changed (only
-/// existing friendships and memberships are remembered, so a new one needs nothing). Every
+/// Forgets the remembered profiles, friendships, memberships and sessions in force an event
+/// says changed (only existing friendships and memberships are remembered, so a new one needs
+/// nothing). Every
 /// instance reads the whole stream (the gateway's tail), so each forgets for itself; the tail
 /// skips events with an audience holding no socket here, so memberships can also be forgotten
 /// by their age only (a send's transaction checks them again).
@@ -33,6 +34,9 @@ pub fn forget_changed(state: &AppState, event: &DomainEvent) {
             blocker_uuid,
             blocked_uuid,
         } => state.friends.forget(*blocker_uuid, *blocked_uuid),
+        DomainEvent::SessionRevoked { session_ids, .. } => {
+            state.auth.revocations.forget(session_ids);
+        }
         _ => {}
     }
 }

@@ -23,7 +23,7 @@ use crate::search::opensearch::OpenSearch;
 use crate::search::{self, Search};
 use crate::state::{AppState, Settings, Shared};
 
-/// Most profiles, most friendships and most memberships one instance remembers.
+/// Most profiles, friendships, memberships and sessions in force one instance remembers.
 const DIRECTORY_CACHE_ENTRIES: u64 = 100_000;
 
 /// Connects to MongoDB (creating the indexes) and Redis, loads user-service's public keys,
@@ -70,9 +70,14 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         .remembering(remember, DIRECTORY_CACHE_ENTRIES);
 
     let prefix = &common.redis_key_prefix;
-    let auth = users
+    let mut auth = users
         .authenticator(&config.users, common, redis.clone())
         .await?;
+    // The tail forgets each `session.revoked` event's sessions (`forget_changed`), and says
+    // whether it is connected (below).
+    auth.revocations = auth
+        .revocations
+        .remembering(remember, DIRECTORY_CACHE_ENTRIES);
     let key_refresh = auth.keys.clone().keep_fresh();
     let presence = PresenceStore::new(
         redis.clone(),
@@ -140,9 +145,12 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     // An event with an audience is only for sockets (`forget_changed`'s have none): one that
     // names nobody holding a socket here is skipped once its audience is read.
     let (hub, directories, holder) = (gateway.hub.clone(), state.clone(), gateway.hub.clone());
+    // Sessions in force are remembered while the tail reads the revocations.
+    let revocations = state.auth.revocations.clone();
     let tail = tokio::spawn(
         EventTail::new(redis_client.clone(), stream_name(prefix))
             .interested_in(move |audience| holder.holds_any(audience))
+            .reporting(move |connected| revocations.reading(connected))
             .run(
                 move |envelope| {
                     crate::event_handlers::forget_changed(&directories, &envelope.event);

@@ -83,10 +83,14 @@ pub struct EventTail {
     client: redis::Client,
     stream: String,
     interest: Option<Interest>,
+    connected: Option<Connected>,
 }
 
 /// Whether a reader wants an event for these users.
 type Interest = Arc<dyn Fn(&[Uuid]) -> bool + Send + Sync>;
+
+/// Told whether a reader is connected.
+type Connected = Arc<dyn Fn(bool) + Send + Sync>;
 
 impl std::fmt::Debug for EventTail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -104,7 +108,16 @@ impl EventTail {
             client,
             stream,
             interest: None,
+            connected: None,
         }
+    }
+
+    /// Calls `connected(true)` each time the tail is connected with its position fixed (what
+    /// is published from then on reaches the handler), `connected(false)` each time it lost
+    /// its connection (events published meanwhile arrive once it is back).
+    pub fn reporting(mut self, connected: impl Fn(bool) + Send + Sync + 'static) -> Self {
+        self.connected = Some(Arc::new(connected));
+        self
     }
 
     /// Skips, unread past its audience, every event with an [`audience_of`] for which
@@ -129,6 +142,9 @@ impl EventTail {
         loop {
             if let Err(error) = self.session(&mut last, &mut handler, &ready).await {
                 tracing::warn!(error = ?error, "event tail failed; retrying");
+            }
+            if let Some(connected) = &self.connected {
+                connected(false);
             }
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
@@ -158,7 +174,8 @@ impl EventTail {
         let mut conn = super::blocking_connection(&self.client)
             .await
             .context("connecting to Redis")?;
-        if last.is_none() {
+        let first = last.is_none();
+        if first {
             // The newest entry now (or the start): everything after it is new to us.
             let newest: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
                 .arg(&self.stream)
@@ -175,6 +192,11 @@ impl EventTail {
                     .first()
                     .map_or_else(|| "0-0".to_owned(), |entry| entry.id.clone()),
             );
+        }
+        if let Some(connected) = &self.connected {
+            connected(true);
+        }
+        if first {
             ready.notify_waiters();
             ready.notify_one();
         }

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use bson::oid::ObjectId;
 use chat_models::api::push::PushPayload;
-use chat_models::clients::Memory;
 use chat_models::events::{DomainEvent, MessageEvent};
+use chat_models::memory::Memory;
 use chat_models::Result;
 use reqwest::Url;
 use tokio::sync::Semaphore;

@@ -316,6 +316,36 @@ async fn a_revoked_session_is_closed() {
 }
 
 #[tokio::test]
+async fn a_revoked_session_is_refused_once_its_event_arrives() {
+    use chat_models::events::{DomainEvent, EventPublisher};
+    use redis::AsyncCommands as _;
+    let stack = Stack::messages().await;
+    let ann = stack.register("ann").await;
+    let conversations = async || stack.get_as("/conversations", &ann.access).await;
+    assert_eq!(conversations().await.status(), StatusCode::OK);
+    // Revoked in Redis, its event not read yet: this instance found the session in force a
+    // moment ago and asks Redis nothing.
+    let mut redis = stack.redis.clone();
+    let key = format!("{}revoked:sid:{}", stack.prefix, ann.session_id);
+    let _: () = redis.set(key, 1).await.unwrap();
+    assert_eq!(conversations().await.status(), StatusCode::OK);
+    // The event reaches the tail: the session is forgotten and the token refused.
+    EventPublisher::for_prefix(stack.redis.clone(), &stack.prefix)
+        .publish(DomainEvent::SessionRevoked {
+            user_uuid: ann.id.parse().unwrap(),
+            session_ids: vec![ann.session_id.parse().unwrap()],
+        })
+        .await
+        .unwrap();
+    chat_testkit::eventually("the revoked session refused", async || {
+        let response = conversations().await;
+        response.status() == StatusCode::UNAUTHORIZED
+            && chat_testkit::error_code(response).await == "session_revoked"
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn foreign_origins_and_missing_credentials_are_refused() {
     let stack = Stack::messages().await;
     let instance = stack.instance(&["--ws-auth-timeout-secs=1"]).await;
