@@ -26,8 +26,9 @@ pub struct Config {
     pub friends_service_url: String,
 
     /// Seconds a profile or a friendship answered by the other services, or a session found
-    /// not signed out, is remembered (0: asked every time). Changes announced on the event stream are forgotten at once; this
-    /// bounds how long a missed announcement can leave one stale.
+    /// not signed out, is remembered (0: asked every time). Changes announced on the event
+    /// stream are forgotten at once; this bounds how long a missed announcement can leave one
+    /// stale.
     #[arg(long, env = "DIRECTORY_CACHE_TTL_SECS", default_value_t = 30)]
     pub directory_cache_ttl_secs: u64,
 
