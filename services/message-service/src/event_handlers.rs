@@ -16,10 +16,9 @@ use crate::state::AppState;
 
 /// Forgets the remembered profiles, friendships, memberships and sessions in force an event
 /// says changed (only existing friendships and memberships are remembered, so a new one needs
-/// nothing). Every
-/// instance reads the whole stream (the gateway's tail), so each forgets for itself; the tail
-/// skips events with an audience holding no socket here, so memberships can also be forgotten
-/// by their age only (a send's transaction checks them again).
+/// nothing). Every instance reads the whole stream (the gateway's tail), so each forgets for
+/// itself; the tail skips events with an audience holding no socket here, so memberships can
+/// also be forgotten by their age only (a send's transaction checks them again).
 pub fn forget_changed(state: &AppState, event: &DomainEvent) {
     state.memberships.forget_ended(event);
     match event {

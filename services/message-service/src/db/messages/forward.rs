@@ -30,7 +30,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bson::oid::ObjectId;
 use chat_models::{ApiError, ErrorCode, Result};
@@ -47,9 +47,8 @@ use crate::db::Store;
 pub const ANSWER_WAIT: Duration = Duration::from_secs(1);
 /// How long the holder that answered a forward is remembered (sends go to it directly).
 pub const HOLDER_MEMORY: Duration = Duration::from_secs(1);
-/// Conversations whose holder is remembered, at most (stale ones go first when there are
-/// more).
-const HOLDERS_KEPT: usize = 1_024;
+/// Conversations whose holder is remembered, at most.
+const HOLDERS_KEPT: u64 = 1_024;
 
 /// What goes over an instance's forwarding channel (BSON).
 #[derive(Debug, Serialize, Deserialize)]
@@ -147,8 +146,9 @@ pub struct Forwarding {
     token: String,
     waiting: Mutex<HashMap<i64, oneshot::Sender<Envelope>>>,
     next: AtomicI64,
-    /// The instance that last answered a forward of each conversation, and when.
-    holders: Mutex<HashMap<ObjectId, (String, Instant)>>,
+    /// The instance that last answered a forward of each conversation, for
+    /// [`HOLDER_MEMORY`].
+    holders: moka::sync::Cache<ObjectId, String>,
 }
 
 impl std::fmt::Debug for Forwarding {
@@ -168,7 +168,10 @@ impl Forwarding {
             token: token.to_owned(),
             waiting: Mutex::default(),
             next: AtomicI64::new(0),
-            holders: Mutex::default(),
+            holders: moka::sync::Cache::builder()
+                .time_to_live(HOLDER_MEMORY)
+                .max_capacity(HOLDERS_KEPT)
+                .build(),
         }
     }
 
@@ -210,7 +213,7 @@ impl Forwarding {
         self.lock().remove(&id);
         if let Some(conversation) = conversation {
             match &forwarded {
-                Forwarded::Answered(_) => self.remember(conversation, holder),
+                Forwarded::Answered(_) => self.holders.insert(conversation, holder.to_owned()),
                 Forwarded::NotDelivered | Forwarded::Unanswered => self.forget(conversation),
             }
         }
@@ -312,31 +315,12 @@ impl Forwarding {
 
     /// The instance that answered a forward of `conversation` within [`HOLDER_MEMORY`].
     pub fn holder_of(&self, conversation: ObjectId) -> Option<String> {
-        self.holders()
-            .get(&conversation)
-            .filter(|(_, at)| at.elapsed() < HOLDER_MEMORY)
-            .map(|(holder, _)| holder.clone())
+        self.holders.get(&conversation)
     }
 
     /// Forgets who holds `conversation`'s turn (this instance took it, or a forward failed).
     pub fn forget(&self, conversation: ObjectId) {
-        self.holders().remove(&conversation);
-    }
-
-    fn remember(&self, conversation: ObjectId, holder: &str) {
-        let mut holders = self.holders();
-        if holders.len() >= HOLDERS_KEPT && !holders.contains_key(&conversation) {
-            holders.retain(|_, (_, at)| at.elapsed() < HOLDER_MEMORY);
-            if holders.len() >= HOLDERS_KEPT {
-                holders.clear();
-            }
-        }
-        holders.insert(conversation, (holder.to_owned(), Instant::now()));
-    }
-
-    fn holders(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectId, (String, Instant)>> {
-        // Single calls: a panic cannot leave the map half-changed.
-        self.holders.lock().unwrap_or_else(PoisonError::into_inner)
+        self.holders.invalidate(&conversation);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, oneshot::Sender<Envelope>>> {
