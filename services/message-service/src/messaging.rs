@@ -110,6 +110,7 @@ pub async fn send(
         mentions: request.mentions,
         mentions_everyone: request.mention_everyone,
         attachments,
+        in_group: membership.is_group,
     };
     match store::send(&state.store, new).await? {
         Sent::Repeated(message) => Ok(Stored::Repeated(message_view(state, &message).await?)),

@@ -3,7 +3,7 @@
 //! `None` (or `false`) means the condition no longer held.
 
 use bson::oid::ObjectId;
-use bson::{doc, DateTime as BsonDateTime, Document};
+use bson::{doc, Bson, DateTime as BsonDateTime, Document};
 use chat_models::Result;
 use mongodb::options::ReturnDocument;
 use uuid::Uuid;
@@ -172,20 +172,22 @@ pub async fn replace_members(
     update_if(store, group.id, unchanged, update).await
 }
 
-/// `update`, also unsetting the read positions that `members`' sends moved
-/// ([`Marks::read`]) as they join or leave: someone who comes back starts from nothing read,
-/// as their read state is forgotten too.
+/// `update`, also forgetting the read positions that `members`' sends moved
+/// ([`Marks::last`], and [`Marks::read`] as groups kept it before) as they join or leave:
+/// someone who comes back starts from nothing read, as their read state is forgotten too. Their
+/// newest message moves to [`Marks::left`], so their messages from before stay theirs.
 fn forgetting_sent_reads(mut update: Document, members: &[Uuid]) -> Document {
     if !members.is_empty() {
+        let field = |map: &str, member: &Uuid| format!("marks.{map}.{}", member.hyphenated());
+        let moved: Document = members
+            .iter()
+            .map(|member| (field("last", member), Bson::from(field("left", member))))
+            .collect();
         let unset: Document = members
             .iter()
-            .map(|member| {
-                (
-                    format!("marks.read.{}", member.hyphenated()),
-                    bson::Bson::from(""),
-                )
-            })
+            .map(|member| (field("read", member), Bson::from("")))
             .collect();
+        update.insert("$rename", moved);
         update.insert("$unset", unset);
     }
     update

@@ -204,6 +204,7 @@ fn text(conversation: ObjectId, sender: &str, text: &str, nonce: Option<&str>) -
         mentions: Vec::new(),
         mentions_everyone: false,
         attachments: Vec::new(),
+        in_group: false,
     }
 }
 

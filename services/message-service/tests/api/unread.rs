@@ -251,22 +251,12 @@ async fn counts_worked_out_from_marks_match_the_messages() {
         .await
         .expect("a new group keeps marks");
     assert_eq!(stored.get_i64("since").unwrap(), 0);
-    let sent = stored.get_document("sent").unwrap();
-    assert_eq!(sent.get_i64(&bob.id).unwrap(), 3);
-    assert_eq!(sent.get_i64(&cat.id).unwrap(), 4);
-    // Their sends moved their read positions there, in the conversation: no read state.
-    let read = stored.get_document("read").unwrap();
-    assert_eq!(
-        read.get_document(&cat.id).unwrap().get_i64("seq").unwrap(),
-        4
-    );
-    assert_eq!(
-        read.get_document(&cat.id)
-            .unwrap()
-            .get_object_id("messageId")
-            .unwrap(),
-        ObjectId::parse_str(c1["id"].as_str().unwrap()).unwrap()
-    );
+    // Each sender's newest message, as their read position too (a group keeps its `seq`
+    // only): their sends moved them there, in the conversation, so no read state.
+    assert!(!stored.contains_key("sent") && !stored.contains_key("read"));
+    let last = stored.get_document("last").unwrap();
+    assert_eq!(last.get_i64(&bob.id).unwrap(), 3);
+    assert_eq!(last.get_i64(&cat.id).unwrap(), 4);
     let reads = stack.mongo.collection::<Document>("read_states");
     assert_eq!(reads.count_documents(doc! {}).await.unwrap(), 0);
     let shared = (&stack, &group, &everyone, &ann);
@@ -323,7 +313,7 @@ async fn counts_worked_out_from_marks_match_the_messages() {
             StatusCode::NO_CONTENT,
         )
         .await;
-    stack.send(&bob, &group, "b3").await;
+    let b3 = stack.send(&bob, &group, "b3").await;
     stack
         .expect(
             Method::POST,
@@ -336,13 +326,49 @@ async fn counts_worked_out_from_marks_match_the_messages() {
     counts_match_the_messages(&stack, &group, &everyone).await;
     // He starts from nothing read: neither his read state nor his sends' position came back.
     assert_eq!(page_of(&stack, &dan).await[&group]["last_read_seq"], 0);
-    assert!(marks(&stack, &group)
+    let stored = marks(&stack, &group).await.unwrap();
+    assert!(stored.get_document("last").unwrap().get(&dan.id).is_none());
+    // His d1 is still his, not unread for him.
+    assert_eq!(
+        stored
+            .get_document("left")
+            .unwrap()
+            .get_i64(&dan.id)
+            .unwrap(),
+        1
+    );
+
+    // Marks as sends kept them before groups kept a `seq` only (each sender's newest message
+    // twice: in `sent`, and with the message and time in `read`) count the same; the next
+    // send keeps its sender's `seq` only, past the old mark.
+    let b3_seq = b3["seq"].as_i64().unwrap();
+    stack
+        .mongo
+        .collection::<Document>("conversations")
+        .update_one(
+            doc! { "_id": ObjectId::parse_str(&group).unwrap() },
+            doc! { "$set": {
+                format!("marks.sent.{}", bob.id): b3_seq,
+                format!("marks.read.{}", bob.id): {
+                    "seq": b3_seq,
+                    "messageId": ObjectId::parse_str(b3["id"].as_str().unwrap()).unwrap(),
+                    "at": bson::DateTime::now(),
+                },
+            },
+            "$unset": { format!("marks.last.{}", bob.id): "" } },
+        )
         .await
-        .unwrap()
-        .get_document("read")
-        .unwrap()
-        .get(&dan.id)
-        .is_none());
+        .unwrap();
+    counts_match_the_messages(&stack, &group, &everyone).await;
+    assert_eq!(page_of(&stack, &bob).await[&group]["last_read_seq"], b3_seq);
+    stack.send(&cat, &group, "c4").await;
+    counts_match_the_messages(&stack, &group, &everyone).await;
+    let again = stack.send(&bob, &group, "b3 again").await;
+    assert_eq!(
+        page_of(&stack, &bob).await[&group]["last_read_seq"],
+        again["seq"]
+    );
+    counts_match_the_messages(&stack, &group, &everyone).await;
 
     // A conversation stored before marks were kept: counted until its next message, then
     // marked from there on.

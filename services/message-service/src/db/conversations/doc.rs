@@ -77,6 +77,9 @@ pub struct ConversationDoc {
 /// after [`Marks::since`], so all marked), the counts are `lastSeq - p` unread and no
 /// mention, without reading a message; otherwise they are counted. A mark may be higher
 /// than the truth (a mention of someone who is not a member), never lower.
+///
+/// A member's newest message is the latest of their marks in [`Marks::read`], [`Marks::last`],
+/// [`Marks::left`] and [`Marks::sent`]; a send writes one of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Marks {
@@ -90,19 +93,31 @@ pub struct Marks {
     /// The newest message mentioning everyone.
     #[serde(default)]
     pub everyone: i64,
-    /// Each member's newest message, by uuid.
-    #[serde(default)]
+    /// Each member's newest message, by uuid, as sends stored before 2026-12-07 kept it
+    /// beside their read mark; read, no longer written.
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
     pub sent: HashMap<String, i64>,
     /// The newest message mentioning each member, by uuid.
     #[serde(default)]
     pub mentioned: HashMap<String, i64>,
-    /// Each member's read position as their own sends moved it (a sender has read up to
-    /// their newest message), by uuid: written by the transaction that numbers the message,
-    /// so a send writes no read state of its own. Unset when the member leaves or joins a
-    /// group (their read state is forgotten then too). A member's position is the later of
-    /// this and their read state ([`ConversationDoc::read_state_of`]).
+    /// In a direct conversation, each member's newest message, which is also their read
+    /// position as their own sends moved it (a sender has read up to their newest message),
+    /// by uuid: written by the transaction that numbers the message, so a send writes no read
+    /// state of its own. A member's position is the later of this and their read state
+    /// ([`ConversationDoc::read_state_of`]). Groups wrote it before 2026-12-07; it is unset
+    /// when the member leaves or joins one.
     #[serde(default, skip_serializing_if = "HashMap::is_empty")]
     pub read: HashMap<String, SentRead>,
+    /// In a group, what [`Marks::read`] is in a direct conversation, as the `seq` alone:
+    /// groups show no receipts, and every send rewrites a group's document, so its size is
+    /// paid on each one. Moved to [`Marks::left`] when the member leaves or joins the group
+    /// (their read state is forgotten then too).
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub last: HashMap<String, i64>,
+    /// The newest message of each member who left or joined a group since their last send:
+    /// no longer a read position, still a message of theirs that is not unread for them.
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub left: HashMap<String, i64>,
 }
 
 /// A member's newest message, as their read position.
@@ -130,13 +145,27 @@ impl Marks {
     /// (`lastSeq - read`) unread, and no mention.
     pub fn only_unread_after(&self, reader: Uuid, read: i64) -> bool {
         let key = reader.hyphenated().to_string();
-        let after = |mark: Option<&i64>| mark.is_some_and(|seq| *seq > read);
+        let after = |mark: Option<i64>| mark.is_some_and(|seq| seq > read);
         self.since.is_some_and(|since| since <= read)
             && self.deleted <= read
             && self.everyone <= read
-            && !after(self.sent.get(&key))
-            && !after(self.mentioned.get(&key))
+            && !after(self.newest_of(&key))
+            && !after(self.mentioned.get(&key).copied())
     }
+
+    /// The newest message of the member with uuid `key`, as far as the marks know.
+    fn newest_of(&self, key: &str) -> Option<i64> {
+        let read = self.read.get(key).map(|sent| sent.seq);
+        let marks = [&self.last, &self.left, &self.sent].map(|marks| marks.get(key).copied());
+        marks.into_iter().fold(read, Option::max)
+    }
+}
+
+/// A member's newest message as their read position, as far as their mark tells it.
+struct SentPosition {
+    seq: i64,
+    message_id: Option<ObjectId>,
+    at: Option<BsonDateTime>,
 }
 
 /// The preview of the newest message.
@@ -170,8 +199,8 @@ impl ConversationDoc {
                 conversation_id: self.id,
                 user_uuid: user,
                 last_read_seq: sent.seq,
-                last_read_message_id: Some(sent.message_id),
-                updated_at: Some(sent.at),
+                last_read_message_id: sent.message_id,
+                updated_at: sent.at,
             }),
             None => stored,
         }
@@ -189,12 +218,25 @@ impl ConversationDoc {
         self.sent_read(user).is_some_and(|sent| sent.seq >= seq)
     }
 
-    /// `user`'s newest message, as their read position ([`Marks::read`]).
-    fn sent_read(&self, user: Uuid) -> Option<&SentRead> {
-        self.marks
-            .as_ref()?
-            .read
-            .get(&user.hyphenated().to_string())
+    /// `user`'s newest message as their read position ([`Marks::read`], [`Marks::last`]):
+    /// its message and time only where the mark keeps them.
+    fn sent_read(&self, user: Uuid) -> Option<SentPosition> {
+        let marks = self.marks.as_ref()?;
+        let key = user.hyphenated().to_string();
+        let read = marks.read.get(&key).map(|sent| SentPosition {
+            seq: sent.seq,
+            message_id: Some(sent.message_id),
+            at: Some(sent.at),
+        });
+        let last = marks.last.get(&key).map(|seq| SentPosition {
+            seq: *seq,
+            message_id: None,
+            at: None,
+        });
+        match (read, last) {
+            (Some(read), Some(last)) if last.seq > read.seq => Some(last),
+            (read, last) => read.or(last),
+        }
     }
 
     /// Whether `user` is a member.
@@ -255,6 +297,8 @@ mod tests {
             sent: HashMap::from([(ann.hyphenated().to_string(), 16)]),
             mentioned: HashMap::from([(bob.hyphenated().to_string(), 18)]),
             read: HashMap::new(),
+            last: HashMap::new(),
+            left: HashMap::new(),
         };
         // Positions before `since`: messages there were never marked.
         assert!(!marks.only_unread_after(bob, 9));
@@ -328,5 +372,48 @@ mod tests {
         assert_eq!(conversation.position_of(bob, 2), 2);
         assert!(conversation.sent_past(ann, 5) && !conversation.sent_past(ann, 6));
         assert!(!conversation.sent_past(bob, 1));
+    }
+
+    #[test]
+    fn a_members_newest_message_is_the_latest_of_their_marks_and_only_read_marks_are_positions() {
+        let (ann, bob, cy) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let key = |user: Uuid| user.hyphenated().to_string();
+        let before = SentRead {
+            seq: 12,
+            message_id: ObjectId::new(),
+            at: BsonDateTime::from_millis(1_000),
+        };
+        let conversation = ConversationDoc {
+            last_seq: 20,
+            version: 20,
+            marks: Some(Marks {
+                // Ann sent 12 as the group's marks were kept before, then 15.
+                sent: HashMap::from([(key(ann), 12), (key(bob), 9)]),
+                read: HashMap::from([(key(ann), before)]),
+                last: HashMap::from([(key(ann), 15)]),
+                // Bob sent 17, then left (or joined again).
+                left: HashMap::from([(key(bob), 17)]),
+                ..Marks::new()
+            }),
+            ..crate::db::groups::new(vec![ann, bob, cy], "g".to_owned(), None)
+        };
+        let marks = conversation.marks.as_ref().expect("marks");
+        assert!(!marks.only_unread_after(ann, 14) && marks.only_unread_after(ann, 15));
+        assert!(!marks.only_unread_after(bob, 16) && marks.only_unread_after(bob, 17));
+        assert!(marks.only_unread_after(cy, 0));
+        // Ann's send moved her position; Bob's position is forgotten with his read mark.
+        assert_eq!(conversation.position_of(ann, 3), 15);
+        assert_eq!(conversation.position_of(bob, 3), 3);
+        assert!(conversation.sent_past(ann, 15) && !conversation.sent_past(bob, 17));
+        // A group's mark has no message to show: a receipt from it tells the position only.
+        let state = conversation.read_state_of(ann, None).expect("a position");
+        assert_eq!(
+            (
+                state.last_read_seq,
+                state.last_read_message_id,
+                state.updated_at
+            ),
+            (15, None, None)
+        );
     }
 }

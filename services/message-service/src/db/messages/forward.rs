@@ -384,6 +384,7 @@ mod tests {
             mentions: vec![Uuid::new_v4()],
             mentions_everyone: true,
             attachments: vec![ObjectId::new()],
+            in_group: true,
         };
         let sends = Envelope::Sends {
             from: "a".to_owned(),

@@ -59,6 +59,10 @@ pub struct NewMessage {
     pub mentions_everyone: bool,
     /// The sender's uploads to attach (distinct, at most 10).
     pub attachments: Vec<ObjectId>,
+    /// Whether its conversation is a group (which marks its members' read positions by
+    /// `seq` alone, see [`Marks::last`](crate::db::conversations::Marks::last)).
+    #[serde(default)]
+    pub in_group: bool,
 }
 
 /// What a send did.
@@ -334,7 +338,8 @@ async fn store_batch(
 
 /// The [`Marks`](crate::db::conversations::Marks) a batch of new messages moves, as fields of
 /// the pipeline that numbers them (a message's `seq` is the old `lastSeq` plus its place in
-/// the batch): each sender's newest message, also as their read position, the newest
+/// the batch): each sender's newest message as their read position (its `seq` in a group, with
+/// the message and time in a direct conversation, whose receipts show them), the newest
 /// mentioning each member asked for (members or not: a mark may be higher than the truth) and
 /// the newest mentioning everyone. `since` is set by the first batch of a conversation stored
 /// before marks were kept. `messages` are `fresh` as stored (their ids), sent `now`.
@@ -346,7 +351,6 @@ fn marks_of(fresh: &[&NewMessage], messages: &[MessageDoc], now: BsonDateTime) -
         "marks.since": { "$ifNull": ["$marks.since", { "$ifNull": ["$lastSeq", 0_i64] }] },
     };
     for ((place, new), message) in (1_i64..).zip(fresh).zip(messages) {
-        newest.insert(format!("sent.{}", new.sender.hyphenated()), place);
         read.insert(new.sender, (place, message.id));
         for member in &new.mentions {
             if *member != new.sender {
@@ -360,11 +364,17 @@ fn marks_of(fresh: &[&NewMessage], messages: &[MessageDoc], now: BsonDateTime) -
     for (field, place) in newest {
         marks.insert(format!("marks.{field}"), seq(place));
     }
+    let in_group = fresh.first().is_some_and(|new| new.in_group);
     for (sender, (place, id)) in read {
-        marks.insert(
-            format!("marks.read.{}", sender.hyphenated()),
-            doc! { "seq": seq(place), "messageId": { "$literal": id }, "at": now },
-        );
+        let sender = sender.hyphenated();
+        if in_group {
+            marks.insert(format!("marks.last.{sender}"), seq(place));
+        } else {
+            marks.insert(
+                format!("marks.read.{sender}"),
+                doc! { "seq": seq(place), "messageId": { "$literal": id }, "at": now },
+            );
+        }
     }
     marks
 }

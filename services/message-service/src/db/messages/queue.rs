@@ -421,6 +421,7 @@ mod tests {
                     mentions: Vec::new(),
                     mentions_everyone: false,
                     attachments: Vec::new(),
+                    in_group: false,
                 },
                 answer,
                 stays: *stays,
