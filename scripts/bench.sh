@@ -139,6 +139,18 @@ start_messages() { # url
     "${MESSAGE_EXTRA[@]}"
 }
 for url in "$M1" "$M2"; do start_messages "$url"; done
+# An instance keeps its search index in memory here, so one started late rebuilds it from
+# MongoDB first (every message the earlier scenarios stored): waited for, so that a run
+# measures its traffic, not that rebuild.
+wait_search_rebuilt() { # url
+  local i metrics
+  for ((i = 0; i < 1200; i++)); do
+    metrics="$(curl -s --max-time 2 "$1/metrics" || true)"
+    grep -q '^search_index_rebuilds_total' <<<"$metrics" && return 0
+    sleep 0.5
+  done
+  die "$1: its search index was not rebuilt within 10 minutes"
+}
 M1_PID="${PIDS[$M1]}"
 M2_PID="${PIDS[$M2]}"
 
@@ -216,6 +228,8 @@ for scenario in $SCENARIOS; do
       M4="http://127.0.0.1:$((BASE_PORT + 12))"
       start_messages "$M3"
       start_messages "$M4"
+      wait_search_rebuilt "$M3"
+      wait_search_rebuilt "$M4"
       echo "== 12. instances: $INSTANCE_COUNTS instances, each $INSTANCE_USERS members in groups of $INSTANCE_GROUP sending $INSTANCE_RATE msg/s"
       "${BENCH[@]}" --messages-url "$M1" --messages-url "$M2" --messages-url "$M3" --messages-url "$M4" \
         --out "$OUT/instances.json" instances --counts "$INSTANCE_COUNTS" \
