@@ -138,7 +138,6 @@ start_messages() { # url
     VAPID_PRIVATE_KEY_FILE="$WORK_DIR/vapid.pem" PUSH_UNSAFE_ALLOW="127.0.0.1:$PUSH_PORT" \
     "${MESSAGE_EXTRA[@]}"
 }
-for url in "$M1" "$M2"; do start_messages "$url"; done
 # An instance keeps its search index in memory here, so one started late rebuilds it from
 # MongoDB first (every message the earlier scenarios stored): waited for, so that a run
 # measures its traffic, not that rebuild.
@@ -151,6 +150,7 @@ wait_search_rebuilt() { # url
   done
   die "$1: its search index was not rebuilt within 10 minutes"
 }
+for url in "$M1" "$M2"; do start_messages "$url"; done
 M1_PID="${PIDS[$M1]}"
 M2_PID="${PIDS[$M2]}"
 
