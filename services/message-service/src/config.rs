@@ -86,6 +86,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub send_batch_max: u16,
 
+    /// Most conversations whose sends one transaction stores: batches of other conversations
+    /// arriving while this instance's transaction runs wait for it and share the next one (one
+    /// commit for all; 1: a transaction per conversation).
+    #[arg(long, env = "SEND_SHARED_MAX", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub send_shared_max: u16,
+
     /// Instances take turns (a lease in Redis) at storing one conversation's sends instead of
     /// running conflicting transactions (`false`: no turns, conflicts retried).
     #[arg(long, env = "SEND_TURNS", default_value_t = true, action = clap::ArgAction::Set)]

@@ -18,7 +18,8 @@ use mongodb::options::IndexOptions;
 use mongodb::{Client, Collection, Database, IndexModel};
 
 pub use transaction::{
-    contended, in_transaction, is_duplicate_key, Attempt, TxError, TRANSACTION_BUDGET,
+    commit, contended, durable, in_transaction, is_duplicate_key, Attempt, TxError,
+    TRANSACTION_BUDGET,
 };
 
 use conversations::ConversationDoc;

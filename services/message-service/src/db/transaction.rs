@@ -18,9 +18,7 @@ pub const TRANSACTION_BUDGET: Duration = Duration::from_secs(5);
 /// (two sends bumping one conversation) as transient. Pauses a little, growing with the
 /// attempt and jittered, before saying so; gives up once `started` is `TRANSACTION_BUDGET` ago.
 async fn retry_transaction(error: &TxError, attempt: u32, started: std::time::Instant) -> bool {
-    let transient =
-        matches!(error, TxError::Mongo(error) if error.contains_label(TRANSIENT_TRANSACTION_ERROR));
-    if !transient || started.elapsed() >= TRANSACTION_BUDGET {
+    if !error.is_transient() || started.elapsed() >= TRANSACTION_BUDGET {
         return false;
     }
     let ceiling = 5 * u64::from(attempt.min(20));
@@ -85,7 +83,7 @@ pub fn contended() -> ApiError {
 }
 
 /// Commits, retrying while the outcome is unknown (as the MongoDB drivers' spec advises).
-async fn commit(session: &mut ClientSession) -> Result<(), TxError> {
+pub async fn commit(session: &mut ClientSession) -> Result<(), TxError> {
     for _ in 0..3 {
         match session.commit_transaction().await {
             Ok(()) => return Ok(()),
@@ -103,6 +101,14 @@ pub enum TxError {
     Mongo(MongoError),
     /// A rule refused the change.
     Api(ApiError),
+}
+
+impl TxError {
+    /// Whether MongoDB says the transaction may simply run again (a write conflict): nothing
+    /// of it was committed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Mongo(error) if error.contains_label(TRANSIENT_TRANSACTION_ERROR))
+    }
 }
 
 impl From<MongoError> for TxError {

@@ -13,6 +13,7 @@ mod messages;
 mod previews;
 mod push;
 mod search;
+mod shared;
 mod turns;
 mod unread;
 mod ws;

@@ -6,18 +6,21 @@
 //! commits, so `seq` order is commit order: a reader paging with `after` never misses a
 //! message that commits later with a smaller number. Concurrent sends to one conversation on
 //! one instance share a transaction ([`queue`]), so a busy group does not turn into a queue
-//! of conflicts, and instances whose transactions on a conversation met take turns at it
-//! ([`turns`]), the holder of the turn storing the sends the others forward to it
-//! ([`forward`]). Later changes of a message are in [`super::changes`].
+//! of conflicts, and so do the sends of different conversations ([`shared`]: one commit for
+//! many). Instances whose transactions on a conversation met take turns at it ([`turns`]),
+//! the holder of the turn storing the sends the others forward to it ([`forward`]). Later
+//! changes of a message are in [`super::changes`].
 
 mod doc;
 pub mod forward;
 mod queue;
+mod shared;
 pub mod turns;
 
 pub use doc::{AttachmentDoc, LinkPreviewDoc, MessageDoc, ReactionDoc};
 pub use forward::Forwarding;
 pub use queue::SendQueue;
+pub use shared::SharedCommits;
 pub use turns::Turns;
 
 use std::collections::{HashMap, HashSet};
@@ -174,15 +177,19 @@ async fn send_once(
 ) -> Result<Vec<Sent>, TxError> {
     batch.attempts.fetch_add(1, Ordering::Relaxed);
     let outcome = store_batch(store, session, batch.news, batch.look_up).await;
-    let refused = match &outcome {
-        Err(TxError::Api(_)) => true,
-        Err(TxError::Mongo(error)) => super::is_duplicate_key(error),
-        Ok(_) => false,
-    };
-    if refused {
+    if outcome.as_ref().is_err_and(refused) {
         batch.refused.store(true, Ordering::Relaxed);
     }
     outcome
+}
+
+/// Whether an attempt failed because a rule refused one of its sends, or a nonce was used
+/// before (the unique index refused it): each send stored alone then gets its own answer.
+fn refused(error: &TxError) -> bool {
+    match error {
+        TxError::Api(_) => true,
+        TxError::Mongo(error) => super::is_duplicate_key(error),
+    }
 }
 
 /// What became of one send of a batch, before the new ones are numbered.
@@ -204,8 +211,63 @@ async fn store_batch(
     news: &[NewMessage],
     look_up: bool,
 ) -> Result<Vec<Sent>, TxError> {
+    let numbered = number(store, session, news, look_up).await?;
+    if !numbered.messages.is_empty() {
+        store
+            .messages
+            .insert_many(&numbered.messages)
+            .session(&mut *session)
+            .await?;
+    }
+    numbered.into_sent()
+}
+
+/// A batch of one conversation's sends numbered inside a transaction, its new messages not
+/// inserted yet.
+struct Numbered {
+    slots: Vec<Slot>,
+    /// The new messages, to insert.
+    messages: Vec<MessageDoc>,
+    /// The conversation after the update that numbered them (none when nothing is new).
+    conversation: Option<ConversationDoc>,
+}
+
+impl Numbered {
+    /// What each send of the batch did, in order.
+    fn into_sent(self) -> Result<Vec<Sent>, TxError> {
+        let mut sent = Vec::with_capacity(self.slots.len());
+        for slot in self.slots {
+            sent.push(match slot {
+                Slot::Earlier(message) => Sent::Repeated(*message),
+                Slot::Fresh(index) => {
+                    let conversation = self.conversation.clone().ok_or_else(gone)?;
+                    let message = self.messages.get(index).ok_or_else(gone)?;
+                    Sent::New(message.clone(), Box::new(conversation))
+                }
+                Slot::Again(index) => {
+                    Sent::Repeated(self.messages.get(index).ok_or_else(gone)?.clone())
+                }
+            });
+        }
+        Ok(sent)
+    }
+}
+
+/// The first half of [`store_batch`]: the messages of `news` that repeat no earlier nonce
+/// (looked up when `look_up`), their attachments claimed, numbered in order with one update of
+/// the conversation's counters, preview and marks.
+async fn number(
+    store: &Store,
+    session: &mut ClientSession,
+    news: &[NewMessage],
+    look_up: bool,
+) -> Result<Numbered, TxError> {
     let Some(first) = news.first() else {
-        return Ok(Vec::new());
+        return Ok(Numbered {
+            slots: Vec::new(),
+            messages: Vec::new(),
+            conversation: None,
+        });
     };
     let conversation_id = first.conversation_id;
     let earlier = if look_up {
@@ -315,25 +377,13 @@ async fn store_batch(
             message.version = first_version + offset;
             message.mentions = mentions_of(&bumped, new)?;
         }
-        store
-            .messages
-            .insert_many(&messages)
-            .session(&mut *session)
-            .await?;
         conversation = Some(bumped);
     }
-    let mut sent = Vec::with_capacity(slots.len());
-    for slot in slots {
-        sent.push(match slot {
-            Slot::Earlier(message) => Sent::Repeated(*message),
-            Slot::Fresh(index) => {
-                let conversation = conversation.clone().ok_or_else(gone)?;
-                Sent::New(messages[index].clone(), Box::new(conversation))
-            }
-            Slot::Again(index) => Sent::Repeated(messages[index].clone()),
-        });
-    }
-    Ok(sent)
+    Ok(Numbered {
+        slots,
+        messages,
+        conversation,
+    })
 }
 
 /// The [`Marks`](crate::db::conversations::Marks) a batch of new messages moves, as fields of

@@ -5,7 +5,8 @@
 //! sixteen transactions conflicting on its document. Between instances, the writers take
 //! turns ([`super::turns`]) instead of conflicting, and a writer finding another instance
 //! holding the turn hands its sends there ([`super::forward`]); the order of `seq` stays the
-//! commit order.
+//! commit order. The transaction storing a conversation's batch is shared with the batches of
+//! other conversations waiting at the same time ([`super::shared`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -16,8 +17,9 @@ use chat_models::{ApiError, Result};
 use tokio::sync::{oneshot, Notify};
 
 use super::forward::{self, Forwarded, Forwarding};
+use super::shared::SharedCommits;
 use super::turns::{Ask, Turn, Turns};
-use super::{send_all, NewMessage, Sent};
+use super::{NewMessage, Sent};
 use crate::db::Store;
 
 /// The most sends one transaction stores, unless configured.
@@ -53,6 +55,8 @@ pub struct SendQueue {
     turns: Option<Arc<Turns>>,
     /// Forwarding to the instance holding a turn, when sends are forwarded.
     forwarding: Option<Arc<Forwarding>>,
+    /// The transactions, shared with other conversations' batches.
+    shared: SharedCommits,
 }
 
 impl Default for SendQueue {
@@ -67,19 +71,34 @@ impl std::fmt::Debug for SendQueue {
             .field("most", &self.most)
             .field("turns", &self.turns.is_some())
             .field("forwarding", &self.forwarding.is_some())
+            .field("shared", &self.shared)
             .finish_non_exhaustive()
     }
 }
 
 impl SendQueue {
-    /// A queue storing at most `most` sends per transaction (at least one).
+    /// A queue storing at most `most` sends of a conversation per transaction (at least one),
+    /// with [`SharedCommits`]' default number of conversations.
     pub fn new(most: usize) -> Self {
         Self {
             waiting: Arc::default(),
             most: most.max(1),
             turns: None,
             forwarding: None,
+            shared: SharedCommits::default(),
         }
+    }
+
+    /// Its transactions, shared between conversations.
+    pub fn shared(&self) -> &SharedCommits {
+        &self.shared
+    }
+
+    /// The same queue, its transactions storing the sends of up to `conversations`
+    /// conversations at once (1: a transaction per conversation).
+    pub fn sharing(mut self, conversations: usize) -> Self {
+        self.shared = SharedCommits::new(conversations);
+        self
     }
 
     /// The same queue, taking turns with other instances at each conversation's transactions,
@@ -314,7 +333,7 @@ impl Writer {
             metrics::counter!("message_sends_batched_total", "service" => "message-service")
                 .increment(news.len() as u64);
             let started = std::time::Instant::now();
-            let (results, conflicted) = send_all(&store, &news).await;
+            let (results, conflicted) = self.queue.shared.store(&store, news).await;
             metrics::histogram!("message_send_transaction_seconds", "service" => "message-service")
                 .record(started.elapsed().as_secs_f64());
             for (answer, result) in answers.into_iter().zip(results) {
