@@ -57,9 +57,7 @@ pub async fn in_transaction<C: Sync + ?Sized, T>(
                     .increment(1);
                 continue;
             }
-            Err(TxError::Mongo(error)) if error.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
-                return Err(contended())
-            }
+            Err(error) if error.is_transient() => return Err(contended()),
             Err(error) => return Err(error.into()),
         }
     }

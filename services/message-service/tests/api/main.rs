@@ -17,3 +17,24 @@ mod shared;
 mod turns;
 mod unread;
 mod ws;
+
+/// A text message of `sender` (a uuid) to store straight through `db::messages`, as a
+/// direct conversation's send.
+fn text(
+    conversation: bson::oid::ObjectId,
+    sender: &str,
+    text: &str,
+    nonce: Option<&str>,
+) -> message_service::db::messages::NewMessage {
+    message_service::db::messages::NewMessage {
+        conversation_id: conversation,
+        sender: sender.parse().unwrap(),
+        text: text.to_owned(),
+        reply_to: None,
+        nonce: nonce.map(str::to_owned),
+        mentions: Vec::new(),
+        mentions_everyone: false,
+        attachments: Vec::new(),
+        in_group: false,
+    }
+}

@@ -7,9 +7,11 @@
 //! task storing them first runs: which transaction holds what is then certain.
 
 use bson::oid::ObjectId;
-use message_service::db::messages::{self, NewMessage, SendQueue, Sent};
+use message_service::db::messages::{self, SendQueue, Sent};
 use message_service::db::Store;
 use reqwest::{Method, StatusCode};
+
+use crate::text;
 
 /// A user, and `count` friends with a direct conversation each.
 async fn hub_with_friends(
@@ -24,20 +26,6 @@ async fn hub_with_friends(
         conversations.push(ObjectId::parse_str(stack.direct(&hub, &friend).await).unwrap());
     }
     (hub, conversations)
-}
-
-fn text(conversation: ObjectId, sender: &str, text: &str, nonce: Option<&str>) -> NewMessage {
-    NewMessage {
-        conversation_id: conversation,
-        sender: sender.parse().unwrap(),
-        text: text.to_owned(),
-        reply_to: None,
-        nonce: nonce.map(str::to_owned),
-        mentions: Vec::new(),
-        mentions_everyone: false,
-        attachments: Vec::new(),
-        in_group: false,
-    }
 }
 
 /// A store whose sends share transactions (as the service's, by default).

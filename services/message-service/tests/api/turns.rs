@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use bson::oid::ObjectId;
 use futures::StreamExt as _;
-use message_service::db::messages::{self, Forwarding, NewMessage, SendQueue, Sent, Turns};
+use message_service::db::messages::{self, Forwarding, SendQueue, Sent, Turns};
 use message_service::db::Store;
 use message_service::notices::Notice;
+
+use crate::text;
 
 /// Two instances' turns under a prefix of their own, each woken by the notices, as the
 /// gateway's subscriber wakes them.
@@ -192,20 +194,6 @@ async fn queue_instance(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     (store, turns, reader)
-}
-
-fn text(conversation: ObjectId, sender: &str, text: &str, nonce: Option<&str>) -> NewMessage {
-    NewMessage {
-        conversation_id: conversation,
-        sender: sender.parse().unwrap(),
-        text: text.to_owned(),
-        reply_to: None,
-        nonce: nonce.map(str::to_owned),
-        mentions: Vec::new(),
-        mentions_everyone: false,
-        attachments: Vec::new(),
-        in_group: false,
-    }
 }
 
 /// Two friends and their direct conversation.
