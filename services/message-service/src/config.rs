@@ -87,11 +87,17 @@ pub struct Config {
     pub send_batch_max: u16,
 
     /// Most conversations whose sends one transaction stores: batches of other conversations
-    /// arriving while this instance's transaction runs wait for it and share the next one (one
-    /// commit for all; 1: a transaction per conversation).
+    /// arriving while this instance's transactions run (`SEND_SHARED_AT_ONCE`) wait and share
+    /// the next one (one commit for all; 1: a transaction per conversation).
     #[arg(long, env = "SEND_SHARED_MAX", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub send_shared_max: u16,
+
+    /// Shared transactions of sends running at once on this instance: a batch arriving while
+    /// fewer run starts one, else it waits for the next.
+    #[arg(long, env = "SEND_SHARED_AT_ONCE", default_value_t = 2,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub send_shared_at_once: u16,
 
     /// Instances take turns (a lease in Redis) at storing one conversation's sends instead of
     /// running conflicting transactions (`false`: no turns, conflicts retried).

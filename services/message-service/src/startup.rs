@@ -34,8 +34,10 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let common = &config.common;
     let db = connect_mongo(&config.mongo, "message-service").await?;
     let mut store = Store::new(&db);
-    store.sends = crate::db::messages::SendQueue::new(usize::from(config.send_batch_max))
-        .sharing(usize::from(config.send_shared_max));
+    store.sends = crate::db::messages::SendQueue::new(usize::from(config.send_batch_max)).sharing(
+        usize::from(config.send_shared_max),
+        usize::from(config.send_shared_at_once),
+    );
     store
         .ensure_indexes()
         .await

@@ -3,8 +3,10 @@
 //! conversation numbered on its own; a send refused or a nonce used again takes only its own
 //! conversation out of the shared transaction, and the others are stored all the same.
 //!
-//! The tests run on tokio's single-threaded runtime, where every send below queues before the
-//! task storing them first runs: which transaction holds what is then certain.
+//! Most tests run on tokio's single-threaded runtime with one shared transaction at a time,
+//! where every send below queues before the task storing them first runs: which transaction
+//! holds what is then certain. The last runs two at a time on many threads, as the service
+//! does by default.
 
 use bson::oid::ObjectId;
 use message_service::db::messages::{self, SendQueue, Sent};
@@ -28,11 +30,16 @@ async fn hub_with_friends(
     (hub, conversations)
 }
 
-/// A store whose sends share transactions (as the service's, by default).
-fn store_of(stack: &chat_testkit::Stack) -> Store {
+/// A store whose sends share transactions, `at_once` of them running at a time.
+fn sharing(stack: &chat_testkit::Stack, at_once: usize) -> Store {
     let mut store = Store::new(&stack.mongo);
-    store.sends = SendQueue::default().sharing(16);
+    store.sends = SendQueue::default().sharing(16, at_once);
     store
+}
+
+/// A store whose sends share one transaction at a time.
+fn store_of(stack: &chat_testkit::Stack) -> Store {
+    sharing(stack, 1)
 }
 
 fn new_message(sent: Sent) -> messages::MessageDoc {
@@ -155,4 +162,62 @@ async fn a_repeated_nonce_in_a_shared_transaction_returns_the_message_stored_bef
         )
         .await;
     assert_eq!(page["messages"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_shared_transactions_at_once_number_every_conversation_without_gaps() {
+    let stack = chat_testkit::Stack::messages().await;
+    let (hub, conversations) = hub_with_friends(&stack, 8).await;
+    let store = sharing(&stack, 2);
+    const ROUNDS: usize = 12;
+
+    // Every conversation gets its sends one after another, all conversations at once: batches
+    // of different conversations meet in the two transactions in whatever way they come.
+    let senders = conversations.iter().map(|&id| {
+        let (store, hub) = (store.clone(), hub.id.clone());
+        tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for round in 0..ROUNDS {
+                let sent = messages::send(&store, text(id, &hub, &format!("{round}"), None));
+                seqs.push(new_message(sent.await.unwrap()).seq);
+            }
+            seqs
+        })
+    });
+    let expected: Vec<i64> = (1..=ROUNDS as i64).collect();
+    for seqs in futures::future::join_all(senders).await {
+        assert_eq!(
+            seqs.unwrap(),
+            expected,
+            "each conversation numbered 1.. in order"
+        );
+    }
+    let (_, batches) = store.sends.shared().counts();
+    assert_eq!(
+        batches,
+        (8 * ROUNDS) as u64,
+        "every batch in a shared transaction"
+    );
+    for id in &conversations {
+        let page = stack
+            .expect(
+                Method::GET,
+                &format!("/conversations/{}/messages?limit=50", id.to_hex()),
+                &hub,
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        let seqs: Vec<i64> = page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["seq"].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            seqs,
+            expected.iter().rev().copied().collect::<Vec<_>>(),
+            "stored as answered"
+        );
+    }
 }

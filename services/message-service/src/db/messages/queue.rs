@@ -95,9 +95,10 @@ impl SendQueue {
     }
 
     /// The same queue, its transactions storing the sends of up to `conversations`
-    /// conversations at once (1: a transaction per conversation).
-    pub fn sharing(mut self, conversations: usize) -> Self {
-        self.shared = SharedCommits::new(conversations);
+    /// conversations each (1: a transaction per conversation), `at_once` of them running at a
+    /// time.
+    pub fn sharing(mut self, conversations: usize, at_once: usize) -> Self {
+        self.shared = SharedCommits::new(conversations, at_once);
         self
     }
 

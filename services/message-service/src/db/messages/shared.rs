@@ -1,10 +1,12 @@
-//! Sends of different conversations sharing a transaction: while a transaction stores sends on
-//! this instance, the batches of other conversations ([`super::queue`] makes one per
-//! conversation) that come wait for it, and the next transaction stores all of them (up to
-//! `SEND_SHARED_MAX` conversations): one commit, one journal write and one `insertMany` for
-//! many conversations, instead of one each. Every conversation's document is still updated by
-//! its own pipeline inside it, so each conversation's `seq` stays gap-free and in commit order,
-//! and a send is answered only once the transaction holding it committed.
+//! Sends of different conversations sharing a transaction: while this instance's shared
+//! transactions run (`SEND_SHARED_AT_ONCE`, two by default), the batches of other conversations
+//! ([`super::queue`] makes one per conversation) that come wait, and the next transaction
+//! stores all of them (up to `SEND_SHARED_MAX` conversations): one commit, one journal write
+//! and one `insertMany` for many conversations, instead of one each. A conversation has one
+//! batch in the store at a time, so transactions running at once never hold the same one.
+//! Every conversation's document is still updated by its own pipeline inside it, so each
+//! conversation's `seq` stays gap-free and in commit order, and a send is answered only once
+//! the transaction holding it committed.
 //!
 //! A shared transaction runs once. When the work of one conversation conflicts with another
 //! transaction or a rule refuses one of its sends, that conversation's batch is stored alone
@@ -26,6 +28,8 @@ use crate::db::{commit, durable, Store, TxError};
 
 /// The most conversations one transaction stores sends of, unless configured.
 pub const DEFAULT_MOST: usize = 16;
+/// Shared transactions running at once on an instance, unless configured.
+pub const DEFAULT_AT_ONCE: usize = 2;
 /// The most sends one shared transaction stores (a batch bigger than this goes alone).
 const MOST_SENDS: usize = 256;
 
@@ -39,11 +43,11 @@ struct Batch {
     answer: oneshot::Sender<Stored>,
 }
 
-/// Batches waiting, and whether a task runs their transactions.
+/// Batches waiting, and how many tasks run their transactions.
 #[derive(Default)]
 struct Pending {
     batches: VecDeque<Batch>,
-    running: bool,
+    running: usize,
 }
 
 /// The transactions of one instance's sends, shared between conversations.
@@ -51,13 +55,14 @@ struct Pending {
 pub struct SharedCommits {
     pending: Arc<Mutex<Pending>>,
     most: usize,
+    at_once: usize,
     /// Shared transactions run, and the batches they held.
     counts: Arc<[AtomicU64; 2]>,
 }
 
 impl Default for SharedCommits {
     fn default() -> Self {
-        Self::new(DEFAULT_MOST)
+        Self::new(DEFAULT_MOST, DEFAULT_AT_ONCE)
     }
 }
 
@@ -65,17 +70,20 @@ impl std::fmt::Debug for SharedCommits {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SharedCommits")
             .field("most", &self.most)
+            .field("at_once", &self.at_once)
             .finish_non_exhaustive()
     }
 }
 
 impl SharedCommits {
-    /// Transactions storing the sends of up to `most` conversations at once (1: every
-    /// conversation's batch in a transaction of its own, as many at a time as come).
-    pub fn new(most: usize) -> Self {
+    /// Transactions storing the sends of up to `most` conversations each, `at_once` of them
+    /// running at a time (at least one; `most` 1: every conversation's batch in a transaction
+    /// of its own, as many at a time as come).
+    pub fn new(most: usize, at_once: usize) -> Self {
         Self {
             pending: Arc::default(),
             most: most.max(1),
+            at_once: at_once.max(1),
             counts: Arc::default(),
         }
     }
@@ -98,12 +106,7 @@ impl SharedCommits {
         }
         let count = news.len();
         let (answer, answered) = oneshot::channel();
-        let start = {
-            let mut pending = self.lock();
-            pending.batches.push_back(Batch { news, answer });
-            !std::mem::replace(&mut pending.running, true)
-        };
-        if start {
+        if self.push(Batch { news, answer }) {
             let runner = Runner {
                 commits: self.clone(),
                 done: false,
@@ -116,14 +119,24 @@ impl SharedCommits {
         })
     }
 
+    /// Queues `batch`; whether a runner is to start for it (counted as running already): one
+    /// does while fewer than `at_once` run.
+    fn push(&self, batch: Batch) -> bool {
+        let mut pending = self.lock();
+        pending.batches.push_back(batch);
+        let start = pending.running < self.at_once;
+        pending.running += usize::from(start);
+        start
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         // A panic while the lock is held cannot leave the queue half-changed (single calls).
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The batches for the next transaction, oldest first: up to `most` conversations and
-    /// [`MOST_SENDS`] sends. None when none wait; the runner stops then (a later batch starts
-    /// another).
+    /// [`MOST_SENDS`] sends. None when none wait; the runner asking stops then (a later batch
+    /// starts another).
     fn next(&self) -> Vec<Batch> {
         let mut pending = self.lock();
         let mut taken: Vec<Batch> = Vec::new();
@@ -140,7 +153,7 @@ impl SharedCommits {
             taken.push(batch);
         }
         if taken.is_empty() {
-            pending.running = false;
+            pending.running -= 1;
         }
         taken
     }
@@ -219,7 +232,7 @@ fn store_alone(store: &Store, batch: Batch, conflicted: bool) {
 /// The task running shared transactions while batches wait.
 struct Runner {
     commits: SharedCommits,
-    /// Set once no batch waited (and `running` was cleared).
+    /// Set once no batch waited (and it was no longer counted as running).
     done: bool,
 }
 
@@ -237,13 +250,16 @@ impl Runner {
 }
 
 impl Drop for Runner {
-    /// Only when the task ends early (a panic): the waiting batches are answered with an error
-    /// (their senders dropped) and the next batch starts a runner again.
+    /// Only when the task ends early (a panic): it no longer counts as running, and when no
+    /// other runner is left to take them, the waiting batches are answered with an error (their
+    /// senders dropped); the next batch starts a runner again.
     fn drop(&mut self) {
         if !self.done {
             let mut pending = self.commits.lock();
-            pending.batches.clear();
-            pending.running = false;
+            pending.running = pending.running.saturating_sub(1);
+            if pending.running == 0 {
+                pending.batches.clear();
+            }
         }
     }
 }
@@ -351,9 +367,10 @@ mod tests {
         (Batch { news, answer }, answered)
     }
 
+    /// Queues batches of these sizes, as if for a runner already running.
     fn queue(commits: &SharedCommits, sizes: &[usize]) -> Vec<oneshot::Receiver<Stored>> {
         let mut pending = commits.lock();
-        pending.running = true;
+        pending.running = 1;
         sizes
             .iter()
             .map(|&sends| {
@@ -370,12 +387,12 @@ mod tests {
 
     #[test]
     fn a_transaction_takes_the_oldest_batches_up_to_its_limits() {
-        let commits = SharedCommits::new(3);
+        let commits = SharedCommits::new(3, 1);
         let _answers = queue(&commits, &[1, 2, 3, 4, 5]);
         assert_eq!(sizes(&commits.next()), [1, 2, 3]);
         assert_eq!(sizes(&commits.next()), [4, 5]);
         assert!(commits.next().is_empty());
-        assert!(!commits.lock().running, "the runner stops once none wait");
+        assert_eq!(commits.lock().running, 0, "the runner stops once none wait");
 
         // At most MOST_SENDS sends, unless one batch alone is bigger.
         let _answers = queue(&commits, &[200, 56, 1, 300]);
@@ -387,7 +404,7 @@ mod tests {
 
     #[test]
     fn batches_put_back_go_first_in_their_order() {
-        let commits = SharedCommits::new(16);
+        let commits = SharedCommits::new(16, 1);
         let _answers = queue(&commits, &[1, 2, 3]);
         let mut taken = commits.next();
         let _later = queue(&commits, &[4]);
@@ -397,14 +414,42 @@ mod tests {
     }
 
     #[test]
-    fn a_runner_ending_early_answers_its_waiting_batches_and_stops() {
-        let commits = SharedCommits::new(16);
+    fn runners_start_for_new_batches_until_at_once_run() {
+        let commits = SharedCommits::new(16, 2);
+        let starts: Vec<bool> = (0..3).map(|_| commits.push(batch(1).0)).collect();
+        assert_eq!(starts, [true, true, false]);
+        assert_eq!(commits.lock().running, 2);
+        // A runner finding none waiting stops, and the next batch starts one again.
+        assert_eq!(sizes(&commits.next()), [1, 1, 1]);
+        assert!(commits.next().is_empty());
+        assert_eq!(commits.lock().running, 1);
+        assert!(commits.push(batch(1).0));
+
+        let alone = SharedCommits::new(16, 1);
+        assert!(alone.push(batch(1).0));
+        assert!(!alone.push(batch(1).0), "one at a time");
+    }
+
+    #[test]
+    fn a_runner_ending_early_leaves_the_batches_to_another_or_answers_them() {
+        let commits = SharedCommits::new(16, 2);
         let mut answers = queue(&commits, &[1, 2]);
+        commits.lock().running = 2;
         drop(Runner {
             commits: commits.clone(),
             done: false,
         });
-        assert!(!commits.lock().running);
+        assert_eq!(commits.lock().running, 1);
+        assert_eq!(
+            commits.lock().batches.len(),
+            2,
+            "the other runner takes the waiting batches"
+        );
+        drop(Runner {
+            commits: commits.clone(),
+            done: false,
+        });
+        assert_eq!(commits.lock().running, 0);
         for answered in &mut answers {
             assert!(
                 matches!(
