@@ -38,3 +38,27 @@ fn text(
         in_group: false,
     }
 }
+
+/// The `seq` of each message of a history page (`path`, with its query), newest first, as
+/// `user` reads it.
+async fn page_seqs(
+    stack: &chat_testkit::Stack,
+    user: &chat_testkit::TestUser,
+    path: &str,
+) -> Vec<i64> {
+    let page = stack
+        .expect(
+            reqwest::Method::GET,
+            path,
+            user,
+            None,
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect()
+}

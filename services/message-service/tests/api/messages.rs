@@ -665,21 +665,7 @@ async fn members_sending_at_once_get_gap_free_numbers_and_their_own_read_positio
         "{transactions} transactions for {sends} sends"
     );
 
-    let page = stack
-        .expect(
-            Method::GET,
-            &format!("{path}?limit=100"),
-            &admin,
-            None,
-            StatusCode::OK,
-        )
-        .await;
-    let stored: Vec<i64> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["seq"].as_i64().unwrap())
-        .collect();
+    let stored = crate::page_seqs(&stack, &admin, &format!("{path}?limit=100")).await;
     assert_eq!(
         stored,
         (1..=i64::try_from(total).unwrap())

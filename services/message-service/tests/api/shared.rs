@@ -13,7 +13,7 @@ use message_service::db::messages::{self, SendQueue, Sent};
 use message_service::db::Store;
 use reqwest::{Method, StatusCode};
 
-use crate::text;
+use crate::{page_seqs, text};
 
 /// A user, and `count` friends with a direct conversation each.
 async fn hub_with_friends(
@@ -199,21 +199,8 @@ async fn two_shared_transactions_at_once_number_every_conversation_without_gaps(
         "every batch in a shared transaction"
     );
     for id in &conversations {
-        let page = stack
-            .expect(
-                Method::GET,
-                &format!("/conversations/{}/messages?limit=50", id.to_hex()),
-                &hub,
-                None,
-                StatusCode::OK,
-            )
-            .await;
-        let seqs: Vec<i64> = page["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["seq"].as_i64().unwrap())
-            .collect();
+        let path = format!("/conversations/{}/messages?limit=50", id.to_hex());
+        let seqs = page_seqs(&stack, &hub, &path).await;
         assert_eq!(
             seqs,
             expected.iter().rev().copied().collect::<Vec<_>>(),
