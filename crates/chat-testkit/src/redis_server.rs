@@ -15,11 +15,7 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts one on a free port.
     pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::free_port();
         let dir = std::env::temp_dir().join(format!("chat-test-redis-{port}"));
         std::fs::create_dir_all(&dir).unwrap();
         let mut server = Self {

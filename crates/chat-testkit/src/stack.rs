@@ -200,7 +200,7 @@ impl StackBuilder {
         );
         config.jwt_private_key = Some(jwt_pem.clone().into());
         // Its avatar URLs name its own address.
-        let port = crate::oauth::free_port();
+        let port = crate::free_port();
         config.addr = ([127, 0, 0, 1], port).into();
         config.public_url = format!("http://127.0.0.1:{port}").parse().unwrap();
         for tweak in self.users {
@@ -237,7 +237,7 @@ impl StackBuilder {
             args = message_args(&storage, &users, &friends);
             let mut config = message_config(&args);
             // Its file URLs name its own address.
-            let port = crate::oauth::free_port();
+            let port = crate::free_port();
             config.addr = ([127, 0, 0, 1], port).into();
             config.public_url = format!("http://127.0.0.1:{port}");
             for tweak in self.messages {
@@ -329,11 +329,7 @@ impl Stack {
     /// Starts another message-service process on the same stores, with extra `--flags`; ready
     /// once it answers `/ready`.
     pub async fn instance(&self, extra: &[&str]) -> Instance {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::free_port();
         let child = std::process::Command::new(message_service_binary())
             .arg(format!("--addr=127.0.0.1:{port}"))
             .args(&self.message_args)

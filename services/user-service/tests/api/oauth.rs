@@ -7,10 +7,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use chat_testkit::oauth::{
-    free_port, oauth_error, query_param, Browser, GitHubStandIn, GitHubUser, OidcProvider,
-    CLIENT_SECRET, GITHUB_CLIENT_ID,
+    oauth_error, query_param, Browser, GitHubStandIn, GitHubUser, OidcProvider, CLIENT_SECRET,
+    GITHUB_CLIENT_ID,
 };
-use chat_testkit::{error_code, Service, Stack, PASSWORD};
+use chat_testkit::{error_code, free_port, Service, Stack, PASSWORD};
 
 struct Providers {
     oidc: OidcProvider,
